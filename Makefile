@@ -1,0 +1,46 @@
+# opsbook — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+UV    := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PORT  ?= 8080
+
+.PHONY: setup run test test-deps lint typecheck check bench clean
+
+$(UV):
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	@echo "setup: installing opsbook and its dependencies into $(VENV) (pinned by uv.lock)"
+	@$$(command -v uv || echo $(HOME)/.local/bin/uv) sync --frozen --quiet
+	@touch $@
+
+setup: $(VENV)/.synced  ## install the venv at .venv from the lock
+
+opsbook.yaml:
+	@cp examples/opsbook.yaml opsbook.yaml
+	@echo "run: wrote opsbook.yaml from examples/opsbook.yaml (edit it, then reload with SIGHUP)"
+
+run: setup opsbook.yaml  ## start opsbook on http://127.0.0.1:$(PORT) with SQLite at ./opsbook.db
+	$(VENV)/bin/opsbook serve --config opsbook.yaml --port $(PORT)
+
+test-deps:  ## install Redis, PostgreSQL 15, Prometheus, Alertmanager and Chromium (Debian packages)
+	@bash scripts/install-test-deps.sh
+
+test: setup test-deps  ## install what the tests need and run the whole suite
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: setup
+	$(VENV)/bin/mypy src
+
+check: lint typecheck
+
+bench: setup test-deps  ## intake throughput side by side with Alertmanager
+	$(PY) bench/intake.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
