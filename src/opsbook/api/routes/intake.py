@@ -1,0 +1,87 @@
+"""Intake routes: a 2xx means the alerts are committed; storage trouble answers 503 + Retry-After."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from opsbook.api.auth import Principal, require_intake, state_of
+from opsbook.flows.ingest import IngestBatch, IngestResult
+from opsbook.intake.sources import alertmanager, events, prometheus
+from opsbook.intake.sources.events import Event
+from opsbook.intake.sources.prometheus import PostableAlert
+
+router = APIRouter(tags=["intake"])
+
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"description": "missing or unknown token"},
+    403: {"description": "not an intake token"},
+    413: {"description": "body over 1 MiB"},
+    422: {"description": "malformed payload (problem+json names the field)"},
+    503: {"description": "storage unavailable; retry after Retry-After seconds"},
+}
+
+
+class IntakeAnswer(BaseModel):
+    status: str = "success"
+    alerts: int
+    outcomes: dict[str, int]
+    incidents: list[str]
+
+
+class EventAnswer(BaseModel):
+    status: str = "success"
+    message: str
+    dedup_key: str
+    incident_id: str | None
+
+
+async def _submit(request: Request, batch: IngestBatch, source: str) -> IngestResult:
+    st = state_of(request)
+    started = time.perf_counter()
+    result = await st.committer.submit(batch)
+    st.metrics.intake_latency.labels(source).observe(time.perf_counter() - started)
+    for outcome, n in result.counts().items():
+        st.metrics.alerts_received.labels(source, outcome).inc(n)
+    for _, severity in result.opened:
+        st.metrics.incidents_opened.labels(severity).inc()
+    return result
+
+
+def _answer(result: IngestResult, n: int) -> IntakeAnswer:
+    return IntakeAnswer(
+        alerts=n, outcomes=dict(result.counts()), incidents=sorted({i for i in result.incident_ids if i})
+    )
+
+
+@router.post("/api/v1/integrations/alertmanager", responses=_RESPONSES, response_model=IntakeAnswer)
+async def alertmanager_webhook(
+    body: alertmanager.WebhookV4, request: Request, p: Principal = Depends(require_intake)
+) -> IntakeAnswer:
+    """Alertmanager webhook v4 (firing and resolved); point a `webhook_configs` receiver here."""
+    alerts = alertmanager.parse(body)
+    batch = IngestBatch(p.tenant, p.integration or "alertmanager", alerts, truncated=body.truncatedAlerts)
+    result = await _submit(request, batch, "alertmanager")
+    return _answer(result, len(alerts))
+
+
+@router.post("/api/v2/alerts", responses=_RESPONSES, response_model=IntakeAnswer)
+async def prometheus_alerts(
+    body: list[PostableAlert], request: Request, p: Principal = Depends(require_intake)
+) -> IntakeAnswer:
+    """The Alertmanager v2 API Prometheus posts to; re-sends deduplicate, a past `endsAt` resolves."""
+    now = state_of(request).clock.now()
+    alerts = prometheus.parse(body, now)
+    result = await _submit(request, IngestBatch(p.tenant, p.integration or "prometheus", alerts), "prometheus")
+    return _answer(result, len(alerts))
+
+
+@router.post("/api/v1/events", status_code=202, responses=_RESPONSES, response_model=EventAnswer)
+async def generic_event(body: Event, request: Request, p: Principal = Depends(require_intake)) -> EventAnswer:
+    """A PagerDuty Events v2-shaped event: trigger, acknowledge or resolve by `dedup_key`."""
+    now = state_of(request).clock.now()
+    alert, dedup_key = events.parse(body, p.integration or "events", now)
+    result = await _submit(request, IngestBatch(p.tenant, p.integration or "events", [alert]), "events")
+    return EventAnswer(message=f"event {result.outcomes[0]}", dedup_key=dedup_key, incident_id=result.incident_ids[0])

@@ -1,0 +1,141 @@
+"""Response and request bodies of the incidents API, rendered from storage rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from opsbook.incidents.lifecycle import ack_met
+from opsbook.incidents.models import CLOSE_REASONS, Severity
+from opsbook.storage.tables import Alert, Incident, TimelineEntry
+
+
+class AckTarget(BaseModel):
+    """The severity's acknowledgement window: its deadline and whether it was met (null while pending)."""
+
+    deadline: datetime
+    met: bool | None
+    breached: bool
+
+
+class IncidentOut(BaseModel):
+    id: str
+    service: str
+    title: str
+    severity: Severity
+    status: str
+    source: str
+    commander: str | None
+    group_labels: dict[str, Any]
+    alert_count: int
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    closed_at: datetime | None
+    close_reason: str | None
+    acknowledgement: AckTarget
+
+    @classmethod
+    def of(cls, inc: Incident, now: datetime) -> IncidentOut:
+        met = ack_met(inc.ack_deadline, inc.acknowledged_at, now)
+        if inc.acknowledged_at is None and inc.status in ("resolved", "closed"):
+            end = inc.resolved_at or inc.closed_at or now
+            met = None if end <= inc.ack_deadline else False
+        return cls(
+            id=inc.id, service=inc.service, title=inc.title, severity=Severity(inc.severity), status=inc.status,
+            source=inc.source, commander=inc.commander, group_labels=inc.group_labels, alert_count=inc.alert_count,
+            created_at=inc.created_at, updated_at=inc.updated_at, acknowledged_at=inc.acknowledged_at,
+            acknowledged_by=inc.acknowledged_by, resolved_at=inc.resolved_at, resolved_by=inc.resolved_by,
+            closed_at=inc.closed_at, close_reason=inc.close_reason,
+            acknowledgement=AckTarget(deadline=inc.ack_deadline, met=met, breached=met is False),
+        )
+
+
+class AlertOut(BaseModel):
+    id: str
+    fingerprint: str
+    alertname: str
+    status: str
+    severity: Severity
+    source: str
+    integration: str
+    labels: dict[str, Any]
+    annotations: dict[str, Any]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    generator_url: str
+    first_received_at: datetime
+    last_received_at: datetime
+    receive_count: int
+
+    @classmethod
+    def of(cls, a: Alert) -> AlertOut:
+        return cls(
+            id=a.id, fingerprint=a.fingerprint, alertname=a.alertname, status=a.status, severity=Severity(a.severity),
+            source=a.source, integration=a.integration, labels=a.labels, annotations=a.annotations,
+            starts_at=a.starts_at, ends_at=a.ends_at, generator_url=a.generator_url,
+            first_received_at=a.first_received_at, last_received_at=a.last_received_at, receive_count=a.receive_count,
+        )
+
+
+class EntryOut(BaseModel):
+    at: datetime
+    actor: str
+    kind: str
+    message: str
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, e: TimelineEntry) -> EntryOut:
+        return cls(at=e.at, actor=e.actor, kind=e.kind, message=e.message, data=e.data)
+
+
+class IncidentDetail(IncidentOut):
+    alerts: list[AlertOut]
+    timeline: list[EntryOut]
+
+    @classmethod
+    def full(cls, inc: Incident, alerts: Sequence[Alert], entries: Sequence[TimelineEntry], now: datetime) -> IncidentDetail:
+        base = IncidentOut.of(inc, now).model_dump()
+        return cls(**base, alerts=[AlertOut.of(a) for a in alerts], timeline=[EntryOut.of(e) for e in entries])
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentOut]
+    total: int
+    limit: int
+    offset: int
+
+
+Text = Field(default="", max_length=10000)
+
+
+class ResolveIn(BaseModel):
+    note: str = Text
+
+
+class CloseIn(BaseModel):
+    reason: Literal[CLOSE_REASONS] = "resolved"  # type: ignore[valid-type]
+    note: str = Text
+
+
+class CommentIn(BaseModel):
+    text: str = Field(min_length=1, max_length=10000)
+
+
+class IncidentPatch(BaseModel):
+    severity: Severity | None = None
+    commander: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class DeclareIn(BaseModel):
+    service: str = Field(min_length=1, max_length=128)
+    severity: Severity
+    title: str = Field(min_length=1, max_length=500)
+    commander: str | None = Field(default=None, min_length=1, max_length=128)

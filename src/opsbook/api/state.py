@@ -1,0 +1,48 @@
+"""What one running app holds: settings, the live config (swapped whole on reload), storage."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsbook.api.metrics import Metrics
+from opsbook.config.load import load_config
+from opsbook.config.models import Config
+from opsbook.core.clock import Clock
+from opsbook.core.errors import ConfigError
+from opsbook.core.settings import Settings
+from opsbook.flows.group_commit import GroupCommitter
+
+log = structlog.get_logger("opsbook.config")
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    config: Config
+    config_path: Path | None
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    metrics: Metrics
+    committer: GroupCommitter
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reload(self) -> tuple[bool, str]:
+        """Re-read the config file; an invalid one keeps the old config and says why."""
+        if self.config_path is None:
+            return False, "this server was started without a config file"
+        with self._reload_lock:
+            try:
+                new = load_config(self.config_path)
+            except ConfigError as exc:
+                log.warning("config_reload_failed", reason=exc.detail)
+                return False, f"kept the previous configuration: {exc.detail}"
+            self.config = new
+        log.info("config_reloaded", path=str(self.config_path))
+        return True, f"reloaded {self.config_path}"

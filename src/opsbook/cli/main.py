@@ -1,0 +1,49 @@
+"""The `opsbook` command. `opsbook --help` lists everything; each command's --help teaches it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from opsbook.cli import admin, incidents
+from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
+
+app = typer.Typer(
+    help="opsbook: alerts in, incidents out, runbooks that run.\n\n"
+    "Start with `opsbook config check opsbook.yaml`, then `opsbook serve`.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(admin.config_app, name="config")
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.tokens_app, name="tokens")
+app.add_typer(incidents.app, name="incidents")
+
+
+@app.command()
+def serve(
+    config: Path = ConfigOpt,
+    host: str = typer.Option(None, "--host", help="listen address [env OPSBOOK_HOST; default 127.0.0.1]"),
+    port: int = typer.Option(None, "--port", "-p", help="listen port [env OPSBOOK_PORT; default 8080]"),
+) -> None:
+    """Run the server: intake routes, API and metrics. Reload the config with SIGHUP or POST /-/reload."""
+    import uvicorn
+
+    from opsbook.api.app import create_app
+    from opsbook.core.logging import configure_logging
+
+    st = settings()
+    updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    st = st.model_copy(update=updates)
+    cfg, path = config_or_exit(config, st)
+    configure_logging(st.log_level, st.log_format)
+    ready_engine(st).dispose()
+    app_ = create_app(st, cfg, config_path=path, handle_sighup=True)
+    typer.echo(f"opsbook serving on http://{st.host}:{st.port} (config {path}, database {st.safe_database_url()})",
+               err=True)
+    uvicorn.run(app_, host=st.host, port=st.port, log_config=None, access_log=False, lifespan="on")
+
+
+if __name__ == "__main__":
+    app()

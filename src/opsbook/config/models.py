@@ -1,0 +1,177 @@
+"""The shape of ``opsbook.yaml``: intent that teams review in pull requests.
+
+Validated by Pydantic; unknown keys are errors so that a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from opsbook.config.durations import Duration
+from opsbook.incidents.models import Severity
+
+Role = Literal["viewer", "responder", "commander", "admin"]
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$')
+
+
+class Strict(BaseModel):
+    """Base for config sections: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tenant(Strict):
+    name: str = Field(pattern=_NAME)
+    default_service: str | None = Field(
+        default=None, description="service that receives alerts no route matches"
+    )
+
+
+class SecretRef(Strict):
+    env: str | None = None
+    file: str | None = None
+
+
+class Service(Strict):
+    name: str = Field(pattern=_NAME)
+    tenant: str
+    description: str = ""
+    runbooks: list[str] = []
+    components: list[str] = []
+    escalation_policy: str | None = None
+    variables: dict[str, str] = {}
+    secrets: dict[str, SecretRef] = {}
+
+
+class Matcher(Strict):
+    """One label matcher with Alertmanager's semantics (regexes are fully anchored)."""
+
+    name: str
+    op: Literal["=", "!=", "=~", "!~"]
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> Matcher:
+        m = _MATCHER.match(text)
+        if not m:
+            raise ValueError(f"invalid matcher {text!r}: expected name=value, name!=value, name=~regex or name!~regex")
+        name, op, value = m.groups()
+        if op in ("=~", "!~"):
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regex in matcher {text!r}: {exc}") from None
+        return cls(name=name, op=op, value=value)  # type: ignore[arg-type]
+
+
+class Route(Strict):
+    """First matching route wins, like a flat Alertmanager route tree."""
+
+    tenant: str | None = Field(default=None, description="only alerts of this tenant; default: the service's")
+    match: dict[str, str] = {}
+    match_re: dict[str, str] = {}
+    matchers: list[str] = []
+    service: str
+    severity: Severity | None = Field(default=None, description="force this severity")
+    severity_map: dict[str, Severity] = {}
+    group_by: list[str] = ["alertname"]
+    auto_resolve: bool = Field(default=True, description="resolve the incident when all its alerts resolve")
+
+    @field_validator("match_re")
+    @classmethod
+    def _regexes_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, rx in value.items():
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise ValueError(f"invalid regex for label {name!r}: {exc}") from None
+        return value
+
+    @field_validator("matchers")
+    @classmethod
+    def _matchers_parse(cls, value: list[str]) -> list[str]:
+        for text in value:
+            Matcher.parse(text)
+        return value
+
+    def all_matchers(self) -> list[Matcher]:
+        """``match``, ``match_re`` and ``matchers`` as one list of Matcher."""
+        out = [Matcher(name=k, op="=", value=v) for k, v in self.match.items()]
+        out += [Matcher(name=k, op="=~", value=v) for k, v in self.match_re.items()]
+        out += [Matcher.parse(t) for t in self.matchers]
+        return out
+
+
+class SeverityPolicy(Strict):
+    ack_within: Duration
+
+
+class User(Strict):
+    name: str = Field(pattern=_NAME)
+    tenant: str
+    role: Role = "responder"
+    full_name: str = ""
+    contacts: list[str] = []
+
+
+DEFAULT_SEVERITY_MAP: dict[str, Severity] = {
+    "critical": Severity.P0,
+    "page": Severity.P0,
+    "high": Severity.P1,
+    "error": Severity.P1,
+    "major": Severity.P1,
+    "warning": Severity.P2,
+    "minor": Severity.P2,
+    "low": Severity.P3,
+    "info": Severity.P3,
+    "none": Severity.P3,
+}
+
+DEFAULT_ACK_WINDOWS: dict[Severity, timedelta] = {
+    Severity.P0: timedelta(minutes=5),
+    Severity.P1: timedelta(minutes=15),
+    Severity.P2: timedelta(hours=1),
+    Severity.P3: timedelta(hours=4),
+}
+
+
+class Config(Strict):
+    """The whole file. Cross-references (tenants, services) are checked in ``load.py``."""
+
+    tenants: list[Tenant] = Field(min_length=1)
+    services: list[Service] = []
+    routes: list[Route] = []
+    severity_map: dict[str, Severity] = DEFAULT_SEVERITY_MAP
+    default_severity: Severity = Severity.P2
+    severities: dict[Severity, SeverityPolicy] = {
+        sev: SeverityPolicy(ack_within=win) for sev, win in DEFAULT_ACK_WINDOWS.items()
+    }
+    users: list[User] = []
+
+    def tenant(self, name: str) -> Tenant | None:
+        return next((t for t in self.tenants if t.name == name), None)
+
+    def service(self, tenant: str, name: str) -> Service | None:
+        return next((s for s in self.services if s.tenant == tenant and s.name == name), None)
+
+    def ack_window(self, severity: Severity) -> timedelta:
+        policy = self.severities.get(severity)
+        return policy.ack_within if policy else DEFAULT_ACK_WINDOWS[severity]
+
+    def routes_for(self, tenant: str) -> list[Route]:
+        """The routes that apply to ``tenant``'s alerts, in file order."""
+        out = []
+        for r in self.routes:
+            owner = r.tenant or next((s.tenant for s in self.services if s.name == r.service), None)
+            if owner == tenant:
+                out.append(r)
+        return out
+
+    def default_service(self, tenant: str) -> str:
+        t = self.tenant(tenant)
+        return (t.default_service if t and t.default_service else "unrouted")

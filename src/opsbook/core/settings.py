@@ -1,0 +1,30 @@
+"""Process settings from the environment (``OPSBOOK_*``); read once at the edge and passed down."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where opsbook listens and stores; intent (services, routes) lives in opsbook.yaml instead."""
+
+    model_config = SettingsConfigDict(env_prefix="OPSBOOK_", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///./opsbook.db", description="SQLAlchemy URL")
+    config: str = Field(default="opsbook.yaml", description="path of the YAML config")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: str = "info"
+    log_format: str = Field(default="json", pattern="^(json|console)$")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="bearer token for /metrics; unset = loopback clients only"
+    )
+    max_body_bytes: int = 1024 * 1024
+    token_cache_seconds: float = Field(default=5.0, description="how long a token lookup is reused")
+
+    def safe_database_url(self) -> str:
+        """The URL with any password masked, for messages and logs."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.database_url).render_as_string(hide_password=True)

@@ -1,0 +1,105 @@
+"""Group commit for intake: concurrent requests share one transaction and one fsync.
+
+Each request still gets its own answer: 2xx only after the transaction holding its alerts has
+committed. A failing group is retried request by request, so one bad request cannot fail others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsbook.config.models import Config
+from opsbook.core.clock import Clock
+from opsbook.core.errors import StorageUnavailable
+from opsbook.flows.ingest import IngestBatch, IngestResult, ingest_alerts
+from opsbook.storage.db import is_unavailable
+
+log = structlog.get_logger("opsbook.intake")
+
+
+@dataclass
+class _Pending:
+    batch: IngestBatch
+    future: asyncio.Future[IngestResult]
+
+
+class GroupCommitter:
+    """One writer per process: drains queued intake batches into shared transactions."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        config: Callable[[], Config],
+        clock: Clock,
+        max_alerts: int = 2000,
+    ) -> None:
+        self._sessions = sessions
+        self._config = config
+        self._clock = clock
+        self._max_alerts = max_alerts
+        self._queue: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, batch: IngestBatch) -> IngestResult:
+        """Resolve once ``batch`` is committed; raises StorageUnavailable when it cannot be."""
+        loop = asyncio.get_running_loop()
+        pending = _Pending(batch, loop.create_future())
+        self._queue.append(pending)
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._drain())
+        return await pending.future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            group: list[_Pending] = []
+            size = 0
+            while self._queue and (not group or size + len(self._queue[0].batch.alerts) <= self._max_alerts):
+                item = self._queue.pop(0)
+                group.append(item)
+                size += len(item.batch.alerts)
+            try:
+                results = await asyncio.to_thread(self._commit_group, [p.batch for p in group])
+            except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
+                if len(group) > 1 and not isinstance(exc, StorageUnavailable):
+                    await self._one_by_one(group)
+                    continue
+                for p in group:
+                    if not p.future.done():
+                        p.future.set_exception(exc)
+                continue
+            for p, r in zip(group, results, strict=True):
+                if not p.future.done():
+                    p.future.set_result(r)
+
+    async def _one_by_one(self, group: list[_Pending]) -> None:
+        for p in group:
+            try:
+                result = (await asyncio.to_thread(self._commit_group, [p.batch]))[0]
+            except BaseException as exc:  # noqa: BLE001
+                p.future.set_exception(exc)
+            else:
+                p.future.set_result(result)
+
+    def _commit_group(self, batches: list[IngestBatch]) -> list[IngestResult]:
+        """Runs in a worker thread. A unique-key race with another replica is retried once."""
+        for attempt in (1, 2):
+            try:
+                config = self._config()
+                now = self._clock.now()
+                with self._sessions.begin() as s:
+                    return [ingest_alerts(s, config, b, now) for b in batches]
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                log.info("intake_retry_after_race", batches=len(batches))
+            except Exception as exc:
+                if is_unavailable(exc):
+                    raise StorageUnavailable("the database is unavailable; the alert was not stored") from exc
+                raise
+        raise AssertionError("unreachable")

@@ -1,0 +1,102 @@
+"""Names and text helpers: GitHub heading slugs, alert-name detection and normalisation.
+
+Kept apart from the parser because matching and lint need exactly the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+_INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_EMPHASIS = re.compile(r"(\*\*|__|~~)(.+?)\1|(?<![\w*])\*(?!\s)([^*]+?)(?<!\s)\*(?![\w*])")
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_SPACES = re.compile(r"\s+")
+
+
+def plain(markdown: str) -> str:
+    """Inline Markdown as plain text: emphasis, links and code markers removed, spaces folded."""
+    text = _LINK.sub(r"\1", markdown)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)
+    for _ in range(3):
+        new = _EMPHASIS.sub(lambda m: m.group(2) or m.group(3) or "", text)
+        if new == text:
+            break
+        text = new
+    text = _HTML_TAG.sub("", text)
+    text = text.replace("\\", "") if "\\" in text and "`" not in markdown else text
+    return _SPACES.sub(" ", text).strip()
+
+
+def code_spans(markdown: str) -> list[str]:
+    """The contents of inline code spans in a piece of inline Markdown, in order."""
+    return [m.group(2).strip() for m in _INLINE_CODE.finditer(markdown)]
+
+
+_SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
+
+
+def github_slug(heading_text: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces → hyphens."""
+    return _SLUG_DROP.sub("", heading_text.strip().lower()).replace(" ", "-")
+
+
+class SlugRegistry:
+    """Makes slugs unique the way GitHub does: the second ``foo`` becomes ``foo-1``."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def unique(self, heading_text: str) -> str:
+        """A slug for the heading that no earlier call returned."""
+        base = github_slug(heading_text) or "section"
+        slug = base
+        while slug in self._seen:
+            self._seen[base] = self._seen.get(base, 0) + 1
+            slug = f"{base}-{self._seen[base]}"
+        self._seen[slug] = 0
+        return slug
+
+
+def normalize_key(name: str) -> str:
+    """Matching key for names: ``HighErrorRate`` = ``High Error Rate`` = ``high-error-rate``."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
+
+
+def split_words(text: str) -> list[str]:
+    """Words of a name or sentence, CamelCase split: ``HighRAGLatency`` → high, rag, latency."""
+    return [w.lower() for w in _CAMEL.findall(text)]
+
+
+_ALERT_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9_:.\-]{2,120}$")
+_HUMP = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]")
+_NOT_ALERTS = frozenset({
+    "PostgreSQL", "MySQL", "GitHub", "GitLab", "JavaScript", "TypeScript", "OpenAI", "PagerDuty",
+    "DevOps", "FastAPI", "GraphQL", "MongoDB", "RabbitMQ", "BullMQ", "OpsGenie", "Opsgenie",
+    "StatusPage", "ConfigMap", "ConfigMaps", "YouTube", "LinkedIn", "WebSocket", "macOS", "iOS",
+    "OAuth", "SendGrid", "CloudWatch", "CloudFlare", "Cloudflare", "ElastiCache", "DynamoDB",
+    "PgBouncer", "TimescaleDB", "ClickHouse", "VictoriaMetrics", "OpenSearch", "ElasticSearch",
+    "NodeJS", "VMware", "HashiCorp", "DataDog", "NewRelic", "FalkorDB", "SQLite", "PromQL",
+    "LogQL", "HTTPie", "README", "TODO", "FAQ", "URL", "API", "SLO", "SLA", "MTTR", "MTTD",
+    "OOMKilled", "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "StatefulSet",
+    "DaemonSet", "ReplicaSet", "PodDisruptionBudget", "PodDisruptionBudgets", "NetworkPolicy",
+    "PersistentVolume", "PersistentVolumeClaim", "Socket.IO", "SocketIO",
+})
+
+
+def looks_like_alert_name(token: str) -> bool:
+    """True for identifiers written like alert names: ``MaestroServiceDown``, ``etcdNoLeader``,
+    ``KubePodCrashLooping``, ``node_disk_full`` — not plain words or product names."""
+    token = token.strip().strip("`")
+    if not _ALERT_TOKEN.match(token) or token in _NOT_ALERTS:
+        return False
+    if "_" in token:
+        return any(c.islower() for c in token) and not token.startswith("_")
+    if "." in token or ":" in token or "-" in token:
+        return False
+    return bool(_HUMP.search(token)) and any(c.islower() for c in token)

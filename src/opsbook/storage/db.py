@@ -1,0 +1,69 @@
+"""Engine and sessions. SQLite runs in WAL mode with ``synchronous=FULL``: a commit is on disk."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsbook.core.errors import StorageUnavailable
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the backend: durable SQLite pragmas, short PostgreSQL timeouts."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.close()
+
+        return engine
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3} if url.startswith("postgresql") else {},
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean "try again later": connection lost, database locked, pool full."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn backend outages into StorageUnavailable so edges can answer 503 + Retry-After."""
+    try:
+        yield
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise StorageUnavailable("the database is unavailable; retry shortly") from exc
+        raise
+
+
+def ping(engine: Engine) -> None:
+    """Raises StorageUnavailable unless ``SELECT 1`` answers."""
+    with translate_errors(), engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,122 @@
+"""Query helpers per aggregate. Every function takes the tenant: there is no unscoped read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from opsbook.core.errors import NotFound
+from opsbook.storage.tables import Alert, Incident, TimelineEntry, Token
+
+
+def get_incident(s: Session, tenant: str, incident_id: str, *, for_update: bool = False) -> Incident:
+    """The incident, or NotFound (also for another tenant's id: it must look nonexistent)."""
+    q = select(Incident).where(Incident.tenant == tenant, Incident.id == incident_id)
+    if for_update:
+        q = q.with_for_update()
+    row = s.scalars(q).first()
+    if row is None:
+        raise NotFound(f"no incident {incident_id!r}")
+    return row
+
+
+def open_incident_for_group(s: Session, tenant: str, group_key: str) -> Incident | None:
+    q = select(Incident).where(Incident.tenant == tenant, Incident.open_key == group_key)
+    return s.scalars(q).first()
+
+
+def current_alert(s: Session, tenant: str, fingerprint: str) -> Alert | None:
+    """The occurrence of this alert that belongs to an open incident, if any."""
+    q = (
+        select(Alert)
+        .join(Incident, Incident.id == Alert.incident_id)
+        .where(Alert.tenant == tenant, Alert.fingerprint == fingerprint, Incident.open_key.is_not(None))
+        .order_by(Alert.first_received_at.desc())
+        .limit(1)
+    )
+    return s.scalars(q).first()
+
+
+def incident_alerts(s: Session, tenant: str, incident_id: str) -> Sequence[Alert]:
+    q = select(Alert).where(Alert.tenant == tenant, Alert.incident_id == incident_id).order_by(Alert.first_received_at)
+    return s.scalars(q).all()
+
+
+def firing_count(s: Session, tenant: str, incident_id: str) -> int:
+    q = select(func.count()).select_from(Alert).where(
+        Alert.tenant == tenant, Alert.incident_id == incident_id, Alert.status == "firing"
+    )
+    return int(s.scalar(q) or 0)
+
+
+def timeline(s: Session, tenant: str, incident_id: str) -> Sequence[TimelineEntry]:
+    q = (
+        select(TimelineEntry)
+        .where(TimelineEntry.tenant == tenant, TimelineEntry.incident_id == incident_id)
+        .order_by(TimelineEntry.at, TimelineEntry.id)
+    )
+    return s.scalars(q).all()
+
+
+def add_entry(
+    s: Session, incident: Incident, at: datetime, actor: str, kind: str, message: str, data: dict[str, Any] | None = None
+) -> TimelineEntry:
+    entry = TimelineEntry(
+        tenant=incident.tenant, incident_id=incident.id, at=at, actor=actor, kind=kind, message=message, data=data or {}
+    )
+    s.add(entry)
+    return entry
+
+
+def list_incidents(
+    s: Session,
+    tenant: str,
+    *,
+    statuses: Sequence[str] = (),
+    severities: Sequence[str] = (),
+    service: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Incident], int]:
+    """A page of incidents, open ones first, then by severity and newest; and the total count."""
+    where = [Incident.tenant == tenant]
+    if statuses:
+        where.append(Incident.status.in_(statuses))
+    if severities:
+        where.append(Incident.severity.in_(severities))
+    if service:
+        where.append(Incident.service == service)
+    total = int(s.scalar(select(func.count()).select_from(Incident).where(*where)) or 0)
+    q = (
+        select(Incident)
+        .where(*where)
+        .order_by(Incident.open_key.is_(None), Incident.severity, Incident.created_at.desc(), Incident.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return s.scalars(q).all(), total
+
+
+def token_by_hash(s: Session, secret_hash: str) -> Token | None:
+    return s.scalars(select(Token).where(Token.secret_hash == secret_hash)).first()
+
+
+def list_tokens(s: Session, tenant: str | None = None) -> Sequence[Token]:
+    q = select(Token).order_by(Token.created_at)
+    if tenant:
+        q = q.where(Token.tenant == tenant)
+    return s.scalars(q).all()
+
+
+def open_counts(s: Session) -> Sequence[tuple[str, str, str, int]]:
+    """(tenant, service, severity, count) of open incidents, for the open-incidents gauge."""
+    q = (
+        select(Incident.tenant, Incident.service, Incident.severity, func.count())
+        .where(Incident.open_key.is_not(None))
+        .group_by(Incident.tenant, Incident.service, Incident.severity)
+    )
+    return [(t, sv, sev, int(n)) for t, sv, sev, n in s.execute(q).all()]

@@ -1,0 +1,151 @@
+"""SQLAlchemy 2 tables. Every row carries its tenant; every query filters on it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, always hands back timezone-aware UTC (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Token(Base):
+    """An API token (role) or intake token (integration); only a hash of the secret is kept."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # "api" | "intake"
+    role: Mapped[str | None] = mapped_column(String(16))
+    integration: Mapped[str | None] = mapped_column(String(128))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Incident(Base):
+    """An incident; ``open_key`` is the group key while open and NULL after, so a unique
+    constraint guarantees one open incident per group even with several writers."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("tenant", "open_key", name="uq_incidents_open_group"),
+        Index("ix_incidents_tenant_status", "tenant", "status"),
+        Index("ix_incidents_tenant_created", "tenant", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(128))
+    group_key: Mapped[str] = mapped_column(String(64))
+    open_key: Mapped[str | None] = mapped_column(String(64))
+    group_labels: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    title: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    auto_resolve: Mapped[bool] = mapped_column(Boolean, default=True)
+    commander: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ack_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    first_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alert_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Alert(Base):
+    """One alert occurrence inside one incident; re-sends update it instead of adding rows."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("tenant", "fingerprint", "incident_id", name="uq_alerts_occurrence"),
+        Index("ix_alerts_tenant_fingerprint", "tenant", "fingerprint"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(32))
+    integration: Mapped[str] = mapped_column(String(128))
+    alertname: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(4))
+    labels: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    annotations: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    generator_url: Mapped[str] = mapped_column(Text, default="")
+    first_received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    receive_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TimelineEntry(Base):
+    """An append-only record of something that happened to an incident, with actor and UTC time."""
+
+    __tablename__ = "timeline_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
