@@ -1,0 +1,119 @@
+"""An in-process opsbook for API tests: migrated database, frozen clock, tokens per tenant and role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from opsbook.api.app import create_app
+from opsbook.config.load import parse_config
+from opsbook.config.models import Config
+from opsbook.core.settings import Settings
+from opsbook.flows.tokens import create_token
+from opsbook.storage import migrate
+from opsbook.storage.db import make_engine, make_sessionmaker
+from opsbook.testing import FrozenClock
+
+TEST_CONFIG = """
+tenants:
+  - {name: acme, default_service: acme-catchall}
+  - {name: globex}
+services:
+  - {name: checkout-api, tenant: acme}
+  - {name: search-indexer, tenant: acme}
+  - {name: acme-catchall, tenant: acme}
+  - {name: ledger, tenant: globex}
+routes:
+  - {match: {job: checkout}, service: checkout-api}
+  - {match_re: {alertname: "Indexer.*"}, service: search-indexer, group_by: [alertname, queue]}
+  - {matchers: ['service=~"ledger|ledger-replica"'], service: ledger, severity_map: {warning: P1}, auto_resolve: false}
+severity_map: {critical: P0, high: P1, warning: P2, info: P3}
+severities: {P0: {ack_within: 5m}, P1: {ack_within: 15m}, P2: {ack_within: 1h}, P3: {ack_within: 4h}}
+users:
+  - {name: alice, tenant: acme, role: commander}
+  - {name: bob, tenant: acme, role: responder}
+  - {name: carmen, tenant: globex, role: commander}
+"""
+
+ROLES = ("viewer", "responder", "commander", "admin")
+
+
+@dataclass
+class Harness:
+    client: TestClient
+    clock: FrozenClock
+    config: Config
+    url: str
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def auth(self, tenant: str = "acme", role: str = "commander") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[(tenant, role)]}"}
+
+    def intake(self, tenant: str = "acme") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[(tenant, 'intake')]}"}
+
+    def post_am(self, body: dict[str, Any], tenant: str = "acme") -> Any:
+        r = self.client.post("/api/v1/integrations/alertmanager", json=body, headers=self.intake(tenant))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def incidents(self, tenant: str = "acme", **params: Any) -> list[dict[str, Any]]:
+        r = self.client.get("/api/v1/incidents", params=params, headers=self.auth(tenant, "viewer"))
+        assert r.status_code == 200, r.text
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
+
+    def incident(self, incident_id: str, tenant: str = "acme") -> dict[str, Any]:
+        r = self.client.get(f"/api/v1/incidents/{incident_id}", headers=self.auth(tenant, "viewer"))
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+
+def migrated(url: str) -> None:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+
+
+@contextmanager
+def running_app(url: str, config_text: str = TEST_CONFIG, **settings: Any) -> Iterator[Harness]:
+    """Yield a Harness around a fresh app on ``url`` with viewer…admin and intake tokens for every tenant."""
+    migrated(url)
+    config = parse_config(config_text)
+    clock = FrozenClock()
+    engine = make_engine(url)
+    tokens: dict[tuple[str, str], str] = {}
+    with make_sessionmaker(engine).begin() as s:
+        for t in config.tenants:
+            for role in ROLES:
+                _, secret = create_token(s, config, clock.now(), tenant=t.name, role=role, name=f"{t.name}-{role}")
+                tokens[(t.name, role)] = secret
+            _, secret = create_token(s, config, clock.now(), tenant=t.name, integration="alertmanager")
+            tokens[(t.name, "intake")] = secret
+    engine.dispose()
+    app = create_app(Settings(database_url=url, **settings), config, clock=clock)
+    with TestClient(app) as client:
+        yield Harness(client=client, clock=clock, config=config, url=url, tokens=tokens)
+
+
+def am_alert(name: str, status: str = "firing", **labels: str) -> dict[str, Any]:
+    """One alert as Alertmanager's webhook writes it."""
+    all_labels = {"alertname": name, **labels}
+    return {
+        "status": status, "labels": all_labels, "annotations": {"summary": f"{name} summary"},
+        "startsAt": "2026-01-01T11:59:00Z",
+        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-01-01T12:10:00Z",
+        "generatorURL": "http://prometheus.local/graph",
+    }
+
+
+def am_body(*alerts: dict[str, Any], truncated: int = 0) -> dict[str, Any]:
+    status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
+    return {"version": "4", "status": status, "receiver": "opsbook", "groupKey": "{}:{}", "truncatedAlerts": truncated,
+            "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am.local",
+            "alerts": list(alerts)}
