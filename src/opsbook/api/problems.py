@@ -66,7 +66,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()][:50]
+        errors = [
+            {"field": "body" if e.get("type") == "json_invalid" else _field(tuple(e.get("loc", ()))),
+             "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ][:50]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
         detail = f"{first['field']}: {first['message']}"
         if len(errors) > 1:
