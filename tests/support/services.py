@@ -40,6 +40,7 @@ from typing import Any, Self
 __all__ = [
     "HOST",
     "AlertmanagerServer",
+    "ManagedProcess",
     "MetricExporter",
     "PostgresServer",
     "PrometheusServer",
@@ -49,7 +50,9 @@ __all__ = [
     "WebhookReceiver",
     "find_binary",
     "free_port",
+    "port_open",
     "wait_for_port",
+    "wait_http_ok",
 ]
 
 HOST = "127.0.0.1"
@@ -120,7 +123,7 @@ def _http(
         return int(exc.code), exc.read()
 
 
-def _wait_http_ok(url: str, timeout: float, alive: Callable[[], bool]) -> None:
+def wait_http_ok(url: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> None:
     """Poll ``url`` until it answers 200, the process dies, or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while True:
@@ -140,7 +143,7 @@ def _wait_http_ok(url: str, timeout: float, alive: Callable[[], bool]) -> None:
 # --------------------------------------------------------------------------------------------
 # process handling
 
-_LIVE: weakref.WeakSet[_Service] = weakref.WeakSet()
+_LIVE: weakref.WeakSet[ManagedProcess] = weakref.WeakSet()
 
 
 @atexit.register
@@ -168,8 +171,12 @@ def _wrap_argv(argv: list[str], run_as: str | None) -> list[str]:
     return wrapped
 
 
-class _Service:
-    """A server process in its own process group, logging to ``<tmpdir>/<name>.log``."""
+class ManagedProcess:
+    """A server process in its own process group, logging to ``<tmpdir>/<name>.log``.
+
+    Subclasses give ``_argv()`` (and optionally ``_env()``/``_wait_ready()``); the bench
+    reuses it to run ``opsbook serve``.
+    """
 
     name = "service"
 
@@ -189,6 +196,10 @@ class _Service:
     def _wait_ready(self, timeout: float) -> None:
         wait_for_port(HOST, self.port, timeout)
 
+    def _env(self) -> dict[str, str] | None:
+        """Environment for the child; None inherits ours."""
+        return None
+
     _run_as: str | None = None
     _stop_signal: int = signal.SIGTERM
     start_timeout: float = 20.0
@@ -206,6 +217,7 @@ class _Service:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.tmpdir,
+                env=self._env(),
                 start_new_session=True,
             )
         _LIVE.add(self)
@@ -289,7 +301,7 @@ class _Service:
 # Redis
 
 
-class RedisServer(_Service):
+class RedisServer(ManagedProcess):
     """A throwaway ``redis-server`` without persistence: ``url`` is ``redis://127.0.0.1:P/0``."""
 
     name = "redis"
@@ -341,7 +353,7 @@ class RedisServer(_Service):
 # PostgreSQL
 
 
-class PostgresServer(_Service):
+class PostgresServer(ManagedProcess):
     """PostgreSQL 15 with trust auth on 127.0.0.1, tuned for tests (fsync off).
 
     ``url`` is a SQLAlchemy URL for the ``opsbook`` database. ``stop()``/``start()`` keep port
@@ -461,7 +473,7 @@ class PostgresServer(_Service):
 # Alertmanager
 
 
-class AlertmanagerServer(_Service):
+class AlertmanagerServer(ManagedProcess):
     """Alertmanager 0.25 from ``config_yaml`` (clustering off, API v2 at ``url``)."""
 
     name = "alertmanager"
@@ -495,7 +507,7 @@ class AlertmanagerServer(_Service):
         ]
 
     def _wait_ready(self, timeout: float) -> None:
-        _wait_http_ok(f"{self.url}/-/ready", timeout, lambda: self.running)
+        wait_http_ok(f"{self.url}/-/ready", timeout, lambda: self.running)
 
     def reload(self, config_yaml: str | None = None) -> None:
         """Optionally replace the config, then ``POST /-/reload``; raise if it is rejected."""
@@ -554,7 +566,7 @@ def alertmanager_webhook_config(
 # Prometheus
 
 
-class PrometheusServer(_Service):
+class PrometheusServer(ManagedProcess):
     """Prometheus 2.x scraping ``targets`` every second and evaluating ``rule_files`` every second.
 
     ``rules`` is the YAML text of one rule file (``groups: …``). ``alertmanager_url`` (or None)
@@ -639,7 +651,7 @@ class PrometheusServer(_Service):
         ]
 
     def _wait_ready(self, timeout: float) -> None:
-        _wait_http_ok(f"{self.url}/-/ready", timeout, lambda: self.running)
+        wait_http_ok(f"{self.url}/-/ready", timeout, lambda: self.running)
 
     def reload(
         self,
