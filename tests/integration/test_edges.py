@@ -26,12 +26,18 @@ def _raw(h: Harness, body: bytes, ctype: str = "application/json") -> object:
         (b'{"alerts": "many"}', 422, "alerts"),
         (b'{"alerts": [{"status": "firing"}]}', 422, "alerts.0.labels"),
         (b'{"alerts": [{"status": "weird", "labels": {}}]}', 422, "alerts.0.status"),
-        (b'{"alerts": [{"status": "firing", "labels": {"a": "b"}, "startsAt": "yesterday"}]}', 422, "alerts.0.startsAt"),
+        (
+            b'{"alerts": [{"status": "firing", "labels": {"a": "b"}, "startsAt": "yesterday"}]}',
+            422,
+            "alerts.0.startsAt",
+        ),
         (b"[" * 5000 + b"]" * 5000, 400, "body"),
         (b'{"alerts": ' + b"[" * 100 + b"]" * 100 + b"}", 400, "body"),
     ],
 )
-def test_malformed_bodies_are_4xx_problems_naming_the_field(h: Harness, body: bytes, status: int, field: str) -> None:
+def test_malformed_bodies_are_4xx_problems_naming_the_field(
+    h: Harness, body: bytes, status: int, field: str
+) -> None:
     r = _raw(h, body)
     assert r.status_code == status, r.text  # type: ignore[attr-defined]
     assert r.headers["content-type"].startswith("application/problem+json")  # type: ignore[attr-defined]
@@ -88,7 +94,10 @@ def test_metrics_count_alerts_incidents_and_latency(h: Harness) -> None:
 def test_metrics_token_is_required_when_configured(tmp_path: Path) -> None:
     with running_app(f"sqlite:///{tmp_path}/m.db", metrics_token="s3cret-scrape") as h:
         assert h.client.get("/metrics").status_code == 401
-        assert h.client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"}).status_code == 200
+        assert (
+            h.client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"}).status_code
+            == 200
+        )
 
 
 def test_reload_keeps_old_config_when_new_one_is_invalid(tmp_path: Path) -> None:
@@ -105,7 +114,10 @@ def test_reload_keeps_old_config_when_new_one_is_invalid(tmp_path: Path) -> None
         cfg.write_text("tenants: [{name: x}]\nservices: [{name: s, tenant: nope}]\n")
         r = h.client.post("/-/reload", headers=h.auth("acme", "admin"))
         assert r.status_code == 422
-        assert "kept the previous configuration" in r.json()["detail"] and ":2: services[0].tenant" in r.json()["detail"]
+        assert (
+            "kept the previous configuration" in r.json()["detail"]
+            and ":2: services[0].tenant" in r.json()["detail"]
+        )
         assert st.config.tenant("initech") is not None
         assert h.client.post("/-/reload", headers=h.auth("acme", "commander")).status_code == 403
 

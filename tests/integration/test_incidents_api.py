@@ -47,15 +47,28 @@ def test_full_lifecycle_is_on_the_timeline_with_actor_and_utc_time(h: Harness) -
     assert r.json()["status"] == "acknowledged" and r.json()["acknowledged_by"] == "acme-responder"
     assert r.json()["acknowledgement"]["met"] is True
     assert _post(h, f"/api/v1/incidents/{inc}/acknowledge", "responder").status_code == 409
-    h.client.patch(f"/api/v1/incidents/{inc}", json={"commander": "alice"}, headers=h.auth("acme", "commander"))
+    h.client.patch(
+        f"/api/v1/incidents/{inc}", json={"commander": "alice"}, headers=h.auth("acme", "commander")
+    )
     _post(h, f"/api/v1/incidents/{inc}/comment", "responder", {"text": "rolling back release 42"})
     h.clock.advance(minutes=3)
     _post(h, f"/api/v1/incidents/{inc}/resolve", "commander", {"note": "rollback done"})
     r = _post(h, f"/api/v1/incidents/{inc}/close", "commander", {"reason": "resolved"})
     body = r.json()
-    assert body["status"] == "closed" and body["close_reason"] == "resolved" and body["commander"] == "alice"
+    assert (
+        body["status"] == "closed"
+        and body["close_reason"] == "resolved"
+        and body["commander"] == "alice"
+    )
     kinds = [e["kind"] for e in body["timeline"]]
-    assert kinds == ["opened", "acknowledged", "commander_assigned", "comment", "resolved", "closed"]
+    assert kinds == [
+        "opened",
+        "acknowledged",
+        "commander_assigned",
+        "comment",
+        "resolved",
+        "closed",
+    ]
     assert all(e["at"].endswith("Z") or e["at"].endswith("+00:00") for e in body["timeline"])
     assert body["timeline"][3]["actor"] == "acme-responder"
     assert body["timeline"][3]["message"] == "rolling back release 42"
@@ -78,23 +91,41 @@ def test_ack_deadline_breach_is_shown(h: Harness) -> None:
 def test_severity_change_moves_the_deadline_and_is_recorded(h: Harness) -> None:
     inc = _open(h, severity="info")  # P3: 4 hours
     assert h.incident(inc)["acknowledgement"]["deadline"].startswith("2026-01-01T16:00")
-    r = h.client.patch(f"/api/v1/incidents/{inc}", json={"severity": "P1"}, headers=h.auth("acme", "commander"))
+    r = h.client.patch(
+        f"/api/v1/incidents/{inc}", json={"severity": "P1"}, headers=h.auth("acme", "commander")
+    )
     assert r.status_code == 200
     assert r.json()["severity"] == "P1"
     assert r.json()["acknowledgement"]["deadline"].startswith("2026-01-01T12:15")
     assert r.json()["timeline"][-1]["data"] == {"from": "P3", "to": "P1"}
-    r = h.client.patch(f"/api/v1/incidents/{inc}", json={"severity": "P9"}, headers=h.auth("acme", "commander"))
+    r = h.client.patch(
+        f"/api/v1/incidents/{inc}", json={"severity": "P9"}, headers=h.auth("acme", "commander")
+    )
     assert r.status_code == 422 and r.json()["field"] == "severity"
-    r = h.client.patch(f"/api/v1/incidents/{inc}", json={"commander": "carmen"}, headers=h.auth("acme", "commander"))
+    r = h.client.patch(
+        f"/api/v1/incidents/{inc}",
+        json={"commander": "carmen"},
+        headers=h.auth("acme", "commander"),
+    )
     assert r.status_code == 422 and r.json()["field"] == "commander"  # carmen is globex's
 
 
 def test_declare_by_hand(h: Harness) -> None:
-    body = {"service": "checkout-api", "severity": "P1", "title": "Customers report failed payments", "commander": "alice"}
+    body = {
+        "service": "checkout-api",
+        "severity": "P1",
+        "title": "Customers report failed payments",
+        "commander": "alice",
+    }
     r = _post(h, "/api/v1/incidents", "responder", body)
     assert r.status_code == 201, r.text
     inc = r.json()
-    assert (inc["source"], inc["severity"], inc["commander"], inc["alert_count"]) == ("manual", "P1", "alice", 0)
+    assert (inc["source"], inc["severity"], inc["commander"], inc["alert_count"]) == (
+        "manual",
+        "P1",
+        "alice",
+        0,
+    )
     assert [e["kind"] for e in inc["timeline"]] == ["opened", "commander_assigned"]
     r = _post(h, "/api/v1/incidents", "responder", {**body, "service": "nope"})
     assert r.status_code == 404 and r.json()["field"] == "service"
@@ -102,16 +133,28 @@ def test_declare_by_hand(h: Harness) -> None:
 
 
 def test_list_filters_order_and_pages(h: Harness) -> None:
-    ids = [_open(h, f"Alert{i}", sev) for i, sev in enumerate(["info", "critical", "warning", "critical"])]
+    ids = [
+        _open(h, f"Alert{i}", sev)
+        for i, sev in enumerate(["info", "critical", "warning", "critical"])
+    ]
     _post(h, f"/api/v1/incidents/{ids[3]}/resolve", "commander")
     items = h.incidents()
-    assert [i["severity"] for i in items] == ["P0", "P2", "P3", "P0"]  # open first, by severity; then closed ones
+    assert [i["severity"] for i in items] == [
+        "P0",
+        "P2",
+        "P3",
+        "P0",
+    ]  # open first, by severity; then closed ones
     assert [i["id"] for i in h.incidents(status="resolved")] == [ids[3]]
     assert {i["id"] for i in h.incidents(severity=["P0"])} == {ids[1], ids[3]}
     assert h.incidents(service="search-indexer") == []
-    page = h.client.get("/api/v1/incidents", params={"limit": 2, "offset": 2}, headers=h.auth("acme", "viewer")).json()
+    page = h.client.get(
+        "/api/v1/incidents", params={"limit": 2, "offset": 2}, headers=h.auth("acme", "viewer")
+    ).json()
     assert page["total"] == 4 and len(page["items"]) == 2
-    r = h.client.get("/api/v1/incidents", params={"status": "sleeping"}, headers=h.auth("acme", "viewer"))
+    r = h.client.get(
+        "/api/v1/incidents", params={"status": "sleeping"}, headers=h.auth("acme", "viewer")
+    )
     assert r.status_code == 422 and r.json()["field"] == "status.0"
 
 
@@ -124,7 +167,12 @@ def test_unknown_incident_is_404_problem(h: Harness) -> None:
 
 def test_close_an_open_incident_as_false_positive(h: Harness) -> None:
     inc = _open(h)
-    r = _post(h, f"/api/v1/incidents/{inc}/close", "commander", {"reason": "false_positive", "note": "test env"})
+    r = _post(
+        h,
+        f"/api/v1/incidents/{inc}/close",
+        "commander",
+        {"reason": "false_positive", "note": "test env"},
+    )
     assert r.json()["status"] == "closed" and r.json()["resolved_at"] is not None
     r = _post(h, f"/api/v1/incidents/{_open(h, 'Other')}/close", "commander", {"reason": "bored"})
     assert r.status_code == 422 and r.json()["field"] == "reason"

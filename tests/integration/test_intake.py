@@ -10,7 +10,12 @@ import pytest
 
 from tests.support.app import Harness, am_alert, am_body
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "alertmanager-webhook-v4-firing.json"
+FIXTURE = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "fixtures"
+    / "alertmanager-webhook-v4-firing.json"
+)
 
 
 def test_captured_alertmanager_webhook_opens_a_p0_incident(h: Harness) -> None:
@@ -42,9 +47,9 @@ def test_alerts_group_by_service_and_alertname(h: Harness) -> None:
     h.post_am(am_body(am_alert("CheckoutDown", job="checkout", instance="b", severity="critical")))
     h.post_am(am_body(am_alert("CheckoutSlow", job="checkout", severity="warning")))
     incs = h.incidents()
-    assert sorted((i["group_labels"]["alertname"], i["alert_count"], i["severity"]) for i in incs) == [
-        ("CheckoutDown", 2, "P0"), ("CheckoutSlow", 1, "P2")
-    ]
+    assert sorted(
+        (i["group_labels"]["alertname"], i["alert_count"], i["severity"]) for i in incs
+    ) == [("CheckoutDown", 2, "P0"), ("CheckoutSlow", 1, "P2")]
 
 
 def test_route_group_by_splits_per_label(h: Harness) -> None:
@@ -80,7 +85,9 @@ def test_route_without_auto_resolve_waits_for_a_person(h: Harness) -> None:
     inc_id = h.post_am(am_body(a), tenant="globex")["incidents"][0]
     h.post_am(am_body({**a, "status": "resolved"}), tenant="globex")
     detail = h.incident(inc_id, tenant="globex")
-    assert detail["status"] == "triggered" and detail["severity"] == "P1"  # the route maps warning to P1
+    assert (
+        detail["status"] == "triggered" and detail["severity"] == "P1"
+    )  # the route maps warning to P1
     assert detail["alerts"][0]["status"] == "resolved"
     # the same alert firing again joins the still-open incident
     assert h.post_am(am_body(a), tenant="globex")["outcomes"] == {"refired": 1}
@@ -107,8 +114,12 @@ def test_a_more_severe_alert_raises_the_incident_severity(h: Harness) -> None:
 
 
 def _prom(name: str, ends: str | None = None, **labels: str) -> dict[str, object]:
-    alert: dict[str, object] = {"labels": {"alertname": name, **labels}, "annotations": {"summary": "s"},
-                                "startsAt": "2026-01-01T11:58:00Z", "generatorURL": "http://prom/graph"}
+    alert: dict[str, object] = {
+        "labels": {"alertname": name, **labels},
+        "annotations": {"summary": "s"},
+        "startsAt": "2026-01-01T11:58:00Z",
+        "generatorURL": "http://prom/graph",
+    }
     if ends:
         alert["endsAt"] = ends
     return alert
@@ -118,28 +129,44 @@ def test_prometheus_v2_resends_deduplicate_and_past_ends_at_resolves(h: Harness)
     url, hdr = "/api/v2/alerts", h.intake()
     future = (h.clock.now() + timedelta(minutes=4)).isoformat()
     for _ in range(3):  # Prometheus re-sends every evaluation
-        r = h.client.post(url, json=[_prom("CheckoutDown", future, job="checkout", severity="critical")], headers=hdr)
+        r = h.client.post(
+            url,
+            json=[_prom("CheckoutDown", future, job="checkout", severity="critical")],
+            headers=hdr,
+        )
         assert r.status_code == 200, r.text
     [inc] = h.incidents()
     assert inc["alert_count"] == 1 and inc["severity"] == "P0"
     assert h.incident(inc["id"])["alerts"][0]["receive_count"] == 3
     past = (h.clock.now() - timedelta(seconds=1)).isoformat()
-    r = h.client.post(url, json=[_prom("CheckoutDown", past, job="checkout", severity="critical")], headers=hdr)
+    r = h.client.post(
+        url, json=[_prom("CheckoutDown", past, job="checkout", severity="critical")], headers=hdr
+    )
     assert r.json()["outcomes"] == {"resolved": 1}
     assert h.incidents()[0]["status"] == "resolved"
 
 
 def test_prometheus_and_alertmanager_paths_share_the_fingerprint(h: Harness) -> None:
     labels = {"job": "checkout", "severity": "critical"}
-    h.client.post("/api/v2/alerts", json=[_prom("CheckoutDown", None, **labels)], headers=h.intake())
+    h.client.post(
+        "/api/v2/alerts", json=[_prom("CheckoutDown", None, **labels)], headers=h.intake()
+    )
     out = h.post_am(am_body(am_alert("CheckoutDown", **labels)))
     assert out["outcomes"] == {"deduplicated": 1}
 
 
 def test_events_trigger_acknowledge_resolve_by_dedup_key(h: Harness) -> None:
     hdr = h.intake()
-    trig = {"event_action": "trigger", "dedup_key": "disk-full-db1",
-            "payload": {"summary": "Disk 95% on db1", "source": "db1", "severity": "critical", "class": "DiskFull"}}
+    trig = {
+        "event_action": "trigger",
+        "dedup_key": "disk-full-db1",
+        "payload": {
+            "summary": "Disk 95% on db1",
+            "source": "db1",
+            "severity": "critical",
+            "class": "DiskFull",
+        },
+    }
     r = h.client.post("/api/v1/events", json=trig, headers=hdr)
     assert r.status_code == 202, r.text
     assert r.json()["dedup_key"] == "disk-full-db1"
@@ -147,10 +174,18 @@ def test_events_trigger_acknowledge_resolve_by_dedup_key(h: Harness) -> None:
     r2 = h.client.post("/api/v1/events", json=trig, headers=hdr)  # a retry
     assert r2.status_code == 202 and r2.json()["incident_id"] == inc_id
     assert len(h.incidents()) == 1
-    ack = h.client.post("/api/v1/events", json={"event_action": "acknowledge", "dedup_key": "disk-full-db1"}, headers=hdr)
+    ack = h.client.post(
+        "/api/v1/events",
+        json={"event_action": "acknowledge", "dedup_key": "disk-full-db1"},
+        headers=hdr,
+    )
     assert ack.status_code == 202
     assert h.incident(inc_id)["status"] == "acknowledged"
-    res = h.client.post("/api/v1/events", json={"event_action": "resolve", "dedup_key": "disk-full-db1"}, headers=hdr)
+    res = h.client.post(
+        "/api/v1/events",
+        json={"event_action": "resolve", "dedup_key": "disk-full-db1"},
+        headers=hdr,
+    )
     assert res.status_code == 202
     detail = h.incident(inc_id)
     assert detail["status"] == "resolved" and detail["severity"] == "P0"
@@ -158,7 +193,10 @@ def test_events_trigger_acknowledge_resolve_by_dedup_key(h: Harness) -> None:
 
 
 def test_event_without_dedup_key_gets_one(h: Harness) -> None:
-    trig = {"event_action": "trigger", "payload": {"summary": "x", "source": "y", "severity": "info"}}
+    trig = {
+        "event_action": "trigger",
+        "payload": {"summary": "x", "source": "y", "severity": "info"},
+    }
     r = h.client.post("/api/v1/events", json=trig, headers=h.intake())
     assert r.status_code == 202 and len(r.json()["dedup_key"]) >= 16
 
@@ -169,7 +207,13 @@ def test_event_without_dedup_key_gets_one(h: Harness) -> None:
         ({"event_action": "trigger"}, "body"),
         ({"event_action": "explode", "dedup_key": "k"}, "event_action"),
         ({"event_action": "resolve"}, "body"),
-        ({"event_action": "trigger", "payload": {"summary": "x", "source": "y", "severity": "bad"}}, "payload.severity"),
+        (
+            {
+                "event_action": "trigger",
+                "payload": {"summary": "x", "source": "y", "severity": "bad"},
+            },
+            "payload.severity",
+        ),
     ],
 )
 def test_bad_events_name_the_field(h: Harness, body: dict[str, object], field: str) -> None:
@@ -182,7 +226,9 @@ def test_bad_events_name_the_field(h: Harness, body: dict[str, object], field: s
 def test_a_bad_alert_in_a_batch_stores_nothing(h: Harness) -> None:
     good = am_alert("CheckoutDown", job="checkout")
     bad = {**am_alert("Broken"), "labels": {"alertname": ["not", "a", "string"]}}
-    r = h.client.post("/api/v1/integrations/alertmanager", json=am_body(good, bad), headers=h.intake())
+    r = h.client.post(
+        "/api/v1/integrations/alertmanager", json=am_body(good, bad), headers=h.intake()
+    )
     assert r.status_code == 422 and r.json()["field"] == "alerts.1.labels.alertname"
     assert h.incidents() == []
 
@@ -196,7 +242,13 @@ def test_intake_is_scoped_to_the_tokens_tenant(h: Harness) -> None:
 def test_intake_refuses_api_tokens_and_missing_tokens(h: Harness) -> None:
     body = am_body(am_alert("X"))
     assert h.client.post("/api/v1/integrations/alertmanager", json=body).status_code == 401
-    r = h.client.post("/api/v1/integrations/alertmanager", json=body, headers=h.auth("acme", "admin"))
+    r = h.client.post(
+        "/api/v1/integrations/alertmanager", json=body, headers=h.auth("acme", "admin")
+    )
     assert r.status_code == 403
-    r = h.client.post("/api/v1/integrations/alertmanager", json=body, headers={"Authorization": "Bearer opsb_nope"})
+    r = h.client.post(
+        "/api/v1/integrations/alertmanager",
+        json=body,
+        headers={"Authorization": "Bearer opsb_nope"},
+    )
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"

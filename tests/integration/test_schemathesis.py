@@ -36,8 +36,10 @@ def test_no_request_gets_a_server_error(case: Any) -> None:
     if case.path == "/-/reload":
         return  # reload re-reads a file this app was not started with; covered in test_edges
     response = case.call(headers=headers)
-    assert response.status_code < 500, f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:300]}"
+    assert response.status_code < 500, (
+        f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:300]}"
+    )
     if response.status_code >= 400:
-        assert response.headers["content-type"][0].startswith("application/problem+json"), response.text[:200]
-
-
+        assert response.headers["content-type"][0].startswith("application/problem+json"), (
+            response.text[:200]
+        )

@@ -11,7 +11,11 @@ from typing import Any
 from tests.support.app import Harness, am_alert, am_body
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
-INTAKE = {("POST", "/api/v1/integrations/alertmanager"), ("POST", "/api/v2/alerts"), ("POST", "/api/v1/events")}
+INTAKE = {
+    ("POST", "/api/v1/integrations/alertmanager"),
+    ("POST", "/api/v2/alerts"),
+    ("POST", "/api/v1/events"),
+}
 GLOBAL_ADMIN = {("POST", "/-/reload")}  # re-reads the shared config file; changes no tenant's data
 COLLECTIONS = {("GET", "/api/v1/incidents"), ("GET", "/api/v1/tokens")}
 CREATES = {("POST", "/api/v1/incidents"), ("POST", "/api/v1/tokens")}
@@ -21,7 +25,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/incidents/{incident_id}/close"): {"reason": "false_positive"},
     ("POST", "/api/v1/incidents/{incident_id}/resolve"): {"note": "x"},
     ("PATCH", "/api/v1/incidents/{incident_id}"): {"severity": "P3"},
-    ("POST", "/api/v1/incidents"): {"service": "ledger", "severity": "P1", "title": "A declares on B's service"},
+    ("POST", "/api/v1/incidents"): {
+        "service": "ledger",
+        "severity": "P1",
+        "title": "A declares on B's service",
+    },
     ("POST", "/api/v1/tokens"): {"role": "viewer"},
 }
 
@@ -32,7 +40,9 @@ def _routes(h: Harness) -> list[tuple[str, str]]:
 
 
 def _b_objects(h: Harness) -> dict[str, str]:
-    inc = h.post_am(am_body(am_alert("LedgerDown", service="ledger", severity="critical")), tenant="globex")
+    inc = h.post_am(
+        am_body(am_alert("LedgerDown", service="ledger", severity="critical")), tenant="globex"
+    )
     tokens = h.client.get("/api/v1/tokens", headers=h.auth("globex", "admin")).json()
     return {"incident_id": inc["incidents"][0], "token_id": tokens[0]["id"]}
 
@@ -40,7 +50,9 @@ def _b_objects(h: Harness) -> dict[str, str]:
 def _fill(path: str, ids: dict[str, str]) -> str:
     for name, value in ids.items():
         path = path.replace("{" + name + "}", value)
-    assert "{" not in path, f"the walk has no object for a parameter of {path}: add one to _b_objects"
+    assert "{" not in path, (
+        f"the walk has no object for a parameter of {path}: add one to _b_objects"
+    )
     return path
 
 
@@ -55,7 +67,9 @@ def test_every_route_denies_without_a_token(h: Harness) -> None:
 
 def test_tenant_a_can_read_or_change_nothing_of_tenant_b(h: Harness) -> None:
     ids = _b_objects(h)
-    before = h.client.get(f"/api/v1/incidents/{ids['incident_id']}", headers=h.auth("globex", "viewer")).json()
+    before = h.client.get(
+        f"/api/v1/incidents/{ids['incident_id']}", headers=h.auth("globex", "viewer")
+    ).json()
     a_admin = h.auth("acme", "admin")
     unclassified = []
     for method, path in _routes(h):
@@ -71,16 +85,22 @@ def test_tenant_a_can_read_or_change_nothing_of_tenant_b(h: Harness) -> None:
         if key in COLLECTIONS:
             assert r.status_code == 200
             text = r.text
-            assert ids["incident_id"] not in text and ids["token_id"] not in text, f"{method} {path} leaks B"
+            assert ids["incident_id"] not in text and ids["token_id"] not in text, (
+                f"{method} {path} leaks B"
+            )
         elif key in CREATES:
             assert r.status_code in (201, 404), f"{method} {path}: {r.status_code}"
             assert "globex" not in r.text
         elif "{" in path:
-            assert r.status_code == 404, f"{method} {path} with B's id answered {r.status_code}: {r.text}"
+            assert r.status_code == 404, (
+                f"{method} {path} with B's id answered {r.status_code}: {r.text}"
+            )
         else:
             unclassified.append(key)
     assert not unclassified, f"routes the tenancy walk does not classify: {unclassified}"
-    after = h.client.get(f"/api/v1/incidents/{ids['incident_id']}", headers=h.auth("globex", "viewer")).json()
+    after = h.client.get(
+        f"/api/v1/incidents/{ids['incident_id']}", headers=h.auth("globex", "viewer")
+    ).json()
     assert after == before, "tenant B's incident changed"
     tokens = h.client.get("/api/v1/tokens", headers=h.auth("globex", "admin")).json()
     assert all(t["revoked_at"] is None for t in tokens), "tenant B's token was revoked by A"

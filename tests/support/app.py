@@ -57,7 +57,9 @@ class Harness:
         return {"Authorization": f"Bearer {self.tokens[(tenant, 'intake')]}"}
 
     def post_am(self, body: dict[str, Any], tenant: str = "acme") -> Any:
-        r = self.client.post("/api/v1/integrations/alertmanager", json=body, headers=self.intake(tenant))
+        r = self.client.post(
+            "/api/v1/integrations/alertmanager", json=body, headers=self.intake(tenant)
+        )
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -91,9 +93,13 @@ def running_app(url: str, config_text: str = TEST_CONFIG, **settings: Any) -> It
     with make_sessionmaker(engine).begin() as s:
         for t in config.tenants:
             for role in ROLES:
-                _, secret = create_token(s, config, clock.now(), tenant=t.name, role=role, name=f"{t.name}-{role}")
+                _, secret = create_token(
+                    s, config, clock.now(), tenant=t.name, role=role, name=f"{t.name}-{role}"
+                )
                 tokens[(t.name, role)] = secret
-            _, secret = create_token(s, config, clock.now(), tenant=t.name, integration="alertmanager")
+            _, secret = create_token(
+                s, config, clock.now(), tenant=t.name, integration="alertmanager"
+            )
             tokens[(t.name, "intake")] = secret
     engine.dispose()
     app = create_app(Settings(database_url=url, **settings), config, clock=clock)
@@ -105,7 +111,9 @@ def am_alert(name: str, status: str = "firing", **labels: str) -> dict[str, Any]
     """One alert as Alertmanager's webhook writes it."""
     all_labels = {"alertname": name, **labels}
     return {
-        "status": status, "labels": all_labels, "annotations": {"summary": f"{name} summary"},
+        "status": status,
+        "labels": all_labels,
+        "annotations": {"summary": f"{name} summary"},
         "startsAt": "2026-01-01T11:59:00Z",
         "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-01-01T12:10:00Z",
         "generatorURL": "http://prometheus.local/graph",
@@ -114,6 +122,15 @@ def am_alert(name: str, status: str = "firing", **labels: str) -> dict[str, Any]
 
 def am_body(*alerts: dict[str, Any], truncated: int = 0) -> dict[str, Any]:
     status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
-    return {"version": "4", "status": status, "receiver": "opsbook", "groupKey": "{}:{}", "truncatedAlerts": truncated,
-            "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am.local",
-            "alerts": list(alerts)}
+    return {
+        "version": "4",
+        "status": status,
+        "receiver": "opsbook",
+        "groupKey": "{}:{}",
+        "truncatedAlerts": truncated,
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://am.local",
+        "alerts": list(alerts),
+    }

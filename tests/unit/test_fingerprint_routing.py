@@ -15,7 +15,12 @@ from opsbook.intake.models import AlertIn, EventAction
 from opsbook.intake.routing import decide, group_key, matches
 from tests.support.app import TEST_CONFIG
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "alertmanager-webhook-v4-firing.json"
+FIXTURE = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "fixtures"
+    / "alertmanager-webhook-v4-firing.json"
+)
 
 
 def test_fingerprint_equals_alertmanagers_own_on_the_captured_webhook() -> None:
@@ -28,7 +33,11 @@ def test_fingerprint_equals_alertmanagers_own_on_the_captured_webhook() -> None:
 @pytest.mark.parametrize(
     ("a", "b", "same"),
     [
-        ({"alertname": "X", "job": "a"}, {"job": "a", "alertname": "X"}, True),  # order does not matter
+        (
+            {"alertname": "X", "job": "a"},
+            {"job": "a", "alertname": "X"},
+            True,
+        ),  # order does not matter
         ({"alertname": "X", "job": "a"}, {"alertname": "X", "job": "b"}, False),
         ({"ab": "c"}, {"a": "bc"}, False),  # the separator keeps name/value boundaries
         ({}, {}, True),
@@ -55,7 +64,9 @@ def test_fingerprint_identity(a: dict[str, str], b: dict[str, str], same: bool) 
         ('severity=~"critical|high"', {"severity": "high"}, True),
     ],
 )
-def test_matchers_follow_alertmanager_semantics(matcher: str, labels: dict[str, str], hit: bool) -> None:
+def test_matchers_follow_alertmanager_semantics(
+    matcher: str, labels: dict[str, str], hit: bool
+) -> None:
     assert matches(Matcher.parse(matcher), labels) is hit
 
 
@@ -63,20 +74,52 @@ CONFIG = parse_config(TEST_CONFIG)
 
 
 def _alert(severity_hint: str | None = None, **labels: str) -> AlertIn:
-    return AlertIn("test", fingerprint(labels), EventAction.TRIGGER, labels, severity_hint=severity_hint)
+    return AlertIn(
+        "test", fingerprint(labels), EventAction.TRIGGER, labels, severity_hint=severity_hint
+    )
 
 
 @pytest.mark.parametrize(
     ("tenant", "labels", "service", "severity", "auto_resolve"),
     [
-        ("acme", {"alertname": "Down", "job": "checkout", "severity": "critical"}, "checkout-api", "P0", True),
+        (
+            "acme",
+            {"alertname": "Down", "job": "checkout", "severity": "critical"},
+            "checkout-api",
+            "P0",
+            True,
+        ),
         ("acme", {"alertname": "IndexerLag", "severity": "warning"}, "search-indexer", "P2", True),
-        ("acme", {"alertname": "Other", "severity": "info"}, "acme-catchall", "P3", True),  # default route
-        ("acme", {"alertname": "Other"}, "acme-catchall", "P2", True),  # no severity label: default P2
-        ("acme", {"alertname": "Other", "severity": "P1"}, "acme-catchall", "P1", True),  # literal level
+        (
+            "acme",
+            {"alertname": "Other", "severity": "info"},
+            "acme-catchall",
+            "P3",
+            True,
+        ),  # default route
+        (
+            "acme",
+            {"alertname": "Other"},
+            "acme-catchall",
+            "P2",
+            True,
+        ),  # no severity label: default P2
+        (
+            "acme",
+            {"alertname": "Other", "severity": "P1"},
+            "acme-catchall",
+            "P1",
+            True,
+        ),  # literal level
         ("acme", {"alertname": "Other", "severity": "sev0"}, "acme-catchall", "P0", True),
         ("acme", {"alertname": "Other", "severity": "bogus"}, "acme-catchall", "P2", True),
-        ("globex", {"alertname": "Lag", "service": "ledger", "severity": "warning"}, "ledger", "P1", False),  # route map
+        (
+            "globex",
+            {"alertname": "Lag", "service": "ledger", "severity": "warning"},
+            "ledger",
+            "P1",
+            False,
+        ),  # route map
         ("globex", {"alertname": "Lag", "service": "ledger-replica"}, "ledger", "P2", False),
         # a route belongs to its service's tenant: globex alerts never reach acme's checkout route
         ("globex", {"alertname": "Down", "job": "checkout"}, "unrouted", "P2", True),
@@ -100,7 +143,9 @@ def test_route_fixed_severity_wins_over_labels() -> None:
         "tenants: [{name: a}]\nservices: [{name: s, tenant: a}]\n"
         "routes: [{match: {team: db}, service: s, severity: P1}]\n"
     )
-    assert decide(cfg, "a", _alert(team="db", severity="info", alertname="x")).severity is Severity.P1
+    assert (
+        decide(cfg, "a", _alert(team="db", severity="info", alertname="x")).severity is Severity.P1
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,7 +153,12 @@ def test_route_fixed_severity_wins_over_labels() -> None:
     [
         (["alertname"], {"alertname": "X", "pod": "1"}, {"alertname": "X", "pod": "2"}, True),
         (["alertname"], {"alertname": "X"}, {"alertname": "Y"}, False),
-        (["alertname", "queue"], {"alertname": "X", "queue": "a"}, {"alertname": "X", "queue": "b"}, False),
+        (
+            ["alertname", "queue"],
+            {"alertname": "X", "queue": "a"},
+            {"alertname": "X", "queue": "b"},
+            False,
+        ),
         (["..."], {"alertname": "X", "pod": "1"}, {"alertname": "X", "pod": "2"}, False),
         (["..."], {"alertname": "X", "pod": "1"}, {"pod": "1", "alertname": "X"}, True),
     ],

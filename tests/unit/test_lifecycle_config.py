@@ -18,10 +18,18 @@ T, A, R, C = Status.TRIGGERED, Status.ACKNOWLEDGED, Status.RESOLVED, Status.CLOS
 @pytest.mark.parametrize(
     ("state", "action", "after"),
     [
-        (T, Action.ACKNOWLEDGE, A), (T, Action.RESOLVE, R), (T, Action.CLOSE, C),
-        (A, Action.RESOLVE, R), (A, Action.CLOSE, C), (R, Action.CLOSE, C),
-        (A, Action.ACKNOWLEDGE, None), (R, Action.ACKNOWLEDGE, None), (R, Action.RESOLVE, None),
-        (C, Action.ACKNOWLEDGE, None), (C, Action.RESOLVE, None), (C, Action.CLOSE, None),
+        (T, Action.ACKNOWLEDGE, A),
+        (T, Action.RESOLVE, R),
+        (T, Action.CLOSE, C),
+        (A, Action.RESOLVE, R),
+        (A, Action.CLOSE, C),
+        (R, Action.CLOSE, C),
+        (A, Action.ACKNOWLEDGE, None),
+        (R, Action.ACKNOWLEDGE, None),
+        (R, Action.RESOLVE, None),
+        (C, Action.ACKNOWLEDGE, None),
+        (C, Action.RESOLVE, None),
+        (C, Action.CLOSE, None),
     ],
 )
 def test_transitions(state: Status, action: Action, after: Status | None) -> None:
@@ -76,31 +84,50 @@ def test_format_duration_round_trips() -> None:
 def test_default_severity_windows() -> None:
     cfg = parse_config("tenants: [{name: a}]")
     assert [cfg.ack_window(s) for s in Severity] == [
-        timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4)
+        timedelta(minutes=5),
+        timedelta(minutes=15),
+        timedelta(hours=1),
+        timedelta(hours=4),
     ]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("tenants: [{name: a}]\nservices:\n  - name: s\n    tenant: b\n",
-         "cfg.yaml:4: services[0].tenant: unknown tenant 'b'; expected one of: a"),
-        ("tenants: [{name: a}]\nservices:\n  - name: s\n    tenant: a\n    runbok: []\n",
-         "cfg.yaml:5: services[0].runbok: unknown key"),
-        ("tenants: [{name: a}]\nseverities:\n  P0: {ack_within: soon}\n",
-         "cfg.yaml:3: severities.P0.ack_within: invalid duration 'soon'"),
-        ("tenants: [{name: a}]\nroutes:\n  - {match: {a: b}, service: nope}\n",
-         "cfg.yaml:3: routes[0].service: unknown service 'nope'"),
-        ("tenants: [{name: a}]\nroutes:\n  - service: s\n    match_re: {a: '('}\n",
-         "cfg.yaml:4: routes[0].match_re: Value error"),
-        ("tenants: [{name: a}]\nseverity_map: {critical: P9}\n", "cfg.yaml:2: severity_map.critical: Input should be"),
+        (
+            "tenants: [{name: a}]\nservices:\n  - name: s\n    tenant: b\n",
+            "cfg.yaml:4: services[0].tenant: unknown tenant 'b'; expected one of: a",
+        ),
+        (
+            "tenants: [{name: a}]\nservices:\n  - name: s\n    tenant: a\n    runbok: []\n",
+            "cfg.yaml:5: services[0].runbok: unknown key",
+        ),
+        (
+            "tenants: [{name: a}]\nseverities:\n  P0: {ack_within: soon}\n",
+            "cfg.yaml:3: severities.P0.ack_within: invalid duration 'soon'",
+        ),
+        (
+            "tenants: [{name: a}]\nroutes:\n  - {match: {a: b}, service: nope}\n",
+            "cfg.yaml:3: routes[0].service: unknown service 'nope'",
+        ),
+        (
+            "tenants: [{name: a}]\nroutes:\n  - service: s\n    match_re: {a: '('}\n",
+            "cfg.yaml:4: routes[0].match_re: Value error",
+        ),
+        (
+            "tenants: [{name: a}]\nseverity_map: {critical: P9}\n",
+            "cfg.yaml:2: severity_map.critical: Input should be",
+        ),
         ("tenants: []\n", "cfg.yaml:1: tenants: List should have at least 1 item"),
         ("services: []\n", "cfg.yaml:1: tenants: required field is missing"),
         ("tenants: [{name: a}\n", "cfg.yaml:2: not valid YAML"),
         ("", "cfg.yaml:1: the file is empty"),
         ("- a\n- b\n", "cfg.yaml:1: expected a mapping"),
         ("tenants: [{name: a}, {name: a}]\n", "cfg.yaml:1: tenants[1].name: duplicate tenant 'a'"),
-        ("tenants: [{name: a}]\nusers:\n  - {name: u, tenant: a, role: god}\n", "cfg.yaml:3: users[0].role: Input should be"),
+        (
+            "tenants: [{name: a}]\nusers:\n  - {name: u, tenant: a, role: god}\n",
+            "cfg.yaml:3: users[0].role: Input should be",
+        ),
     ],
 )
 def test_config_errors_name_file_line_and_field(text: str, expected: str) -> None:
@@ -112,5 +139,7 @@ def test_config_errors_name_file_line_and_field(text: str, expected: str) -> Non
 def test_example_config_is_valid() -> None:
     from pathlib import Path
 
-    cfg = parse_config((Path(__file__).resolve().parents[2] / "examples" / "opsbook.yaml").read_text())
+    cfg = parse_config(
+        (Path(__file__).resolve().parents[2] / "examples" / "opsbook.yaml").read_text()
+    )
     assert {t.name for t in cfg.tenants} == {"acme", "globex"}

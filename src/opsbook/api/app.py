@@ -26,7 +26,11 @@ from opsbook.storage.db import make_engine, make_sessionmaker
 
 
 def create_app(
-    settings: Settings, config: Config, *, config_path: Path | None = None, clock: Clock | None = None,
+    settings: Settings,
+    config: Config,
+    *,
+    config_path: Path | None = None,
+    clock: Clock | None = None,
     handle_sighup: bool = False,
 ) -> FastAPI:
     """Build the app; the database must already be at the current schema (see storage.migrate)."""
@@ -40,8 +44,14 @@ def create_app(
 
     holder: dict[str, AppState] = {}
     state = AppState(
-        settings=settings, config=config, config_path=config_path, engine=engine, sessions=sessions, clock=clk,
-        metrics=Metrics(open_counts), committer=GroupCommitter(sessions, lambda: holder["s"].config, clk),
+        settings=settings,
+        config=config,
+        config_path=config_path,
+        engine=engine,
+        sessions=sessions,
+        clock=clk,
+        metrics=Metrics(open_counts),
+        committer=GroupCommitter(sessions, lambda: holder["s"].config, clk),
     )
     holder["s"] = state
 

@@ -67,9 +67,13 @@ def _lookup(st: AppState, secret: str) -> Principal:
         return Principal(t.id, t.tenant, t.name, t.kind, t.role, t.integration)
 
 
-async def principal(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+async def principal(
+    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Principal:
     if creds is None or not creds.credentials:
-        raise AuthError("send an opsbook token as `Authorization: Bearer …` (create one with `opsbook tokens create`)")
+        raise AuthError(
+            "send an opsbook token as `Authorization: Bearer …` (create one with `opsbook tokens create`)"
+        )
     st = state_of(request)
     cache: TokenCache = request.app.state.token_cache
     key = hash_secret(creds.credentials)
@@ -87,7 +91,9 @@ def require_role(minimum: str):  # type: ignore[no-untyped-def]
         if p.kind != "api" or p.role is None:
             raise PermissionDenied("an intake token can only post alerts; use an API token here")
         if ROLE_RANK[p.role] < ROLE_RANK[minimum]:
-            raise PermissionDenied(f"this needs the {minimum} role or above; this token is {p.role}")
+            raise PermissionDenied(
+                f"this needs the {minimum} role or above; this token is {p.role}"
+            )
         return p
 
     return check
@@ -96,5 +102,7 @@ def require_role(minimum: str):  # type: ignore[no-untyped-def]
 async def require_intake(p: Principal = Depends(principal)) -> Principal:
     """Intake routes take intake tokens only, so a leaked sender token cannot read incidents."""
     if p.kind != "intake":
-        raise PermissionDenied("intake routes need an intake token: `opsbook tokens create --tenant T --integration NAME`")
+        raise PermissionDenied(
+            "intake routes need an intake token: `opsbook tokens create --tenant T --integration NAME`"
+        )
     return p

@@ -16,7 +16,11 @@ class _OpenIncidents(Collector):
         self._source = source
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        g = GaugeMetricFamily("opsbook_open_incidents", "Incidents triggered or acknowledged", labels=["tenant", "service", "severity"])
+        g = GaugeMetricFamily(
+            "opsbook_open_incidents",
+            "Incidents triggered or acknowledged",
+            labels=["tenant", "service", "severity"],
+        )
         try:
             rows = self._source()
         except Exception:  # noqa: BLE001 - a scrape must not fail because the database is down
@@ -30,13 +34,21 @@ class Metrics:
     def __init__(self, open_counts: Callable[[], Sequence[tuple[str, str, str, int]]]) -> None:
         self.registry = CollectorRegistry()
         self.alerts_received = Counter(
-            "opsbook_alerts_received", "Alerts received, by source and outcome", ["source", "outcome"], registry=self.registry
+            "opsbook_alerts_received",
+            "Alerts received, by source and outcome",
+            ["source", "outcome"],
+            registry=self.registry,
         )
         self.incidents_opened = Counter(
-            "opsbook_incidents_opened", "Incidents opened, by severity", ["severity"], registry=self.registry
+            "opsbook_incidents_opened",
+            "Incidents opened, by severity",
+            ["severity"],
+            registry=self.registry,
         )
         self.intake_latency = Histogram(
-            "opsbook_intake_latency_seconds", "Time from request to committed answer on intake routes", ["source"],
+            "opsbook_intake_latency_seconds",
+            "Time from request to committed answer on intake routes",
+            ["source"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )

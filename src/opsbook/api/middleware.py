@@ -61,8 +61,13 @@ class RequestContext:
         finally:
             path = scope.get("path", "")
             if path not in ("/healthz", "/metrics"):
-                log.info("request", method=scope.get("method"), path=path, status=status,
-                         duration_ms=round((time.perf_counter() - start) * 1000, 2))
+                log.info(
+                    "request",
+                    method=scope.get("method"),
+                    path=path,
+                    status=status,
+                    duration_ms=round((time.perf_counter() - start) * 1000, 2),
+                )
             structlog.contextvars.unbind_contextvars("request_id")
 
 
@@ -79,7 +84,12 @@ class BodyLimits:
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        too_big = problem(413, "payload too large", f"the request body is over {self.max_bytes} bytes", field="body")
+        too_big = problem(
+            413,
+            "payload too large",
+            f"the request body is over {self.max_bytes} bytes",
+            field="body",
+        )
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             await too_big(scope, receive, send)
             return
@@ -100,9 +110,9 @@ class BodyLimits:
         body = b"".join(chunks)
         ctype = headers.get(b"content-type", b"").lower()
         if body and (b"json" in ctype or not ctype) and json_depth(body) > MAX_DEPTH:
-            await problem(400, "invalid input", f"JSON nested deeper than {MAX_DEPTH} levels", field="body")(
-                scope, receive, send
-            )
+            await problem(
+                400, "invalid input", f"JSON nested deeper than {MAX_DEPTH} levels", field="body"
+            )(scope, receive, send)
             return
         sent = False
 

@@ -36,14 +36,28 @@ STATUS: list[tuple[type[OpsbookError], int]] = [
 ]
 
 
-def problem(status: int, title: str, detail: str, *, field: str | None = None,
-            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if field:
         body["field"] = field
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")
+    return JSONResponse(
+        body, status_code=status, headers=headers, media_type="application/problem+json"
+    )
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -67,8 +81,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": "body" if e.get("type") == "json_invalid" else _field(tuple(e.get("loc", ()))),
-             "message": e.get("msg", "invalid")}
+            {
+                "field": "body"
+                if e.get("type") == "json_invalid"
+                else _field(tuple(e.get("loc", ()))),
+                "message": e.get("msg", "invalid"),
+            }
             for e in exc.errors()
         ][:50]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
@@ -79,9 +97,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "error", str(exc.detail), headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code, "error", str(exc.detail), headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
-        return problem(500, "internal error", "opsbook hit an unexpected error; the request id is in the logs")
+        return problem(
+            500, "internal error", "opsbook hit an unexpected error; the request id is in the logs"
+        )

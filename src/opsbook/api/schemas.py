@@ -48,11 +48,23 @@ class IncidentOut(BaseModel):
             end = inc.resolved_at or inc.closed_at or now
             met = None if end <= inc.ack_deadline else False
         return cls(
-            id=inc.id, service=inc.service, title=inc.title, severity=Severity(inc.severity), status=inc.status,
-            source=inc.source, commander=inc.commander, group_labels=inc.group_labels, alert_count=inc.alert_count,
-            created_at=inc.created_at, updated_at=inc.updated_at, acknowledged_at=inc.acknowledged_at,
-            acknowledged_by=inc.acknowledged_by, resolved_at=inc.resolved_at, resolved_by=inc.resolved_by,
-            closed_at=inc.closed_at, close_reason=inc.close_reason,
+            id=inc.id,
+            service=inc.service,
+            title=inc.title,
+            severity=Severity(inc.severity),
+            status=inc.status,
+            source=inc.source,
+            commander=inc.commander,
+            group_labels=inc.group_labels,
+            alert_count=inc.alert_count,
+            created_at=inc.created_at,
+            updated_at=inc.updated_at,
+            acknowledged_at=inc.acknowledged_at,
+            acknowledged_by=inc.acknowledged_by,
+            resolved_at=inc.resolved_at,
+            resolved_by=inc.resolved_by,
+            closed_at=inc.closed_at,
+            close_reason=inc.close_reason,
             acknowledgement=AckTarget(deadline=inc.ack_deadline, met=met, breached=met is False),
         )
 
@@ -77,10 +89,21 @@ class AlertOut(BaseModel):
     @classmethod
     def of(cls, a: Alert) -> AlertOut:
         return cls(
-            id=a.id, fingerprint=a.fingerprint, alertname=a.alertname, status=a.status, severity=Severity(a.severity),
-            source=a.source, integration=a.integration, labels=a.labels, annotations=a.annotations,
-            starts_at=a.starts_at, ends_at=a.ends_at, generator_url=a.generator_url,
-            first_received_at=a.first_received_at, last_received_at=a.last_received_at, receive_count=a.receive_count,
+            id=a.id,
+            fingerprint=a.fingerprint,
+            alertname=a.alertname,
+            status=a.status,
+            severity=Severity(a.severity),
+            source=a.source,
+            integration=a.integration,
+            labels=a.labels,
+            annotations=a.annotations,
+            starts_at=a.starts_at,
+            ends_at=a.ends_at,
+            generator_url=a.generator_url,
+            first_received_at=a.first_received_at,
+            last_received_at=a.last_received_at,
+            receive_count=a.receive_count,
         )
 
 
@@ -101,9 +124,15 @@ class IncidentDetail(IncidentOut):
     timeline: list[EntryOut]
 
     @classmethod
-    def full(cls, inc: Incident, alerts: Sequence[Alert], entries: Sequence[TimelineEntry], now: datetime) -> IncidentDetail:
+    def full(
+        cls, inc: Incident, alerts: Sequence[Alert], entries: Sequence[TimelineEntry], now: datetime
+    ) -> IncidentDetail:
         base = IncidentOut.of(inc, now).model_dump()
-        return cls(**base, alerts=[AlertOut.of(a) for a in alerts], timeline=[EntryOut.of(e) for e in entries])
+        return cls(
+            **base,
+            alerts=[AlertOut.of(a) for a in alerts],
+            timeline=[EntryOut.of(e) for e in entries],
+        )
 
 
 class IncidentPage(BaseModel):

@@ -16,16 +16,24 @@ from opsbook.storage.db import make_engine, make_sessionmaker
 
 config_app = typer.Typer(help="Validate opsbook.yaml.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
-tokens_app = typer.Typer(help="API tokens (for people and scripts) and intake tokens (for alert senders).",
-                         no_args_is_help=True)
+tokens_app = typer.Typer(
+    help="API tokens (for people and scripts) and intake tokens (for alert senders).",
+    no_args_is_help=True,
+)
 
 
 @config_app.command("check")
-def config_check(path: Path = typer.Argument(None, help="config file [default: $OPSBOOK_CONFIG or ./opsbook.yaml]")) -> None:
+def config_check(
+    path: Path = typer.Argument(
+        None, help="config file [default: $OPSBOOK_CONFIG or ./opsbook.yaml]"
+    ),
+) -> None:
     """Validate a config file offline; errors name file, line and field. Exit 2 when invalid."""
     cfg, p = config_or_exit(path, settings())
-    typer.echo(f"{p}: OK ({len(cfg.tenants)} tenants, {len(cfg.services)} services, {len(cfg.routes)} routes, "
-               f"{len(cfg.users)} users)")
+    typer.echo(
+        f"{p}: OK ({len(cfg.tenants)} tenants, {len(cfg.services)} services, {len(cfg.routes)} routes, "
+        f"{len(cfg.users)} users)"
+    )
 
 
 @db_app.command("upgrade")
@@ -50,15 +58,23 @@ def db_current() -> None:
     except OpsbookError as exc:
         fail(f"cannot reach {st.safe_database_url()}: {exc.detail}")
     head = migrate.head_revision()
-    typer.echo(f"{rev or '(empty)'} ({'current' if rev == head else f'behind; head is {head}: run opsbook db upgrade'})")
+    typer.echo(
+        f"{rev or '(empty)'} ({'current' if rev == head else f'behind; head is {head}: run opsbook db upgrade'})"
+    )
 
 
 @tokens_app.command("create")
 def tokens_create(
     tenant: str = typer.Option(..., "--tenant", "-t", help="tenant the token belongs to"),
-    role: str = typer.Option(None, "--role", "-r", help="viewer, responder, commander or admin (API token)"),
-    integration: str = typer.Option(None, "--integration", "-i", help="sender name, e.g. alertmanager (intake token)"),
-    name: str = typer.Option(None, "--name", "-n", help="who or what uses it; shown on the timeline as the actor"),
+    role: str = typer.Option(
+        None, "--role", "-r", help="viewer, responder, commander or admin (API token)"
+    ),
+    integration: str = typer.Option(
+        None, "--integration", "-i", help="sender name, e.g. alertmanager (intake token)"
+    ),
+    name: str = typer.Option(
+        None, "--name", "-n", help="who or what uses it; shown on the timeline as the actor"
+    ),
     config: Path = ConfigOpt,
 ) -> None:
     """Create a token and print it ONCE, alone on stdout (so `TOKEN=$(opsbook tokens create …)` works)."""
@@ -67,28 +83,55 @@ def tokens_create(
     engine = ready_engine(st)
     try:
         with make_sessionmaker(engine).begin() as s:
-            token, secret = flows.create_token(s, cfg, SystemClock().now(), tenant=tenant, role=role,
-                                               integration=integration, name=name)
+            token, secret = flows.create_token(
+                s,
+                cfg,
+                SystemClock().now(),
+                tenant=tenant,
+                role=role,
+                integration=integration,
+                name=name,
+            )
             what = f"role {role}" if role else f"integration {integration}"
-            typer.echo(f"created {token.id} for tenant {tenant} ({what}); it is shown only now", err=True)
+            typer.echo(
+                f"created {token.id} for tenant {tenant} ({what}); it is shown only now", err=True
+            )
     except OpsbookError as exc:
         fail(exc.detail)
     typer.echo(secret)
 
 
 @tokens_app.command("list")
-def tokens_list(tenant: str = typer.Option(None, "--tenant", "-t", help="only this tenant")) -> None:
+def tokens_list(
+    tenant: str = typer.Option(None, "--tenant", "-t", help="only this tenant"),
+) -> None:
     """List tokens (never their secrets)."""
     engine = ready_engine(settings())
     with make_sessionmaker(engine)() as s:
-        rows = [[t.id, t.tenant, t.name, t.kind, t.role or t.integration or "", t.hint + "…",
-                 isoformat(t.created_at) or "", "revoked" if t.revoked_at else "active"]
-                for t in repos.list_tokens(s, tenant)]
-    typer.echo(table(["ID", "TENANT", "NAME", "KIND", "ROLE/INTEGRATION", "STARTS", "CREATED", "STATE"], rows))
+        rows = [
+            [
+                t.id,
+                t.tenant,
+                t.name,
+                t.kind,
+                t.role or t.integration or "",
+                t.hint + "…",
+                isoformat(t.created_at) or "",
+                "revoked" if t.revoked_at else "active",
+            ]
+            for t in repos.list_tokens(s, tenant)
+        ]
+    typer.echo(
+        table(
+            ["ID", "TENANT", "NAME", "KIND", "ROLE/INTEGRATION", "STARTS", "CREATED", "STATE"], rows
+        )
+    )
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: str = typer.Argument(..., help="id from `opsbook tokens list`")) -> None:
+def tokens_revoke(
+    token_id: str = typer.Argument(..., help="id from `opsbook tokens list`"),
+) -> None:
     """Revoke a token; servers stop accepting it within a few seconds."""
     engine = ready_engine(settings())
     try:

@@ -15,15 +15,24 @@ class Client:
         self.url = (url or os.environ.get("OPSBOOK_URL") or "http://127.0.0.1:8080").rstrip("/")
         self.token = token or os.environ.get("OPSBOOK_TOKEN")
         if not self.token:
-            fail("no token: set OPSBOOK_TOKEN (create one with `opsbook tokens create --tenant T --role responder`)")
+            fail(
+                "no token: set OPSBOOK_TOKEN (create one with `opsbook tokens create --tenant T --role responder`)"
+            )
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            r = httpx.request(method, self.url + path, headers={"Authorization": f"Bearer {self.token}"},
-                              timeout=30, **kwargs)
+            r = httpx.request(
+                method,
+                self.url + path,
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=30,
+                **kwargs,
+            )
         except httpx.HTTPError as exc:
-            fail(f"cannot reach opsbook at {self.url} ({exc.__class__.__name__}); is `opsbook serve` running? "
-                 "Set --url or OPSBOOK_URL")
+            fail(
+                f"cannot reach opsbook at {self.url} ({exc.__class__.__name__}); is `opsbook serve` running? "
+                "Set --url or OPSBOOK_URL"
+            )
         if r.status_code >= 400:
             try:
                 body = r.json()

@@ -16,7 +16,9 @@ from opsbook.core.settings import Settings
 from opsbook.storage import migrate
 from opsbook.storage.db import make_engine
 
-ConfigOpt = typer.Option(None, "--config", "-c", help="path of opsbook.yaml [env OPSBOOK_CONFIG; default ./opsbook.yaml]")
+ConfigOpt = typer.Option(
+    None, "--config", "-c", help="path of opsbook.yaml [env OPSBOOK_CONFIG; default ./opsbook.yaml]"
+)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -34,7 +36,9 @@ def config_or_exit(path: Path | None, st: Settings) -> tuple[Config, Path]:
         return load_config(p), p
     except ConfigError as exc:
         typer.echo(exc.detail, err=True)
-        typer.echo("config check failed: fix the lines above, then run `opsbook config check`", err=True)
+        typer.echo(
+            "config check failed: fix the lines above, then run `opsbook config check`", err=True
+        )
         raise typer.Exit(2) from None
 
 
@@ -49,7 +53,9 @@ def ready_engine(st: Settings, *, upgrade_sqlite: bool = True) -> Engine:
             return engine
     except OpsbookError as exc:
         fail(f"cannot reach the database at {st.safe_database_url()}: {exc.detail}")
-    fail(f"the database at {st.safe_database_url()} is not at the current schema; run `opsbook db upgrade` first")
+    fail(
+        f"the database at {st.safe_database_url()} is not at the current schema; run `opsbook db upgrade` first"
+    )
 
 
 def stdout_is_tty() -> bool:

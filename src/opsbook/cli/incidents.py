@@ -11,15 +11,21 @@ import typer
 from opsbook.cli.client import Client
 from opsbook.cli.render import table
 
-app = typer.Typer(help="List and act on incidents of a running server (token from OPSBOOK_TOKEN).",
-                  no_args_is_help=True)
-UrlOpt = typer.Option(None, "--url", help="server URL [env OPSBOOK_URL; default http://127.0.0.1:8080]")
+app = typer.Typer(
+    help="List and act on incidents of a running server (token from OPSBOOK_TOKEN).",
+    no_args_is_help=True,
+)
+UrlOpt = typer.Option(
+    None, "--url", help="server URL [env OPSBOOK_URL; default http://127.0.0.1:8080]"
+)
 TokenOpt = typer.Option(None, "--token", help="API token [env OPSBOOK_TOKEN]", show_default=False)
 JsonOpt = typer.Option(False, "--json", help="print the raw JSON answer")
 
 
 def _age(iso: str) -> str:
-    secs = int((datetime.now(UTC) - datetime.fromisoformat(iso.replace("Z", "+00:00"))).total_seconds())
+    secs = int(
+        (datetime.now(UTC) - datetime.fromisoformat(iso.replace("Z", "+00:00"))).total_seconds()
+    )
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if secs >= size:
             return f"{secs // size}{unit}"
@@ -34,20 +40,38 @@ def _ack(inc: dict[str, Any]) -> str:
         return "BREACHED"
     if inc["status"] != "triggered":
         return "-"
-    left = int((datetime.fromisoformat(a["deadline"].replace("Z", "+00:00")) - datetime.now(UTC)).total_seconds())
+    left = int(
+        (
+            datetime.fromisoformat(a["deadline"].replace("Z", "+00:00")) - datetime.now(UTC)
+        ).total_seconds()
+    )
     return f"due in {left // 60}m{left % 60:02d}s"
 
 
 def _print_detail(inc: dict[str, Any]) -> None:
     typer.echo(f"{inc['id']}  {inc['severity']}  {inc['status'].upper()}  {inc['service']}")
     typer.echo(f"  {inc['title']}")
-    typer.echo(f"  opened {inc['created_at']}  commander {inc['commander'] or '-'}  ack {_ack(inc)} "
-               f"(deadline {inc['acknowledgement']['deadline']})")
+    typer.echo(
+        f"  opened {inc['created_at']}  commander {inc['commander'] or '-'}  ack {_ack(inc)} "
+        f"(deadline {inc['acknowledgement']['deadline']})"
+    )
     if inc.get("alerts"):
         typer.echo("\nAlerts:")
-        typer.echo(table(["STATUS", "ALERT", "FINGERPRINT", "SEEN", "LABELS"],
-                         [[a["status"], a["alertname"], a["fingerprint"][:16], str(a["receive_count"]),
-                           ",".join(f"{k}={v}" for k, v in sorted(a["labels"].items()))[:80]] for a in inc["alerts"]]))
+        typer.echo(
+            table(
+                ["STATUS", "ALERT", "FINGERPRINT", "SEEN", "LABELS"],
+                [
+                    [
+                        a["status"],
+                        a["alertname"],
+                        a["fingerprint"][:16],
+                        str(a["receive_count"]),
+                        ",".join(f"{k}={v}" for k, v in sorted(a["labels"].items()))[:80],
+                    ]
+                    for a in inc["alerts"]
+                ],
+            )
+        )
     if inc.get("timeline"):
         typer.echo("\nTimeline (UTC):")
         for e in inc["timeline"]:
@@ -63,12 +87,16 @@ def _out(data: Any, as_json: bool) -> None:
 
 @app.command("list")
 def list_(
-    status: list[str] = typer.Option(None, "--status", "-s", help="triggered, acknowledged, resolved, closed (repeat)"),
+    status: list[str] = typer.Option(
+        None, "--status", "-s", help="triggered, acknowledged, resolved, closed (repeat)"
+    ),
     severity: list[str] = typer.Option(None, "--severity", help="P0…P3 (repeat)"),
     service: str = typer.Option(None, "--service"),
     open_only: bool = typer.Option(False, "--open", help="only triggered and acknowledged"),
     limit: int = typer.Option(50, "--limit"),
-    url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt,
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Incidents, open ones first, then by severity and age."""
     params: dict[str, Any] = {"limit": limit}
@@ -83,47 +111,87 @@ def list_(
     if as_json:
         typer.echo(json.dumps(page, indent=2))
         return
-    rows = [[i["id"], i["severity"], i["status"], i["service"], _age(i["created_at"]), _ack(i), i["commander"] or "-",
-             i["title"][:60]] for i in page["items"]]
+    rows = [
+        [
+            i["id"],
+            i["severity"],
+            i["status"],
+            i["service"],
+            _age(i["created_at"]),
+            _ack(i),
+            i["commander"] or "-",
+            i["title"][:60],
+        ]
+        for i in page["items"]
+    ]
     typer.echo(table(["ID", "SEV", "STATUS", "SERVICE", "AGE", "ACK", "COMMANDER", "TITLE"], rows))
     if page["total"] > len(page["items"]):
         typer.echo(f"({len(page['items'])} of {page['total']}; use --limit)")
 
 
 @app.command("show")
-def show(incident_id: str, url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt) -> None:
+def show(
+    incident_id: str, url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt
+) -> None:
     """One incident with its alerts and timeline."""
     _out(Client(url, token).call("GET", f"/api/v1/incidents/{incident_id}"), as_json)
 
 
 @app.command("ack")
-def ack(incident_id: str, url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt) -> None:
+def ack(
+    incident_id: str, url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt
+) -> None:
     """Acknowledge: you are on it (stops escalation)."""
     _out(Client(url, token).call("POST", f"/api/v1/incidents/{incident_id}/acknowledge"), as_json)
 
 
 @app.command("resolve")
-def resolve(incident_id: str, note: str = typer.Option("", "--note", "-m"), url: str = UrlOpt,
-            token: str = TokenOpt, as_json: bool = JsonOpt) -> None:
+def resolve(
+    incident_id: str,
+    note: str = typer.Option("", "--note", "-m"),
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
+) -> None:
     """Resolve (commander role)."""
-    _out(Client(url, token).call("POST", f"/api/v1/incidents/{incident_id}/resolve", json={"note": note}), as_json)
+    _out(
+        Client(url, token).call(
+            "POST", f"/api/v1/incidents/{incident_id}/resolve", json={"note": note}
+        ),
+        as_json,
+    )
 
 
 @app.command("close")
 def close(
     incident_id: str,
-    reason: str = typer.Option("resolved", "--reason", help="resolved, false_positive, duplicate, wont_fix, other"),
-    note: str = typer.Option("", "--note", "-m"), url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt,
+    reason: str = typer.Option(
+        "resolved", "--reason", help="resolved, false_positive, duplicate, wont_fix, other"
+    ),
+    note: str = typer.Option("", "--note", "-m"),
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Close with a reason (commander role)."""
     body = {"reason": reason, "note": note}
-    _out(Client(url, token).call("POST", f"/api/v1/incidents/{incident_id}/close", json=body), as_json)
+    _out(
+        Client(url, token).call("POST", f"/api/v1/incidents/{incident_id}/close", json=body),
+        as_json,
+    )
 
 
 @app.command("comment")
-def comment(incident_id: str, text: str, url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt) -> None:
+def comment(
+    incident_id: str, text: str, url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt
+) -> None:
     """Add a note to the timeline."""
-    _out(Client(url, token).call("POST", f"/api/v1/incidents/{incident_id}/comment", json={"text": text}), as_json)
+    _out(
+        Client(url, token).call(
+            "POST", f"/api/v1/incidents/{incident_id}/comment", json={"text": text}
+        ),
+        as_json,
+    )
 
 
 @app.command("declare")
@@ -132,10 +200,17 @@ def declare(
     severity: str = typer.Option(..., "--severity", help="P0…P3"),
     title: str = typer.Option(..., "--title"),
     commander: str = typer.Option(None, "--commander"),
-    url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt,
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Open an incident by hand, e.g. from a customer report."""
-    body = {"service": service, "severity": severity.upper(), "title": title, "commander": commander}
+    body = {
+        "service": service,
+        "severity": severity.upper(),
+        "title": title,
+        "commander": commander,
+    }
     _out(Client(url, token).call("POST", "/api/v1/incidents", json=body), as_json)
 
 
@@ -144,8 +219,14 @@ def update(
     incident_id: str,
     severity: str = typer.Option(None, "--severity", help="new severity P0…P3"),
     commander: str = typer.Option(None, "--commander", help="user who takes command"),
-    url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt,
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Change severity or assign the commander (commander role)."""
-    body = {k: v for k, v in (("severity", severity and severity.upper()), ("commander", commander)) if v}
+    body = {
+        k: v
+        for k, v in (("severity", severity and severity.upper()), ("commander", commander))
+        if v
+    }
     _out(Client(url, token).call("PATCH", f"/api/v1/incidents/{incident_id}", json=body), as_json)

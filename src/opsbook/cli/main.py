@@ -24,8 +24,12 @@ app.add_typer(incidents.app, name="incidents")
 @app.command()
 def serve(
     config: Path = ConfigOpt,
-    host: str = typer.Option(None, "--host", help="listen address [env OPSBOOK_HOST; default 127.0.0.1]"),
-    port: int = typer.Option(None, "--port", "-p", help="listen port [env OPSBOOK_PORT; default 8080]"),
+    host: str = typer.Option(
+        None, "--host", help="listen address [env OPSBOOK_HOST; default 127.0.0.1]"
+    ),
+    port: int = typer.Option(
+        None, "--port", "-p", help="listen port [env OPSBOOK_PORT; default 8080]"
+    ),
 ) -> None:
     """Run the server: intake routes, API and metrics. Reload the config with SIGHUP or POST /-/reload."""
     import uvicorn
@@ -40,8 +44,10 @@ def serve(
     configure_logging(st.log_level, st.log_format)
     ready_engine(st).dispose()
     app_ = create_app(st, cfg, config_path=path, handle_sighup=True)
-    typer.echo(f"opsbook serving on http://{st.host}:{st.port} (config {path}, database {st.safe_database_url()})",
-               err=True)
+    typer.echo(
+        f"opsbook serving on http://{st.host}:{st.port} (config {path}, database {st.safe_database_url()})",
+        err=True,
+    )
     uvicorn.run(app_, host=st.host, port=st.port, log_config=None, access_log=False, lifespan="on")
 
 

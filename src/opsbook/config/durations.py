@@ -22,7 +22,9 @@ def parse_duration(text: str) -> timedelta:
         total += int(m.group(1)) * _UNITS[m.group(2)]
         pos = m.end()
     if not s or pos != len(s):
-        raise ValueError(f"invalid duration {text!r}: expected a number and unit like 30s, 5m, 1h, 1d, 1w")
+        raise ValueError(
+            f"invalid duration {text!r}: expected a number and unit like 30s, 5m, 1h, 1d, 1w"
+        )
     return timedelta(seconds=total)
 
 
@@ -51,4 +53,6 @@ def _coerce(value: Any) -> Any:
     raise ValueError("expected a duration like 5m")
 
 
-Duration = Annotated[timedelta, BeforeValidator(_coerce), PlainSerializer(format_duration, return_type=str)]
+Duration = Annotated[
+    timedelta, BeforeValidator(_coerce), PlainSerializer(format_duration, return_type=str)
+]

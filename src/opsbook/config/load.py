@@ -20,7 +20,11 @@ def _to_python(node: yaml.Node, path: Loc, lines: dict[Loc, int]) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag != "tag:yaml.org,2002:str" else key_node.value
+            key = (
+                yaml.safe_load(yaml.serialize(key_node))
+                if key_node.tag != "tag:yaml.org,2002:str"
+                else key_node.value
+            )
             sub = (*path, str(key))
             out[key] = _to_python(value_node, sub, lines)
             lines[sub] = key_node.start_mark.line + 1
@@ -54,17 +58,23 @@ def parse_config(text: str, filename: str = "opsbook.yaml") -> Config:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{filename}:{line}: not valid YAML: {problem}") from None
     if node is None:
-        raise ConfigError(f"{filename}:1: the file is empty; expected at least `tenants: [{{name: …}}]`")
+        raise ConfigError(
+            f"{filename}:1: the file is empty; expected at least `tenants: [{{name: …}}]`"
+        )
     lines: dict[Loc, int] = {}
     data = _to_python(node, (), lines)
     if not isinstance(data, dict):
-        raise ConfigError(f"{filename}:1: expected a mapping of sections (tenants, services, routes, …)")
+        raise ConfigError(
+            f"{filename}:1: expected a mapping of sections (tenants, services, routes, …)"
+        )
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         msgs = []
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+            )
             what = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 what = "unknown key (check the spelling; see examples/opsbook.yaml for the accepted keys)"
@@ -75,7 +85,9 @@ def parse_config(text: str, filename: str = "opsbook.yaml") -> Config:
     problems = check_references(config)
     if problems:
         raise ConfigError(
-            "\n".join(f"{filename}:{_line_of(loc, lines)}: {_dotted(loc)}: {msg}" for loc, msg in problems)
+            "\n".join(
+                f"{filename}:{_line_of(loc, lines)}: {_dotted(loc)}: {msg}" for loc, msg in problems
+            )
         )
     return config
 
@@ -93,33 +105,59 @@ def check_references(config: Config) -> list[tuple[Loc, str]]:
     services: set[tuple[str, str]] = set()
     for i, s in enumerate(config.services):
         if s.tenant not in tenants:
-            problems.append((("services", i, "tenant"), f"unknown tenant {s.tenant!r}; expected one of: {known}"))
+            problems.append(
+                (
+                    ("services", i, "tenant"),
+                    f"unknown tenant {s.tenant!r}; expected one of: {known}",
+                )
+            )
         if (s.tenant, s.name) in services:
-            problems.append((("services", i, "name"), f"duplicate service {s.name!r} in tenant {s.tenant!r}"))
+            problems.append(
+                (("services", i, "name"), f"duplicate service {s.name!r} in tenant {s.tenant!r}")
+            )
         services.add((s.tenant, s.name))
     for i, t in enumerate(config.tenants):
         if t.default_service and (t.name, t.default_service) not in services:
             problems.append(
-                (("tenants", i, "default_service"), f"unknown service {t.default_service!r} in tenant {t.name!r}")
+                (
+                    ("tenants", i, "default_service"),
+                    f"unknown service {t.default_service!r} in tenant {t.name!r}",
+                )
             )
     names = {name for _, name in services}
     for i, r in enumerate(config.routes):
         if r.tenant is not None and r.tenant not in tenants:
-            problems.append((("routes", i, "tenant"), f"unknown tenant {r.tenant!r}; expected one of: {known}"))
+            problems.append(
+                (("routes", i, "tenant"), f"unknown tenant {r.tenant!r}; expected one of: {known}")
+            )
         if r.tenant is not None and (r.tenant, r.service) not in services:
-            problems.append((("routes", i, "service"), f"unknown service {r.service!r} in tenant {r.tenant!r}"))
+            problems.append(
+                (("routes", i, "service"), f"unknown service {r.service!r} in tenant {r.tenant!r}")
+            )
         elif r.tenant is None and r.service not in names:
             problems.append(
-                (("routes", i, "service"), f"unknown service {r.service!r}; expected one of: {', '.join(sorted(names)) or '(none defined)'}")
+                (
+                    ("routes", i, "service"),
+                    f"unknown service {r.service!r}; expected one of: {', '.join(sorted(names)) or '(none defined)'}",
+                )
             )
         elif r.tenant is None and sum(1 for _, n in services if n == r.service) > 1:
-            problems.append((("routes", i, "tenant"), f"service {r.service!r} exists in several tenants: name the tenant"))
+            problems.append(
+                (
+                    ("routes", i, "tenant"),
+                    f"service {r.service!r} exists in several tenants: name the tenant",
+                )
+            )
     users: set[tuple[str, str]] = set()
     for i, u in enumerate(config.users):
         if u.tenant not in tenants:
-            problems.append((("users", i, "tenant"), f"unknown tenant {u.tenant!r}; expected one of: {known}"))
+            problems.append(
+                (("users", i, "tenant"), f"unknown tenant {u.tenant!r}; expected one of: {known}")
+            )
         if (u.tenant, u.name) in users:
-            problems.append((("users", i, "name"), f"duplicate user {u.name!r} in tenant {u.tenant!r}"))
+            problems.append(
+                (("users", i, "name"), f"duplicate user {u.name!r} in tenant {u.tenant!r}")
+            )
         users.add((u.tenant, u.name))
     return problems
 

@@ -59,20 +59,24 @@ class Matcher(Strict):
     def parse(cls, text: str) -> Matcher:
         m = _MATCHER.match(text)
         if not m:
-            raise ValueError(f"invalid matcher {text!r}: expected name=value, name!=value, name=~regex or name!~regex")
+            raise ValueError(
+                f"invalid matcher {text!r}: expected name=value, name!=value, name=~regex or name!~regex"
+            )
         name, op, value = m.groups()
         if op in ("=~", "!~"):
             try:
                 re.compile(value)
             except re.error as exc:
                 raise ValueError(f"invalid regex in matcher {text!r}: {exc}") from None
-        return cls(name=name, op=op, value=value)  # type: ignore[arg-type]
+        return cls(name=name, op=op, value=value)
 
 
 class Route(Strict):
     """First matching route wins, like a flat Alertmanager route tree."""
 
-    tenant: str | None = Field(default=None, description="only alerts of this tenant; default: the service's")
+    tenant: str | None = Field(
+        default=None, description="only alerts of this tenant; default: the service's"
+    )
     match: dict[str, str] = {}
     match_re: dict[str, str] = {}
     matchers: list[str] = []
@@ -80,7 +84,9 @@ class Route(Strict):
     severity: Severity | None = Field(default=None, description="force this severity")
     severity_map: dict[str, Severity] = {}
     group_by: list[str] = ["alertname"]
-    auto_resolve: bool = Field(default=True, description="resolve the incident when all its alerts resolve")
+    auto_resolve: bool = Field(
+        default=True, description="resolve the incident when all its alerts resolve"
+    )
 
     @field_validator("match_re")
     @classmethod
@@ -174,4 +180,4 @@ class Config(Strict):
 
     def default_service(self, tenant: str) -> str:
         t = self.tenant(tenant)
-        return (t.default_service if t and t.default_service else "unrouted")
+        return t.default_service if t and t.default_service else "unrouted"

@@ -59,7 +59,9 @@ class GroupCommitter:
         while self._queue:
             group: list[_Pending] = []
             size = 0
-            while self._queue and (not group or size + len(self._queue[0].batch.alerts) <= self._max_alerts):
+            while self._queue and (
+                not group or size + len(self._queue[0].batch.alerts) <= self._max_alerts
+            ):
                 item = self._queue.pop(0)
                 group.append(item)
                 size += len(item.batch.alerts)
@@ -100,6 +102,8 @@ class GroupCommitter:
                 log.info("intake_retry_after_race", batches=len(batches))
             except Exception as exc:
                 if is_unavailable(exc):
-                    raise StorageUnavailable("the database is unavailable; the alert was not stored") from exc
+                    raise StorageUnavailable(
+                        "the database is unavailable; the alert was not stored"
+                    ) from exc
                 raise
         raise AssertionError("unreachable")

@@ -21,21 +21,45 @@ def acknowledge(s: Session, tenant: str, incident_id: str, actor: str, now: date
     inc.status = next_status(Status(inc.status), Action.ACKNOWLEDGE).value
     inc.acknowledged_at, inc.acknowledged_by, inc.updated_at = now, actor, now
     met = "within" if now <= inc.ack_deadline else "after"
-    repos.add_entry(s, inc, now, actor, EntryKind.ACKNOWLEDGED, f"acknowledged by {actor} ({met} the {inc.severity} window)",
-                    {"deadline_met": now <= inc.ack_deadline})
+    repos.add_entry(
+        s,
+        inc,
+        now,
+        actor,
+        EntryKind.ACKNOWLEDGED,
+        f"acknowledged by {actor} ({met} the {inc.severity} window)",
+        {"deadline_met": now <= inc.ack_deadline},
+    )
     return inc
 
 
-def resolve(s: Session, tenant: str, incident_id: str, actor: str, now: datetime, note: str = "") -> Incident:
+def resolve(
+    s: Session, tenant: str, incident_id: str, actor: str, now: datetime, note: str = ""
+) -> Incident:
     inc = repos.get_incident(s, tenant, incident_id, for_update=True)
     inc.status = next_status(Status(inc.status), Action.RESOLVE).value
     inc.open_key = None
     inc.resolved_at, inc.resolved_by, inc.updated_at = now, actor, now
-    repos.add_entry(s, inc, now, actor, EntryKind.RESOLVED, f"resolved by {actor}" + (f": {note}" if note else ""))
+    repos.add_entry(
+        s,
+        inc,
+        now,
+        actor,
+        EntryKind.RESOLVED,
+        f"resolved by {actor}" + (f": {note}" if note else ""),
+    )
     return inc
 
 
-def close(s: Session, tenant: str, incident_id: str, actor: str, now: datetime, reason: str, note: str = "") -> Incident:
+def close(
+    s: Session,
+    tenant: str,
+    incident_id: str,
+    actor: str,
+    now: datetime,
+    reason: str,
+    note: str = "",
+) -> Incident:
     check_close_reason(reason)
     inc = repos.get_incident(s, tenant, incident_id, for_update=True)
     inc.status = next_status(Status(inc.status), Action.CLOSE).value
@@ -48,7 +72,9 @@ def close(s: Session, tenant: str, incident_id: str, actor: str, now: datetime, 
     return inc
 
 
-def comment(s: Session, tenant: str, incident_id: str, actor: str, now: datetime, text: str) -> Incident:
+def comment(
+    s: Session, tenant: str, incident_id: str, actor: str, now: datetime, text: str
+) -> Incident:
     inc = repos.get_incident(s, tenant, incident_id)
     inc.updated_at = now
     repos.add_entry(s, inc, now, actor, EntryKind.COMMENT, text)
@@ -69,27 +95,50 @@ def update(
     """Change severity and/or commander; each change is its own timeline entry."""
     inc = repos.get_incident(s, tenant, incident_id, for_update=True)
     if severity is not None and severity.value != inc.severity:
-        repos.add_entry(s, inc, now, actor, EntryKind.SEVERITY_CHANGED,
-                        f"severity changed from {inc.severity} to {severity} by {actor}",
-                        {"from": inc.severity, "to": severity.value})
+        repos.add_entry(
+            s,
+            inc,
+            now,
+            actor,
+            EntryKind.SEVERITY_CHANGED,
+            f"severity changed from {inc.severity} to {severity} by {actor}",
+            {"from": inc.severity, "to": severity.value},
+        )
         inc.severity = severity.value
         if inc.acknowledged_at is None:
             inc.ack_deadline = ack_deadline(inc.created_at, config.ack_window(severity))
     if commander is not None and commander != inc.commander:
         known = {u.name for u in config.users if u.tenant == tenant}
         if commander not in known:
-            raise InputError(f"unknown user {commander!r} in this tenant; users are declared in opsbook.yaml",
-                             field="commander")
-        repos.add_entry(s, inc, now, actor, EntryKind.COMMANDER_ASSIGNED, f"{commander} is now incident commander",
-                        {"commander": commander, "previous": inc.commander})
+            raise InputError(
+                f"unknown user {commander!r} in this tenant; users are declared in opsbook.yaml",
+                field="commander",
+            )
+        repos.add_entry(
+            s,
+            inc,
+            now,
+            actor,
+            EntryKind.COMMANDER_ASSIGNED,
+            f"{commander} is now incident commander",
+            {"commander": commander, "previous": inc.commander},
+        )
         inc.commander = commander
     inc.updated_at = now
     return inc
 
 
 def declare(
-    s: Session, config: Config, tenant: str, actor: str, now: datetime, *, service: str, severity: Severity,
-    title: str, commander: str | None = None,
+    s: Session,
+    config: Config,
+    tenant: str,
+    actor: str,
+    now: datetime,
+    *,
+    service: str,
+    severity: Severity,
+    title: str,
+    commander: str | None = None,
 ) -> Incident:
     """A person opens an incident with no alert behind it."""
     if config.service(tenant, service) is None:
@@ -97,14 +146,33 @@ def declare(
     iid = new_id("inc")
     key, _ = group_key(service, ["__declared__"], {"__declared__": iid})
     inc = Incident(
-        id=iid, tenant=tenant, service=service, group_key=key, open_key=key, group_labels={}, title=title,
-        severity=severity.value, status=Status.TRIGGERED.value, source="manual", auto_resolve=False,
-        created_at=now, updated_at=now, ack_deadline=ack_deadline(now, config.ack_window(severity)),
-        first_alert_at=None, alert_count=0,
+        id=iid,
+        tenant=tenant,
+        service=service,
+        group_key=key,
+        open_key=key,
+        group_labels={},
+        title=title,
+        severity=severity.value,
+        status=Status.TRIGGERED.value,
+        source="manual",
+        auto_resolve=False,
+        created_at=now,
+        updated_at=now,
+        ack_deadline=ack_deadline(now, config.ack_window(severity)),
+        first_alert_at=None,
+        alert_count=0,
     )
     s.add(inc)
     s.flush()
-    repos.add_entry(s, inc, now, actor, EntryKind.OPENED, f"{severity} incident declared on {service} by {actor}")
+    repos.add_entry(
+        s,
+        inc,
+        now,
+        actor,
+        EntryKind.OPENED,
+        f"{severity} incident declared on {service} by {actor}",
+    )
     if commander:
         update(s, config, tenant, iid, actor, now, commander=commander)
     return inc

@@ -49,7 +49,9 @@ def _title(alert: AlertIn) -> str:
     return (summary if summary.startswith(name) else f"{name}: {summary}")[:500]
 
 
-def _open_incident(s: Session, config: Config, batch: IngestBatch, alert: AlertIn, d: Decision, now: datetime) -> Incident:
+def _open_incident(
+    s: Session, config: Config, batch: IngestBatch, alert: AlertIn, d: Decision, now: datetime
+) -> Incident:
     inc = Incident(
         id=new_id("inc"),
         tenant=batch.tenant,
@@ -72,14 +74,25 @@ def _open_incident(s: Session, config: Config, batch: IngestBatch, alert: AlertI
     s.flush()  # the incident row must exist before rows that reference it
     route = f"route #{d.route_index + 1}" if d.route_index is not None else "the default route"
     repos.add_entry(
-        s, inc, now, f"integration:{batch.integration}", EntryKind.OPENED,
+        s,
+        inc,
+        now,
+        f"integration:{batch.integration}",
+        EntryKind.OPENED,
         f"{d.severity} incident opened on {d.service} by alert {alert.alertname} ({route})",
-        {"alertname": alert.alertname, "fingerprint": alert.fingerprint, "labels": alert.labels, "route": d.route_index},
+        {
+            "alertname": alert.alertname,
+            "fingerprint": alert.fingerprint,
+            "labels": alert.labels,
+            "route": d.route_index,
+        },
     )
     return inc
 
 
-def _trigger(s: Session, config: Config, batch: IngestBatch, alert: AlertIn, now: datetime, res: IngestResult) -> None:
+def _trigger(
+    s: Session, config: Config, batch: IngestBatch, alert: AlertIn, now: datetime, res: IngestResult
+) -> None:
     actor = f"integration:{batch.integration}"
     current = repos.current_alert(s, batch.tenant, alert.fingerprint)
     if current is not None:
@@ -92,41 +105,80 @@ def _trigger(s: Session, config: Config, batch: IngestBatch, alert: AlertIn, now
         else:
             current.status = "firing"
             inc = repos.get_incident(s, batch.tenant, current.incident_id)
-            repos.add_entry(s, inc, now, actor, EntryKind.ALERT_FIRING, f"alert {alert.alertname} is firing again",
-                            {"fingerprint": alert.fingerprint})
+            repos.add_entry(
+                s,
+                inc,
+                now,
+                actor,
+                EntryKind.ALERT_FIRING,
+                f"alert {alert.alertname} is firing again",
+                {"fingerprint": alert.fingerprint},
+            )
             res.outcomes.append("refired")
         res.incident_ids.append(current.incident_id)
         return
     d = decide(config, batch.tenant, alert)
-    inc = repos.open_incident_for_group(s, batch.tenant, d.group_key)
-    if inc is None:
+    found = repos.open_incident_for_group(s, batch.tenant, d.group_key)
+    if found is None:
         inc = _open_incident(s, config, batch, alert, d, now)
         res.outcomes.append("opened")
         res.opened.append((inc.id, inc.severity))
     else:
+        inc = found
         res.outcomes.append("grouped")
-        repos.add_entry(s, inc, now, actor, EntryKind.ALERT_FIRING, f"alert {alert.alertname} joined the incident",
-                        {"fingerprint": alert.fingerprint, "labels": alert.labels})
+        repos.add_entry(
+            s,
+            inc,
+            now,
+            actor,
+            EntryKind.ALERT_FIRING,
+            f"alert {alert.alertname} joined the incident",
+            {"fingerprint": alert.fingerprint, "labels": alert.labels},
+        )
         if Severity(d.severity).rank < Severity(inc.severity).rank:
-            repos.add_entry(s, inc, now, actor, EntryKind.SEVERITY_CHANGED,
-                            f"severity raised from {inc.severity} to {d.severity} by a more severe alert",
-                            {"from": inc.severity, "to": d.severity.value})
+            repos.add_entry(
+                s,
+                inc,
+                now,
+                actor,
+                EntryKind.SEVERITY_CHANGED,
+                f"severity raised from {inc.severity} to {d.severity} by a more severe alert",
+                {"from": inc.severity, "to": d.severity.value},
+            )
             inc.severity = d.severity.value
             if inc.acknowledged_at is None:
-                inc.ack_deadline = min(inc.ack_deadline, ack_deadline(now, config.ack_window(d.severity)))
-    s.add(Alert(
-        id=new_id("alr"), tenant=batch.tenant, incident_id=inc.id, fingerprint=alert.fingerprint,
-        source=alert.source, integration=batch.integration, alertname=alert.alertname[:300], status="firing",
-        severity=d.severity.value, labels=alert.labels, annotations=alert.annotations, starts_at=alert.starts_at,
-        ends_at=alert.ends_at, generator_url=alert.generator_url, first_received_at=now, last_received_at=now,
-        receive_count=1,
-    ))
+                inc.ack_deadline = min(
+                    inc.ack_deadline, ack_deadline(now, config.ack_window(d.severity))
+                )
+    s.add(
+        Alert(
+            id=new_id("alr"),
+            tenant=batch.tenant,
+            incident_id=inc.id,
+            fingerprint=alert.fingerprint,
+            source=alert.source,
+            integration=batch.integration,
+            alertname=alert.alertname[:300],
+            status="firing",
+            severity=d.severity.value,
+            labels=alert.labels,
+            annotations=alert.annotations,
+            starts_at=alert.starts_at,
+            ends_at=alert.ends_at,
+            generator_url=alert.generator_url,
+            first_received_at=now,
+            last_received_at=now,
+            receive_count=1,
+        )
+    )
     inc.alert_count += 1
     inc.updated_at = now
     res.incident_ids.append(inc.id)
 
 
-def _resolve(s: Session, batch: IngestBatch, alert: AlertIn, now: datetime, res: IngestResult) -> None:
+def _resolve(
+    s: Session, batch: IngestBatch, alert: AlertIn, now: datetime, res: IngestResult
+) -> None:
     current = repos.current_alert(s, batch.tenant, alert.fingerprint)
     if current is None or current.status != "firing":
         res.outcomes.append("ignored")
@@ -137,21 +189,37 @@ def _resolve(s: Session, batch: IngestBatch, alert: AlertIn, now: datetime, res:
     current.ends_at = alert.ends_at or now
     current.last_received_at = now
     inc = repos.get_incident(s, batch.tenant, current.incident_id)
-    repos.add_entry(s, inc, now, actor, EntryKind.ALERT_RESOLVED, f"alert {alert.alertname} resolved",
-                    {"fingerprint": alert.fingerprint})
+    repos.add_entry(
+        s,
+        inc,
+        now,
+        actor,
+        EntryKind.ALERT_RESOLVED,
+        f"alert {alert.alertname} resolved",
+        {"fingerprint": alert.fingerprint},
+    )
     s.flush()
     if inc.auto_resolve and repos.firing_count(s, batch.tenant, inc.id) == 0:
         inc.status = Status.RESOLVED.value
         inc.open_key = None
         inc.resolved_at = now
         inc.resolved_by = actor
-        repos.add_entry(s, inc, now, actor, EntryKind.RESOLVED, "all alerts resolved; incident resolved automatically")
+        repos.add_entry(
+            s,
+            inc,
+            now,
+            actor,
+            EntryKind.RESOLVED,
+            "all alerts resolved; incident resolved automatically",
+        )
     inc.updated_at = now
     res.outcomes.append("resolved")
     res.incident_ids.append(inc.id)
 
 
-def _acknowledge(s: Session, batch: IngestBatch, alert: AlertIn, now: datetime, res: IngestResult) -> None:
+def _acknowledge(
+    s: Session, batch: IngestBatch, alert: AlertIn, now: datetime, res: IngestResult
+) -> None:
     current = repos.current_alert(s, batch.tenant, alert.fingerprint)
     inc = repos.get_incident(s, batch.tenant, current.incident_id) if current else None
     if inc is None or inc.status != Status.TRIGGERED.value:
@@ -181,8 +249,14 @@ def ingest_alerts(s: Session, config: Config, batch: IngestBatch, now: datetime)
     if batch.truncated:
         for inc_id in {i for i in res.incident_ids if i}:
             inc = repos.get_incident(s, batch.tenant, inc_id)
-            repos.add_entry(s, inc, now, f"integration:{batch.integration}", EntryKind.COMMENT,
-                            f"the sender truncated {batch.truncated} alert(s) from this notification",
-                            {"truncated_alerts": batch.truncated})
+            repos.add_entry(
+                s,
+                inc,
+                now,
+                f"integration:{batch.integration}",
+                EntryKind.COMMENT,
+                f"the sender truncated {batch.truncated} alert(s) from this notification",
+                {"truncated_alerts": batch.truncated},
+            )
     s.flush()
     return res

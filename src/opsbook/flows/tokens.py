@@ -23,22 +23,39 @@ def hash_secret(secret: str) -> str:
 
 
 def create_token(
-    s: Session, config: Config, now: datetime, *, tenant: str, role: str | None = None,
-    integration: str | None = None, name: str | None = None,
+    s: Session,
+    config: Config,
+    now: datetime,
+    *,
+    tenant: str,
+    role: str | None = None,
+    integration: str | None = None,
+    name: str | None = None,
 ) -> tuple[Token, str]:
     """A new API token (``role``) or intake token (``integration``); returns the row and the secret."""
     if config.tenant(tenant) is None:
         known = ", ".join(t.name for t in config.tenants)
         raise InputError(f"unknown tenant {tenant!r}; expected one of: {known}", field="tenant")
     if (role is None) == (integration is None):
-        raise InputError("give exactly one of --role (API token) or --integration (intake token)", field="role")
+        raise InputError(
+            "give exactly one of --role (API token) or --integration (intake token)", field="role"
+        )
     if role is not None and role not in ROLES:
-        raise InputError(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}", field="role")
+        raise InputError(
+            f"unknown role {role!r}; expected one of: {', '.join(ROLES)}", field="role"
+        )
     secret = PREFIX + secrets.token_urlsafe(32)
     token = Token(
-        id=new_id("tok"), tenant=tenant, name=name or (integration or f"{role}-token"),
-        kind="api" if role else "intake", role=role, integration=integration,
-        secret_hash=hash_secret(secret), hint=secret[: len(PREFIX) + 4], created_at=now, revoked_at=None,
+        id=new_id("tok"),
+        tenant=tenant,
+        name=name or (integration or f"{role}-token"),
+        kind="api" if role else "intake",
+        role=role,
+        integration=integration,
+        secret_hash=hash_secret(secret),
+        hint=secret[: len(PREFIX) + 4],
+        created_at=now,
+        revoked_at=None,
     )
     s.add(token)
     return token, secret

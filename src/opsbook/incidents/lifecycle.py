@@ -31,7 +31,10 @@ def next_status(current: Status, action: Action) -> Status:
 def check_close_reason(reason: str) -> str:
     """Close reasons come from a fixed list so reports can count false positives."""
     if reason not in CLOSE_REASONS:
-        raise InputError(f"unknown close reason {reason!r}; expected one of: {', '.join(CLOSE_REASONS)}", field="reason")
+        raise InputError(
+            f"unknown close reason {reason!r}; expected one of: {', '.join(CLOSE_REASONS)}",
+            field="reason",
+        )
     return reason
 
 

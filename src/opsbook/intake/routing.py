@@ -65,12 +65,12 @@ def severity_for(config: Config, route: Route | None, alert: AlertIn) -> Severit
     return config.default_severity
 
 
-def group_key(service: str, group_by: list[str], labels: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+def group_key(
+    service: str, group_by: list[str], labels: Mapping[str, str]
+) -> tuple[str, dict[str, str]]:
     """A bounded key for (service, values of the group_by labels); ``...`` groups by all labels."""
-    if "..." in group_by:
-        chosen = dict(sorted(labels.items()))
-    else:
-        chosen = {name: labels.get(name, "") for name in group_by}
+    everything = "..." in group_by
+    chosen = dict(labels) if everything else {name: labels.get(name, "") for name in group_by}
     text = service + "\x00" + "\x00".join(f"{k}={v}" for k, v in sorted(chosen.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:40], chosen
 

@@ -13,7 +13,9 @@ from opsbook.core.errors import NotFound
 from opsbook.storage.tables import Alert, Incident, TimelineEntry, Token
 
 
-def get_incident(s: Session, tenant: str, incident_id: str, *, for_update: bool = False) -> Incident:
+def get_incident(
+    s: Session, tenant: str, incident_id: str, *, for_update: bool = False
+) -> Incident:
     """The incident, or NotFound (also for another tenant's id: it must look nonexistent)."""
     q = select(Incident).where(Incident.tenant == tenant, Incident.id == incident_id)
     if for_update:
@@ -34,7 +36,9 @@ def current_alert(s: Session, tenant: str, fingerprint: str) -> Alert | None:
     q = (
         select(Alert)
         .join(Incident, Incident.id == Alert.incident_id)
-        .where(Alert.tenant == tenant, Alert.fingerprint == fingerprint, Incident.open_key.is_not(None))
+        .where(
+            Alert.tenant == tenant, Alert.fingerprint == fingerprint, Incident.open_key.is_not(None)
+        )
         .order_by(Alert.first_received_at.desc())
         .limit(1)
     )
@@ -42,13 +46,19 @@ def current_alert(s: Session, tenant: str, fingerprint: str) -> Alert | None:
 
 
 def incident_alerts(s: Session, tenant: str, incident_id: str) -> Sequence[Alert]:
-    q = select(Alert).where(Alert.tenant == tenant, Alert.incident_id == incident_id).order_by(Alert.first_received_at)
+    q = (
+        select(Alert)
+        .where(Alert.tenant == tenant, Alert.incident_id == incident_id)
+        .order_by(Alert.first_received_at)
+    )
     return s.scalars(q).all()
 
 
 def firing_count(s: Session, tenant: str, incident_id: str) -> int:
-    q = select(func.count()).select_from(Alert).where(
-        Alert.tenant == tenant, Alert.incident_id == incident_id, Alert.status == "firing"
+    q = (
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.tenant == tenant, Alert.incident_id == incident_id, Alert.status == "firing")
     )
     return int(s.scalar(q) or 0)
 
@@ -63,10 +73,22 @@ def timeline(s: Session, tenant: str, incident_id: str) -> Sequence[TimelineEntr
 
 
 def add_entry(
-    s: Session, incident: Incident, at: datetime, actor: str, kind: str, message: str, data: dict[str, Any] | None = None
+    s: Session,
+    incident: Incident,
+    at: datetime,
+    actor: str,
+    kind: str,
+    message: str,
+    data: dict[str, Any] | None = None,
 ) -> TimelineEntry:
     entry = TimelineEntry(
-        tenant=incident.tenant, incident_id=incident.id, at=at, actor=actor, kind=kind, message=message, data=data or {}
+        tenant=incident.tenant,
+        incident_id=incident.id,
+        at=at,
+        actor=actor,
+        kind=kind,
+        message=message,
+        data=data or {},
     )
     s.add(entry)
     return entry
@@ -94,7 +116,9 @@ def list_incidents(
     q = (
         select(Incident)
         .where(*where)
-        .order_by(Incident.open_key.is_(None), Incident.severity, Incident.created_at.desc(), Incident.id)
+        .order_by(
+            Incident.open_key.is_(None), Incident.severity, Incident.created_at.desc(), Incident.id
+        )
         .limit(limit)
         .offset(offset)
     )

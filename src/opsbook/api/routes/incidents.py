@@ -44,13 +44,20 @@ def _tx(request: Request, fn: Callable[[Session], T]) -> T:
 def _detail(request: Request, s: Session, inc: Incident) -> IncidentDetail:
     s.flush()
     now = state_of(request).clock.now()
-    return IncidentDetail.full(inc, repos.incident_alerts(s, inc.tenant, inc.id), repos.timeline(s, inc.tenant, inc.id), now)
+    return IncidentDetail.full(
+        inc,
+        repos.incident_alerts(s, inc.tenant, inc.id),
+        repos.timeline(s, inc.tenant, inc.id),
+        now,
+    )
 
 
 @router.get("", response_model=IncidentPage, responses=_ERRORS)
 def list_incidents(
     request: Request,
-    status: Annotated[list[Status] | None, Query(description="repeat to combine; default: all")] = None,
+    status: Annotated[
+        list[Status] | None, Query(description="repeat to combine; default: all")
+    ] = None,
     severity: Annotated[list[Severity] | None, Query()] = None,
     service: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -62,67 +69,152 @@ def list_incidents(
 
     def run(s: Session) -> IncidentPage:
         rows, total = repos.list_incidents(
-            s, p.tenant, statuses=[x.value for x in status or []], severities=[x.value for x in severity or []],
-            service=service, limit=limit, offset=offset,
+            s,
+            p.tenant,
+            statuses=[x.value for x in status or []],
+            severities=[x.value for x in severity or []],
+            service=service,
+            limit=limit,
+            offset=offset,
         )
-        return IncidentPage(items=[IncidentOut.of(r, now) for r in rows], total=total, limit=limit, offset=offset)
+        return IncidentPage(
+            items=[IncidentOut.of(r, now) for r in rows], total=total, limit=limit, offset=offset
+        )
 
     return _tx(request, run)
 
 
 @router.post("", response_model=IncidentDetail, status_code=201, responses=_ERRORS)
-def declare_incident(request: Request, body: DeclareIn, p: Principal = Depends(require_role("responder"))) -> IncidentDetail:
+def declare_incident(
+    request: Request, body: DeclareIn, p: Principal = Depends(require_role("responder"))
+) -> IncidentDetail:
     """Declare an incident by hand (no alert behind it)."""
     st = state_of(request)
-    return _tx(request, lambda s: _detail(request, s, flows.declare(
-        s, st.config, p.tenant, p.actor, st.clock.now(), service=body.service, severity=body.severity,
-        title=body.title, commander=body.commander)))
+    return _tx(
+        request,
+        lambda s: _detail(
+            request,
+            s,
+            flows.declare(
+                s,
+                st.config,
+                p.tenant,
+                p.actor,
+                st.clock.now(),
+                service=body.service,
+                severity=body.severity,
+                title=body.title,
+                commander=body.commander,
+            ),
+        ),
+    )
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail, responses=_ERRORS)
-def get_incident(request: Request, incident_id: str, p: Principal = Depends(require_role("viewer"))) -> IncidentDetail:
+def get_incident(
+    request: Request, incident_id: str, p: Principal = Depends(require_role("viewer"))
+) -> IncidentDetail:
     """One incident with its alerts and timeline."""
     return _tx(request, lambda s: _detail(request, s, repos.get_incident(s, p.tenant, incident_id)))
 
 
-@router.post("/{incident_id}/acknowledge", response_model=IncidentDetail, responses={**_ERRORS, 409: {"description": "not triggered"}})
-def acknowledge(request: Request, incident_id: str, p: Principal = Depends(require_role("responder"))) -> IncidentDetail:
+@router.post(
+    "/{incident_id}/acknowledge",
+    response_model=IncidentDetail,
+    responses={**_ERRORS, 409: {"description": "not triggered"}},
+)
+def acknowledge(
+    request: Request, incident_id: str, p: Principal = Depends(require_role("responder"))
+) -> IncidentDetail:
     now = state_of(request).clock.now()
-    return _tx(request, lambda s: _detail(request, s, flows.acknowledge(s, p.tenant, incident_id, p.actor, now)))
+    return _tx(
+        request,
+        lambda s: _detail(request, s, flows.acknowledge(s, p.tenant, incident_id, p.actor, now)),
+    )
 
 
-@router.post("/{incident_id}/resolve", response_model=IncidentDetail, responses={**_ERRORS, 409: {"description": "not open"}})
+@router.post(
+    "/{incident_id}/resolve",
+    response_model=IncidentDetail,
+    responses={**_ERRORS, 409: {"description": "not open"}},
+)
 def resolve(
-    request: Request, incident_id: str, body: Annotated[ResolveIn | None, Body()] = None,
+    request: Request,
+    incident_id: str,
+    body: Annotated[ResolveIn | None, Body()] = None,
     p: Principal = Depends(require_role("commander")),
 ) -> IncidentDetail:
     now = state_of(request).clock.now()
     note = body.note if body else ""
-    return _tx(request, lambda s: _detail(request, s, flows.resolve(s, p.tenant, incident_id, p.actor, now, note)))
+    return _tx(
+        request,
+        lambda s: _detail(request, s, flows.resolve(s, p.tenant, incident_id, p.actor, now, note)),
+    )
 
 
-@router.post("/{incident_id}/close", response_model=IncidentDetail, responses={**_ERRORS, 409: {"description": "already closed"}})
+@router.post(
+    "/{incident_id}/close",
+    response_model=IncidentDetail,
+    responses={**_ERRORS, 409: {"description": "already closed"}},
+)
 def close(
-    request: Request, incident_id: str, body: Annotated[CloseIn | None, Body()] = None,
+    request: Request,
+    incident_id: str,
+    body: Annotated[CloseIn | None, Body()] = None,
     p: Principal = Depends(require_role("commander")),
 ) -> IncidentDetail:
     """Close with a reason (`false_positive` counts against the alert's accuracy)."""
     now = state_of(request).clock.now()
     b = body or CloseIn()
-    return _tx(request, lambda s: _detail(request, s, flows.close(s, p.tenant, incident_id, p.actor, now, b.reason, b.note)))
+    return _tx(
+        request,
+        lambda s: _detail(
+            request, s, flows.close(s, p.tenant, incident_id, p.actor, now, b.reason, b.note)
+        ),
+    )
 
 
-@router.post("/{incident_id}/comment", response_model=IncidentDetail, status_code=201, responses=_ERRORS)
-def comment(request: Request, incident_id: str, body: CommentIn, p: Principal = Depends(require_role("responder"))) -> IncidentDetail:
+@router.post(
+    "/{incident_id}/comment", response_model=IncidentDetail, status_code=201, responses=_ERRORS
+)
+def comment(
+    request: Request,
+    incident_id: str,
+    body: CommentIn,
+    p: Principal = Depends(require_role("responder")),
+) -> IncidentDetail:
     now = state_of(request).clock.now()
-    return _tx(request, lambda s: _detail(request, s, flows.comment(s, p.tenant, incident_id, p.actor, now, body.text)))
+    return _tx(
+        request,
+        lambda s: _detail(
+            request, s, flows.comment(s, p.tenant, incident_id, p.actor, now, body.text)
+        ),
+    )
 
 
 @router.patch("/{incident_id}", response_model=IncidentDetail, responses=_ERRORS)
 def patch_incident(
-    request: Request, incident_id: str, body: IncidentPatch, p: Principal = Depends(require_role("commander"))
+    request: Request,
+    incident_id: str,
+    body: IncidentPatch,
+    p: Principal = Depends(require_role("commander")),
 ) -> IncidentDetail:
     """Change severity and/or assign the incident commander."""
     st = state_of(request)
-    return _tx(request, lambda s: _detail(request, s, flows.update(
-        s, st.config, p.tenant, incident_id, p.actor, st.clock.now(), severity=body.severity, commander=body.commander)))
+    return _tx(
+        request,
+        lambda s: _detail(
+            request,
+            s,
+            flows.update(
+                s,
+                st.config,
+                p.tenant,
+                incident_id,
+                p.actor,
+                st.clock.now(),
+                severity=body.severity,
+                commander=body.commander,
+            ),
+        ),
+    )

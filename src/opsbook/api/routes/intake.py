@@ -52,7 +52,9 @@ async def _submit(request: Request, batch: IngestBatch, source: str) -> IngestRe
 
 def _answer(result: IngestResult, n: int) -> IntakeAnswer:
     return IntakeAnswer(
-        alerts=n, outcomes=dict(result.counts()), incidents=sorted({i for i in result.incident_ids if i})
+        alerts=n,
+        outcomes=dict(result.counts()),
+        incidents=sorted({i for i in result.incident_ids if i}),
     )
 
 
@@ -62,7 +64,9 @@ async def alertmanager_webhook(
 ) -> IntakeAnswer:
     """Alertmanager webhook v4 (firing and resolved); point a `webhook_configs` receiver here."""
     alerts = alertmanager.parse(body)
-    batch = IngestBatch(p.tenant, p.integration or "alertmanager", alerts, truncated=body.truncatedAlerts)
+    batch = IngestBatch(
+        p.tenant, p.integration or "alertmanager", alerts, truncated=body.truncatedAlerts
+    )
     result = await _submit(request, batch, "alertmanager")
     return _answer(result, len(alerts))
 
@@ -74,14 +78,24 @@ async def prometheus_alerts(
     """The Alertmanager v2 API Prometheus posts to; re-sends deduplicate, a past `endsAt` resolves."""
     now = state_of(request).clock.now()
     alerts = prometheus.parse(body, now)
-    result = await _submit(request, IngestBatch(p.tenant, p.integration or "prometheus", alerts), "prometheus")
+    result = await _submit(
+        request, IngestBatch(p.tenant, p.integration or "prometheus", alerts), "prometheus"
+    )
     return _answer(result, len(alerts))
 
 
 @router.post("/api/v1/events", status_code=202, responses=_RESPONSES, response_model=EventAnswer)
-async def generic_event(body: Event, request: Request, p: Principal = Depends(require_intake)) -> EventAnswer:
+async def generic_event(
+    body: Event, request: Request, p: Principal = Depends(require_intake)
+) -> EventAnswer:
     """A PagerDuty Events v2-shaped event: trigger, acknowledge or resolve by `dedup_key`."""
     now = state_of(request).clock.now()
     alert, dedup_key = events.parse(body, p.integration or "events", now)
-    result = await _submit(request, IngestBatch(p.tenant, p.integration or "events", [alert]), "events")
-    return EventAnswer(message=f"event {result.outcomes[0]}", dedup_key=dedup_key, incident_id=result.incident_ids[0])
+    result = await _submit(
+        request, IngestBatch(p.tenant, p.integration or "events", [alert]), "events"
+    )
+    return EventAnswer(
+        message=f"event {result.outcomes[0]}",
+        dedup_key=dedup_key,
+        incident_id=result.incident_ids[0],
+    )

@@ -42,7 +42,13 @@ def _loopback(request: Request) -> bool:
         return host in ("testclient", "localhost")
 
 
-@router.get("/metrics", responses={401: {"description": "metrics token required"}, 403: {"description": "remote without token"}})
+@router.get(
+    "/metrics",
+    responses={
+        401: {"description": "metrics token required"},
+        403: {"description": "remote without token"},
+    },
+)
 async def metrics(request: Request) -> Response:
     """Prometheus text format. Needs OPSBOOK_METRICS_TOKEN as a bearer token, or a loopback client when unset."""
     st = state_of(request)

@@ -30,8 +30,16 @@ class TokenOut(BaseModel):
 
     @classmethod
     def of(cls, t: Token) -> TokenOut:
-        return cls(id=t.id, name=t.name, kind=t.kind, role=t.role, integration=t.integration, hint=t.hint,
-                   created_at=t.created_at, revoked_at=t.revoked_at)
+        return cls(
+            id=t.id,
+            name=t.name,
+            kind=t.kind,
+            role=t.role,
+            integration=t.integration,
+            hint=t.hint,
+            created_at=t.created_at,
+            revoked_at=t.revoked_at,
+        )
 
 
 class TokenCreated(TokenOut):
@@ -40,7 +48,9 @@ class TokenCreated(TokenOut):
 
 class TokenIn(BaseModel):
     role: Literal["viewer", "responder", "commander", "admin"] | None = None
-    integration: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")
+    integration: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$"
+    )
     name: str | None = Field(default=None, min_length=1, max_length=128)
 
     @model_validator(mode="after")
@@ -57,16 +67,27 @@ def list_tokens(request: Request, p: Principal = Depends(require_role("admin")))
 
 
 @router.post("", response_model=TokenCreated, status_code=201)
-def create_token(request: Request, body: TokenIn, p: Principal = Depends(require_role("admin"))) -> TokenCreated:
+def create_token(
+    request: Request, body: TokenIn, p: Principal = Depends(require_role("admin"))
+) -> TokenCreated:
     st = state_of(request)
     with translate_errors(), st.sessions.begin() as s:
-        token, secret = flows.create_token(s, st.config, st.clock.now(), tenant=p.tenant, role=body.role,
-                                           integration=body.integration, name=body.name)
+        token, secret = flows.create_token(
+            s,
+            st.config,
+            st.clock.now(),
+            tenant=p.tenant,
+            role=body.role,
+            integration=body.integration,
+            name=body.name,
+        )
         return TokenCreated(**TokenOut.of(token).model_dump(), token=secret)
 
 
 @router.delete("/{token_id}", response_model=TokenOut)
-def revoke_token(request: Request, token_id: str, p: Principal = Depends(require_role("admin"))) -> TokenOut:
+def revoke_token(
+    request: Request, token_id: str, p: Principal = Depends(require_role("admin"))
+) -> TokenOut:
     st = state_of(request)
     with translate_errors(), st.sessions.begin() as s:
         if not any(t.id == token_id for t in repos.list_tokens(s, p.tenant)):
