@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opsbook.api.state import AppState
 from opsbook.core.errors import AuthError, PermissionDenied
 from opsbook.flows.tokens import authenticate, hash_secret
+from opsbook.storage.db import translate_errors
 
 ROLE_RANK = {"viewer": 0, "responder": 1, "commander": 2, "admin": 3}
 
@@ -62,7 +63,7 @@ def state_of(request: Request) -> AppState:
 
 
 def _lookup(st: AppState, secret: str) -> Principal:
-    with st.sessions() as s:
+    with translate_errors(), st.sessions() as s:  # database down → 503 + Retry-After, not 500
         t = authenticate(s, secret)
         return Principal(t.id, t.tenant, t.name, t.kind, t.role, t.integration)
 
