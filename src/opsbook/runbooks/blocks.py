@@ -70,12 +70,16 @@ _OUTPUT_HINT = re.compile(
     re.I,
 )
 _OPENER = re.compile(r"(?:^|[;&|]\s*|\b(?:then|do|else)\s+)(if|for|while|until|case|select)\b")
+_QUOTE_CHARS = re.compile(r"['\"\\#]")
+_COMPOUND_WORD = re.compile(r"\b(?:if|for|while|until|case|select|fi|done|esac)\b")
 _CLOSER = re.compile(r"(?:^|[;&|]\s*)(fi|done|esac)\b")
 _HEREDOC_START = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w-]*)\1")
 
 
 def _strip_quotes_state(line: str, quote: str) -> tuple[str, str]:
     """(line with quoted parts removed, open quote after the line) for continuation checks."""
+    if not quote and not _QUOTE_CHARS.search(line):
+        return line, ""
     out: list[str] = []
     i = 0
     n = len(line)
@@ -174,12 +178,13 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
             buf = [raw]
             start = lineno
         code, quote = _strip_quotes_state(raw, quote)
-        if heredoc is None and not quote:
+        if heredoc is None and not quote and "<<" in code:
             hm = _HEREDOC_START.search(code)
             if hm:
                 heredoc = hm.group(2)
-        depth += len(_OPENER.findall(code)) - len(_CLOSER.findall(code))
-        depth = max(depth, 0)
+        if _COMPOUND_WORD.search(code):
+            depth += len(_OPENER.findall(code)) - len(_CLOSER.findall(code))
+            depth = max(depth, 0)
         tail = code.rstrip()
         cont = tail.endswith(("\\", "|", "&&", "||", "(", "{")) or tail.endswith(" do")
         if quote or heredoc is not None or depth > 0 or cont:

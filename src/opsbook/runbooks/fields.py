@@ -9,6 +9,7 @@ warning/medium/moderate/average → P2, low/minor/info/notice/none → P3.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _PHASE_WORDS: dict[str, str] = {}
@@ -61,6 +62,7 @@ _NUMBERING = re.compile(
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 
+@functools.lru_cache(maxsize=8192)
 def clean_label(text: str) -> str:
     """A heading or label without numbering, parentheses, emoji and trailing colon."""
     text = _NUMBERING.sub("", text)
@@ -69,6 +71,7 @@ def clean_label(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip(" :-–—")
 
 
+@functools.lru_cache(maxsize=8192)
 def phase_of(label: str, *, strict: bool = True) -> str | None:
     """The phase a heading or label names (``Diagnosis Steps`` → investigate), else None.
 
@@ -110,6 +113,7 @@ FIELD_ALIASES: dict[str, str] = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
 def field_of(label: str) -> str | None:
     """The field a label names: alert, severity, threshold, symptoms or problem."""
     key = re.sub(r"\s+", " ", clean_label(label).lower())
@@ -125,6 +129,7 @@ _LABEL_LINE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def split_label(line: str) -> tuple[str, str, bool] | None:
     """Split ``**Label:** rest``, ``**Label**: rest``, ``**Label**`` or ``Label: rest``.
 
@@ -153,6 +158,7 @@ _SEVERITY_WORDS: tuple[tuple[str, str], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize_severity(text: str | None) -> str | None:
     """P0–P3 for a severity as written (``Critical (P0)``, ``warning``, ``SEV2``), else None."""
     if not text:

@@ -34,7 +34,8 @@ class Step:
     reason: str
     variables: tuple[str, ...] = ()
     warned: bool = False
-    """True when a warning word (warning, caution, danger, ⚠ …) is in the title or just above."""
+    """For destructive and unknown steps: True when a warning word (warning, caution, danger,
+    ⚠ …) is in the step's title or the few source lines just above it. False otherwise."""
 
 
 @dataclass(frozen=True)

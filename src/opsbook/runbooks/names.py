@@ -13,10 +13,13 @@ _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _EMPHASIS = re.compile(r"(\*\*|__|~~)(.+?)\1|(?<![\w*])\*(?!\s)([^*]+?)(?<!\s)\*(?![\w*])")
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _SPACES = re.compile(r"\s+")
+_MARKUP = re.compile(r"[*_`\[\]<>~\\]")
 
 
 def plain(markdown: str) -> str:
     """Inline Markdown as plain text: emphasis, links and code markers removed, spaces folded."""
+    if not _MARKUP.search(markdown):
+        return _SPACES.sub(" ", markdown).strip()
     text = _LINK.sub(r"\1", markdown)
     text = _REF_LINK.sub(r"\1", text)
     text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)

@@ -7,6 +7,11 @@ import re
 
 from opsbook.runbooks.safety import Verdict, des, mut, ro, unk, worst
 
+
+def _words(text: str) -> frozenset[str]:
+    """A set of words written as one space-separated string."""
+    return frozenset(text.split())
+
 _SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _SQL_STRING = re.compile(r"'(?:[^']|'')*'|\$\$.*?\$\$", re.S)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -39,7 +44,7 @@ def sql_safety(sql: str) -> Verdict:
     return worst(_sql_statement(s) for s in statements)
 
 
-def _sql_statement(stmt: str) -> Verdict:  # noqa: C901 - a flat table of SQL verbs
+def _sql_statement(stmt: str) -> Verdict:
     words = [w.lower() for w in _WORD.findall(stmt)]
     if not words:
         return unk("no SQL keyword found")
@@ -137,12 +142,12 @@ def cypher_safety(cypher: str) -> Verdict:
     return unk(f"unrecognised Cypher clause {words[0]}")
 
 
-_REDIS_READ = frozenset("""PING INFO GET MGET EXISTS TTL PTTL TYPE KEYS SCAN HGET HMGET HGETALL
+_REDIS_READ = _words("""PING INFO GET MGET EXISTS TTL PTTL TYPE KEYS SCAN HGET HMGET HGETALL
 HKEYS HVALS HLEN HEXISTS HSCAN LLEN LRANGE LINDEX SCARD SMEMBERS SISMEMBER SMISMEMBER SSCAN
 SRANDMEMBER ZRANGE ZRANGEBYSCORE ZREVRANGE ZREVRANGEBYSCORE ZCARD ZSCORE ZRANK ZREVRANK ZCOUNT
 ZSCAN XLEN XINFO XRANGE XREVRANGE XPENDING XREAD DBSIZE MONITOR ROLE TIME LASTSAVE STRLEN
 GETRANGE OBJECT ECHO PUBSUB COMMAND SUBSCRIBE PSUBSCRIBE RANDOMKEY DUMP BITCOUNT GETBIT PFCOUNT
-GEOPOS GEODIST TOUCH AUTH SELECT HELLO READONLY WAIT LOLWUT""".split())
+GEOPOS GEODIST TOUCH AUTH SELECT HELLO READONLY WAIT LOLWUT""")
 _REDIS_SUB_READ = {"CONFIG": {"GET"}, "CLIENT": {"LIST", "INFO", "GETNAME", "ID", "TRACKINGINFO"},
                    "SLOWLOG": {"GET", "LEN", "HELP"}, "MEMORY": {"USAGE", "STATS", "DOCTOR",
                    "MALLOC-STATS", "HELP"}, "LATENCY": {"DOCTOR", "LATEST", "HISTORY", "GRAPH",
@@ -153,9 +158,9 @@ _REDIS_SUB_READ = {"CONFIG": {"GET"}, "CLIENT": {"LIST", "INFO", "GETNAME", "ID"
                    "USERS", "GETUSER", "CAT", "LOG"}, "SCRIPT": {"EXISTS"}, "FUNCTION": {
                    "LIST", "STATS", "DUMP"}, "MODULE": {"LIST"}, "XINFO": {"STREAM", "GROUPS",
                    "CONSUMERS"}}
-_REDIS_DESTRUCTIVE = frozenset("""FLUSHDB FLUSHALL DEL UNLINK HDEL LREM LPOP RPOP BLPOP BRPOP
+_REDIS_DESTRUCTIVE = _words("""FLUSHDB FLUSHALL DEL UNLINK HDEL LREM LPOP RPOP BLPOP BRPOP
 LTRIM SREM SPOP ZREM ZREMRANGEBYSCORE ZREMRANGEBYRANK ZREMRANGEBYLEX ZPOPMIN ZPOPMAX XDEL XTRIM
-GETDEL SHUTDOWN DEBUG MIGRATE SWAPDB""".split())
+GETDEL SHUTDOWN DEBUG MIGRATE SWAPDB""")
 _REDIS_SUB_DESTRUCTIVE = {"CLIENT": {"KILL"}, "SCRIPT": {"FLUSH", "KILL"}, "FUNCTION": {
     "FLUSH", "DELETE"}, "CLUSTER": {"RESET", "FORGET", "FLUSHSLOTS", "DELSLOTS"}, "ACL": {
     "DELUSER"}, "XGROUP": {"DESTROY", "DELCONSUMER"}, "SENTINEL": {"REMOVE", "RESET"},

@@ -30,6 +30,8 @@ class Parsed:
     subshells: list[str]
 
 
+_PLAIN_RUN = re.compile(r"[^\s'\"\\$`;&|()<>#]+")
+_PLACEHOLDER = re.compile(r"<[A-Za-z][\w.\-]*>(?![>&])")
 _HEREDOC = re.compile(r"^-?\s*(['\"]?)([A-Za-z_][\w-]*)\1")
 
 
@@ -109,11 +111,18 @@ class _Tokenizer:
         self.in_word = True
         return end + 1
 
-    def run(self) -> Parsed:  # noqa: C901 - one loop over characters reads best as one function
+    def run(self) -> Parsed:
         text = self.text
         n = len(text)
         i = 0
+        plain_run = _PLAIN_RUN.match
         while i < n:
+            m = plain_run(text, i)
+            if m:
+                self.word.append(m.group(0))
+                self.in_word = True
+                i = m.end()
+                continue
             c = text[i]
             if c == "\\":
                 if i + 1 < n and text[i + 1] == "\n":
@@ -170,6 +179,13 @@ class _Tokenizer:
                 self.end_command(c)
                 i += 1
                 continue
+            if c == "<" and not self.in_word:
+                pm = _PLACEHOLDER.match(text, i)
+                if pm:
+                    self.word.append(pm.group(0))
+                    self.in_word = True
+                    i = pm.end()
+                    continue
             if c in "<>":
                 fd_word = "".join(self.word)
                 if self.in_word and not fd_word.isdigit():

@@ -18,7 +18,12 @@ from opsbook.runbooks.queries import (
     sql_safety,
 )
 from opsbook.runbooks.safety import Verdict, des, mut, ro, unk, worst
-from opsbook.runbooks.shellwords import SimpleCommand, tokenize
+from opsbook.runbooks.shellwords import SimpleCommand
+
+
+def _words(text: str) -> frozenset[str]:
+    """A set of words written as one space-separated string."""
+    return frozenset(text.split())
 
 
 @dataclass(frozen=True)
@@ -98,23 +103,21 @@ def input_file(cmd: SimpleCommand) -> str | None:
 # ---------------------------------------------------------------- kubectl
 
 
-_KUBECTL_ARGS = frozenset("""-n --namespace --context --cluster --kubeconfig --user -s --server
+_KUBECTL_ARGS = _words("""-n --namespace --context --cluster --kubeconfig --user -s --server
 --token -l --selector -o --output -c --container -f --filename --field-selector --since --tail
 --since-time --replicas --to-revision --timeout --image --type --patch -p -L --label-columns
 --sort-by --template --grace-period --max-log-requests --request-timeout --as --as-group
---current-replicas --resource-version --for -k --kustomize --revision --cascade""".split())
-_KUBECTL_RO = frozenset("""get describe logs log top explain api-resources api-versions version
-cluster-info events diff wait auth port-forward proxy completion options kustomize""".split())
-_KUBECTL_MUT = frozenset("""apply create edit patch label annotate autoscale expose run cp debug
-cordon uncordon taint set certificate replace convert""".split())
+--current-replicas --resource-version --for -k --kustomize --revision --cascade""")
+_KUBECTL_RO = _words("""get describe logs log top explain api-resources api-versions version
+cluster-info events diff wait auth port-forward proxy completion options kustomize""")
+_KUBECTL_MUT = _words("""apply create edit patch label annotate autoscale expose run cp debug
+cordon uncordon taint set certificate replace convert""")
 
 
 def kubectl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """kubectl: reads (get, logs), changes (rollout, scale, patch) or deletes (delete)."""
-    if "exec" in args[:6] and args and args[0] in ("exec",) or (
-        positionals(args, _KUBECTL_ARGS)[:1] == ["exec"]
-    ):
-        return _kubectl_exec(args)
+    if positionals(args, _KUBECTL_ARGS)[:1] == ["exec"]:
+        return _kubectl_exec(args, cmd, piped)
     pos = positionals(args, _KUBECTL_ARGS - {"-p"})
     if not pos:
         return Part("kubectl", None, unk("kubectl without a subcommand"))
@@ -162,43 +165,49 @@ _SHELLS = frozenset({"sh", "bash", "zsh", "ash", "dash", "ksh", "/bin/sh", "/bin
                      "/bin/zsh", "/bin/ash", "/usr/bin/bash", "/usr/bin/env"})
 
 
-def _inner(words: list[str], wrapper: str, kind: str) -> Part:
-    """A wrapper (kubectl exec, docker exec) running ``words``: its safety is the inner one."""
+def _inner(words: list[str], wrapper: str, kind: str, outer: SimpleCommand | None = None,
+           piped: bool = False) -> Part:
+    """A wrapper (kubectl exec, docker exec) running ``words``: its safety is the inner one.
+    Input redirections, heredocs and pipes of the wrapper feed the inner command."""
     if not words:
         return Part(kind, None, unk(f"{wrapper} without a command"))
-    if words[0] in _SHELLS and "-c" not in words and len(words) <= 2:
+    if words[0] in _SHELLS and "-c" not in words and len(words) <= 2 and outer is not None and (
+            not outer.heredoc and not piped and not input_file(outer)):
         return Part(kind, "shell", unk(f"{wrapper} opens an interactive shell"))
-    part = simple_command(SimpleCommand(words=list(words), quoted=[False] * len(words)),
-                          piped=False)
+    inner_cmd = SimpleCommand(words=list(words), quoted=[False] * len(words))
+    if outer is not None:
+        inner_cmd.redirects = [r for r in outer.redirects if r[0] in ("<", "<<", "<<-", "<<<")]
+        inner_cmd.heredoc = outer.heredoc
+    part = simple_command(inner_cmd, piped=piped)
     v = part.verdict
     return Part(kind, part.kind, Verdict(v.safety, f"{wrapper} runs {part.kind}: {v.reason}"))
 
 
-def _kubectl_exec(args: list[str]) -> Part:
+def _kubectl_exec(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     if "--" in args:
         inner = args[args.index("--") + 1 :]
     else:
         pos = positionals(args, _KUBECTL_ARGS)
         inner = pos[2:] if len(pos) > 2 else []
-    return _inner(inner, "kubectl exec", "kubectl")
+    return _inner(inner, "kubectl exec", "kubectl", cmd, piped)
 
 
 # ---------------------------------------------------------------- docker / compose
 
 
-_DOCKER_GLOBAL = frozenset("""-H --host --context -c --config -l --log-level -n --namespace -a
+_DOCKER_GLOBAL = _words("""-H --host --context -c --config -l --log-level -n --namespace -a
 --address --snapshotter --cgroup-manager --storage-driver --url --connection --tlscacert
---tlscert --tlskey""".split())
-_DOCKER_RUN_ARGS = frozenset("""-e --env -u --user -w --workdir --name -p --publish -v --volume
+--tlscert --tlskey""")
+_DOCKER_RUN_ARGS = _words("""-e --env -u --user -w --workdir --name -p --publish -v --volume
 --network --entrypoint --env-file -l --label --mount --memory -m --cpus --restart --platform
 --detach-keys --hostname -h --add-host --log-driver --pull --gpus --ulimit --device
---cap-add --cap-drop --security-opt --tmpfs --shm-size""".split())
-_DOCKER_RO = frozenset("""ps logs inspect stats top images version info events port diff history
-search""".split())
-_DOCKER_MUT = frozenset("""restart start stop pause unpause update pull build tag push create cp
-commit rename kill load import save login logout wait""".split())
-_DOCKER_OBJECTS = frozenset("""container image volume network system builder context node
-service stack secret config plugin manifest buildx swarm trust""".split())
+--cap-add --cap-drop --security-opt --tmpfs --shm-size""")
+_DOCKER_RO = _words("""ps logs inspect stats top images version info events port diff history
+search""")
+_DOCKER_MUT = _words("""restart start stop pause unpause update pull build tag push create cp
+commit rename kill load import save login logout wait""")
+_DOCKER_OBJECTS = _words("""container image volume network system builder context node
+service stack secret config plugin manifest buildx swarm trust""")
 
 
 def docker(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
@@ -210,16 +219,16 @@ def docker(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     idx = args.index(sub)
     rest = args[idx + 1 :]
     if sub == "compose":
-        return compose(f"{prog} compose", rest)
+        return compose(f"{prog} compose", rest, cmd, piped)
     if sub == "exec":
         pos = positionals_until_command(rest, frozenset({"-e", "--env", "-u", "--user", "-w",
                                                           "--workdir", "--detach-keys",
                                                           "--env-file"}))
-        return _inner(pos[1:], f"{prog} exec", "docker")
+        return _inner(pos[1:], f"{prog} exec", "docker", cmd, piped)
     if sub == "run":
         pos = positionals_until_command(rest, _DOCKER_RUN_ARGS)
         if len(pos) > 1:
-            part = _inner(pos[1:], f"{prog} run", "docker")
+            part = _inner(pos[1:], f"{prog} run", "docker", cmd, piped)
             v = worst([mut(f"{prog} run starts a new container"), part.verdict])
             return Part("docker", part.inner_kind, v)
         return Part("docker", None, mut(f"{prog} run starts a new container"))
@@ -227,8 +236,10 @@ def docker(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
         action = positionals(rest, _DOCKER_GLOBAL)[:1]
         act = action[0] if action else ""
         what = f"{prog} {sub} {act}".strip()
-        if act in ("prune", "rm", "remove", "delete"):
-            return Part("docker", None, des(f"{what} deletes {sub}s and their data"))
+        if act == "prune":
+            return Part("docker", None, des(f"{what} permanently deletes unused {sub} data"))
+        if act in ("rm", "remove", "delete"):
+            return Part("docker", None, des(f"{what} deletes the {sub} and its data"))
         if act in ("ls", "list", "inspect", "ps", "logs", "df", "info", "events", "show", "top",
                    "stats", "history", "port", "diff", "tasks") or (sub == "manifest"):
             return Part("docker", None, ro(f"{what} only reads"))
@@ -269,14 +280,15 @@ def positionals_until_command(args: list[str], with_arg: frozenset[str]) -> list
     return out
 
 
-_COMPOSE_GLOBAL = frozenset("""-f --file -p --project-name --env-file --profile
---project-directory --ansi --progress --parallel""".split())
-_COMPOSE_RO = frozenset("ps logs config top images version ls port events".split())
-_COMPOSE_MUT = frozenset("""up restart start stop pull build create pause unpause kill scale push
-cp convert watch attach""".split())
+_COMPOSE_GLOBAL = _words("""-f --file -p --project-name --env-file --profile
+--project-directory --ansi --progress --parallel""")
+_COMPOSE_RO = _words("ps logs config top images version ls port events")
+_COMPOSE_MUT = _words("""up restart start stop pull build create pause unpause kill scale push
+cp convert watch attach""")
 
 
-def compose(prog: str, args: list[str]) -> Part:
+def compose(prog: str, args: list[str], cmd: SimpleCommand | None = None,
+            piped: bool = False) -> Part:
     """docker compose / docker-compose / nerdctl compose subcommands."""
     pos = positionals(args, _COMPOSE_GLOBAL)
     if not pos:
@@ -288,7 +300,7 @@ def compose(prog: str, args: list[str]) -> Part:
                                                            "--workdir", "--index", "--name",
                                                            "--entrypoint", "-p", "--publish",
                                                            "-v", "--volume", "-l", "--label"}))
-        part = _inner(inner[1:], f"{prog} {sub}", "docker")
+        part = _inner(inner[1:], f"{prog} {sub}", "docker", cmd, piped)
         if sub == "run":
             return Part("docker", part.inner_kind,
                         worst([mut(f"{prog} run starts a one-off container"), part.verdict]))
@@ -340,11 +352,11 @@ def _inner_http_kind(url: str) -> str | None:
     return None
 
 
-_CURL_ARGS = frozenset("""-X --request -H --header -d --data --data-raw --data-binary
+_CURL_ARGS = _words("""-X --request -H --header -d --data --data-raw --data-binary
 --data-urlencode -F --form -u --user -o --output -A --user-agent -e --referer -b --cookie -c
 --cookie-jar -m --max-time --connect-timeout -w --write-out -x --proxy --cacert --cert --key
 --resolve --retry --retry-delay -T --upload-file --json --form-string -K --config --limit-rate
---interface -E --noproxy --oauth2-bearer --proto -r --range -Y -y --retry-max-time""".split())
+--interface -E --noproxy --oauth2-bearer --proto -r --range -Y -y --retry-max-time""")
 
 
 def curl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
@@ -397,9 +409,9 @@ def httpie(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
 # ---------------------------------------------------------------- database clients
 
 
-_PSQL_ARGS = frozenset("""-h --host -p --port -U --username -d --dbname -c --command -f --file
+_PSQL_ARGS = _words("""-h --host -p --port -U --username -d --dbname -c --command -f --file
 -o --output -v --set --variable -P --pset -F --field-separator -R --record-separator -T
---table-attr -L --log-file""".split())
+--table-attr -L --log-file""")
 _RESTORE_FILE = re.compile(r"backup|dump|restore|snapshot", re.I)
 
 
@@ -435,10 +447,10 @@ def psql(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     return Part("sql", None, unk(f"{prog} opens an interactive session; what runs cannot be told"))
 
 
-_REDIS_ARGS = frozenset("""-h -p -s -a -u -n -r -i -d -D --user --pass --cacert --cacertdir
+_REDIS_ARGS = _words("""-h -p -s -a -u -n -r -i -d -D --user --pass --cacert --cacertdir
 --cert --key --sni --tls-ciphers --tls-ciphersuites --pattern --count --memkeys-samples --rdb
 --functions-rdb --pipe-timeout --intrinsic-latency --eval --cluster-replicas --cluster-from
---cluster-to --cluster-slots --cluster-yes --quoted-pattern --keystats-samples""".split())
+--cluster-to --cluster-slots --cluster-yes --quoted-pattern --keystats-samples""")
 _REDIS_MODES = ("--latency", "--latency-history", "--latency-dist", "--stat", "--bigkeys",
                 "--memkeys", "--hotkeys", "--scan", "--intrinsic-latency", "--rdb", "--replica",
                 "--keystats", "--version")
@@ -474,8 +486,8 @@ def redis_cli(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Pa
                                    "be told"))
 
 
-_CYPHER_ARGS = frozenset("""-a --address -u --username -p --password -d --database --format -f
---file -P --param --encryption --access-mode --uri --sample-rows""".split())
+_CYPHER_ARGS = _words("""-a --address -u --username -p --password -d --database --format -f
+--file -P --param --encryption --access-mode --uri --sample-rows""")
 
 
 def cypher_shell(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
@@ -781,7 +793,7 @@ def amtool(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     return Part("shell", None, ro(f"amtool {' '.join(pos[:2])} only reads"))
 
 
-READ_ONLY_TOOLS = frozenset("""ls ll cat less more head tail grep egrep fgrep rg ag awk gawk jq
+READ_ONLY_TOOLS = _words("""ls ll cat less more head tail grep egrep fgrep rg ag awk gawk jq
 wc sort uniq cut tr echo printf date df du free top htop atop btop ps pgrep pidof uptime whoami
 id hostname uname env printenv which whereis type stat file lsof ss netstat ping ping6 dig
 nslookup host traceroute tracepath mtr nc ncat telnet iostat vmstat mpstat sar dmesg
@@ -792,16 +804,16 @@ kubectx kubens timedatectl hostnamectl loginctl systemd-analyze dpkg rpm watch z
 zless bzcat xzcat arp route ipcalc curlie tcpdump iftop nethogs iotop glances pstree pmap
 numfmt fold fmt paste join comm split csplit yes time tee-none lsmod modinfo journalctl
 dmidecode lspci lsusb sensors smartctl ethtool iperf iperf3 speedtest http-prompt aws-vault
-envsubst jless gron dog drill whois ab hey""".split())
-MUTATING_TOOLS = frozenset("""mkdir touch cp mv ln chmod chown chgrp chattr install rsync scp
+envsubst jless gron dog drill whois ab hey""")
+MUTATING_TOOLS = _words("""mkdir touch cp mv ln chmod chown chgrp chattr install rsync scp
 logrotate useradd usermod groupadd passwd gzip gunzip bzip2 xz zip unzip mount umount sysctl
 modprobe swapon swapoff update-alternatives export uvicorn gunicorn celery node npm npx yarn
 pnpm java go cargo make docker-machine minikube kind sed-i nohup screen tmux ssh-keygen
-certbot nginx apachectl caddy kubeadm velero flux argocd istioctl linkerd""".split())
-DESTRUCTIVE_TOOLS = frozenset("""rm shred wipe srm truncate mkfs mkfs.ext4 mkfs.xfs wipefs
-fdisk parted sgdisk reboot shutdown halt poweroff dropdb""".split())
-SCRIPT_TOOLS = frozenset("""k6 locust vegeta wrk artillery source . bash sh zsh ansible
-ansible-playbook ./""".split())
+certbot nginx apachectl caddy kubeadm velero flux argocd istioctl linkerd""")
+DESTRUCTIVE_TOOLS = _words("""rm shred wipe srm truncate mkfs mkfs.ext4 mkfs.xfs wipefs
+fdisk parted sgdisk reboot shutdown halt poweroff dropdb""")
+SCRIPT_TOOLS = _words("""k6 locust vegeta wrk artillery source . bash sh zsh ansible
+ansible-playbook ./""")
 
 
 def _generic(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
@@ -905,7 +917,7 @@ _PLAIN_WRAPPERS = frozenset({"time", "nohup", "exec", "command", "builtin", "unb
                              "while", "until", "!", "{", "}", "noglob"})
 
 
-def _strip_wrappers(words: list[str]) -> tuple[list[str], list[str]]:
+def strip_wrappers(words: list[str]) -> tuple[list[str], list[str]]:
     """Remove env assignments and wrappers (sudo, env, timeout, watch, xargs …)."""
     notes: list[str] = []
     changed = True
@@ -938,7 +950,7 @@ def _strip_wrappers(words: list[str]) -> tuple[list[str], list[str]]:
 def simple_command(cmd: SimpleCommand, *, piped: bool) -> Part:
     """The kind and safety of one simple command."""
     raw_words = list(cmd.words)
-    words, notes = _strip_wrappers(raw_words)
+    words, notes = strip_wrappers(raw_words)
     if not words:
         if any(_ASSIGN.match(w) for w in raw_words):
             return Part("shell", None, ro("only sets shell variables"))
@@ -950,7 +962,7 @@ def simple_command(cmd: SimpleCommand, *, piped: bool) -> Part:
     if words[0] in ("bash", "sh", "zsh") and "-c" in words:
         i = words.index("-c")
         if i + 1 < len(words):
-            from opsbook.runbooks.classify import shell_parts  # noqa: PLC0415 - recursion
+            from opsbook.runbooks.classify import shell_parts
 
             kind, inner, verdict = shell_parts(words[i + 1])
             return Part(kind, inner, verdict)
@@ -958,7 +970,7 @@ def simple_command(cmd: SimpleCommand, *, piped: bool) -> Part:
         pos = positionals(words[1:], frozenset({"-i", "-p", "-l", "-o", "-J", "-F", "-L", "-R",
                                                 "-D", "-W"}))
         if len(pos) > 1:
-            from opsbook.runbooks.classify import shell_parts  # noqa: PLC0415 - recursion
+            from opsbook.runbooks.classify import shell_parts
 
             kind, inner, verdict = shell_parts(" ".join(pos[1:]))
             return Part("shell", kind, Verdict(verdict.safety, f"over ssh: {verdict.reason}"))
@@ -981,7 +993,7 @@ def simple_command(cmd: SimpleCommand, *, piped: bool) -> Part:
     elif prog in NAMED_HANDLERS:
         part = NAMED_HANDLERS[prog](prog, args, cmd, piped)
     elif prog == "docker-compose":
-        part = compose("docker-compose", args)
+        part = compose("docker-compose", args, cmd, piped)
     else:
         part = _generic(prog, args, cmd, piped)
     redirect = output_redirects(cmd)
@@ -993,10 +1005,3 @@ def simple_command(cmd: SimpleCommand, *, piped: bool) -> Part:
     return Part(part.kind, part.inner_kind, verdict)
 
 
-def command_words(text: str) -> list[str]:
-    """The words of the first simple command of a text, wrappers removed (for sniffing)."""
-    parsed = tokenize(text)
-    if not parsed.commands:
-        return []
-    words, _ = _strip_wrappers(list(parsed.commands[0].words))
-    return words

@@ -1,0 +1,540 @@
+"""Read a Markdown runbook into the typed model (see models.py).
+
+markdown-it-py gives the block structure with source line maps; this module walks it:
+headings open sections or phases, bold labels and list intros open phases, ``**Alert:**``-style
+fields fill section fields, list items and code blocks become steps (steps.py), tables that list
+alerts become one section per row (tables.py). ``parse_runbook`` never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from opsbook.runbooks.fields import (
+    clean_label,
+    field_of,
+    normalize_severity,
+    phase_of,
+    split_label,
+)
+from opsbook.runbooks.frontmatter import split_front_matter, string_values
+from opsbook.runbooks.models import Phase, Runbook, Section, Step
+from opsbook.runbooks.names import SlugRegistry, code_spans, looks_like_alert_name, plain
+from opsbook.runbooks.steps import StepMaker
+from opsbook.runbooks.tables import TableRow, alert_table_rows
+
+
+def _markdown(*, setext: bool) -> MarkdownIt:
+    """A block-only CommonMark parser with tables; inline Markdown is read lazily by names.py.
+    HTML blocks and link reference definitions are read as text; setext headings only when the
+    text has an underline, because that rule is the slowest."""
+    md = MarkdownIt("commonmark", {"maxNesting": 40}).enable("table")
+    md.core.ruler.disable("inline")
+    md.block.ruler.disable(["html_block", "reference"] + ([] if setext else ["lheading"]))
+    return md
+
+
+_MD = _markdown(setext=False)
+_MD_SETEXT = _markdown(setext=True)
+_UNDERLINE = re.compile(r"(?m)^ {0,3}(?:=+|-+)[ \t]*$")
+
+
+def _has_setext(body: str) -> bool:
+    """True when some ``===``/``---`` line follows a non-blank line (a setext heading)."""
+    for m in _UNDERLINE.finditer(body):
+        start = m.start()
+        prev_end = start - 1
+        if prev_end <= 0:
+            continue
+        prev_start = body.rfind("\n", 0, prev_end) + 1
+        if body[prev_start:prev_end].strip():
+            return True
+    return False
+
+_PREFIXED = re.compile(
+    r"^(?:runbook|problem|incident|issue|scenario|playbook|failure|case)\s*[:\-–—]\s*(.+)$", re.I)
+_ALERT_PREFIX = re.compile(r"^(?:alert(?:\s*name)?|alertname)\s*[:\-–—]\s*(.+)$", re.I)
+_SEV_PAREN = re.compile(r"[(\[]\s*(?:severity|sev|priority)?\s*[:=]?\s*([^()\[\]]{1,30})[)\]]",
+                        re.I)
+_INCIDENT_ANCESTOR = re.compile(
+    r"\b(?:incidents|alerts|runbooks|troubleshooting|failure modes|failures|issues|problems"
+    r"|outages|playbooks|scenarios|common errors)\b", re.I)
+_SEVERITY_HEADING_WORDS = frozenset({"critical", "high", "medium", "low", "warning", "info",
+                                     "minor", "major", "severity", "levels"})
+_LINK_ONLY = re.compile(r"^\s*\[[^\]]*\]\([^)]*\)\s*$")
+_NAME_IN_TEXT = re.compile(r"`([A-Za-z][\w:.\-]{1,120})`|\b([A-Za-z][A-Za-z0-9_:]{2,120})\b")
+
+
+@dataclass
+class _Phase:
+    phase: str
+    label: str
+    line: int
+    steps: list[Step] = field(default_factory=list)
+
+
+@dataclass
+class _Section:
+    heading: str
+    line: int
+    level: int
+    slug: str
+    ancestors: tuple[str, ...] = ()
+    alerts: list[str] = field(default_factory=list)
+    severity: str | None = None
+    threshold: str | None = None
+    symptoms: list[str] = field(default_factory=list)
+    phases: list[_Phase] = field(default_factory=list)
+    prefixed: bool = False
+    from_heading: bool = True
+    collect_symptoms: bool = False
+
+    def add_alerts(self, names: list[str]) -> None:
+        for name in names:
+            if name and name not in self.alerts:
+                self.alerts.append(name)
+
+    def phase_for_step(self, line: int) -> _Phase:
+        if not self.phases:
+            self.phases.append(_Phase("general", "", line))
+        return self.phases[-1]
+
+
+@dataclass
+class _Item:
+    line: int
+    raw: str | None = None
+    raw_line: int = 0
+    done: bool = False
+    title: str = ""
+
+
+def _alert_names(text: str) -> list[str]:
+    """Alert names in a field value: backticked names first, else name-like words."""
+    spans = [s for s in code_spans(text) if re.fullmatch(r"[A-Za-z][\w:.\-]{1,120}", s)]
+    if spans:
+        return spans
+    value = plain(text)
+    value = re.split(r"\s[-–—(]\s*|\s\(", value, maxsplit=1)[0]
+    names = [w for w in re.split(r"[,;/]|\band\b|\bor\b|\s+", value) if w]
+    good = [w.strip(".") for w in names if looks_like_alert_name(w.strip("."))]
+    if good:
+        return good
+    single = value.strip()
+    if re.fullmatch(r"[A-Za-z][\w:.\-]{1,120}", single):
+        return [single]
+    return []
+
+
+class _Builder:
+    """Accumulates sections while the token stream is walked."""
+
+    def __init__(self, lines: list[str], path: str) -> None:
+        self.steps = StepMaker(lines)
+        self.path = path
+        self.sections: list[_Section] = []
+        self.current: _Section | None = None
+        self.slugs = SlugRegistry()
+        self.heading_stack: list[tuple[int, str]] = []
+        self.items: list[_Item] = []
+        self.pending_title = ""
+        self.title: str | None = None
+
+    # ------------------------------------------------------------- sections and phases
+
+    def _base_level(self) -> int:
+        cur = self.current
+        if cur is None:
+            return 0
+        return cur.level if cur.from_heading else cur.level - 1
+
+    def new_section(self, heading: str, line: int, level: int, *, from_heading: bool = True,
+                    slug: str | None = None) -> _Section:
+        sec = _Section(heading=heading, line=line, level=level,
+                       slug=slug or self.slugs.unique(heading),
+                       ancestors=tuple(t for lvl, t in self.heading_stack if 1 < lvl < level),
+                       from_heading=from_heading)
+        self._read_heading(sec)
+        self.sections.append(sec)
+        self.current = sec
+        self.pending_title = ""
+        return sec
+
+    def _read_heading(self, sec: _Section) -> None:
+        text = sec.heading.strip()
+        m = _ALERT_PREFIX.match(text)
+        if m:
+            rest = m.group(1)
+            sev = _SEV_PAREN.search(rest)
+            if sev and normalize_severity(sev.group(1)):
+                sec.severity = sev.group(1).strip()
+            names = _alert_names(_SEV_PAREN.sub("", rest))
+            sec.add_alerts(names[:1] if names else [])
+            return
+        m = _PREFIXED.match(text)
+        if m:
+            sec.prefixed = True
+            return
+        core = re.sub(r"^\s*(?:\d+(?:\.\d+)*[.)]?\s+)", "", text)
+        tokens = core.replace("`", " ").split()
+        if tokens and looks_like_alert_name(tokens[0]) and (
+            len(tokens) == 1 or tokens[1] in ("-", "–", "—", ":", "|")
+            or tokens[1].startswith(("(", "["))
+        ):
+            sec.add_alerts([tokens[0]])
+            sev = _SEV_PAREN.search(core)
+            if sev and normalize_severity(sev.group(1)):
+                sec.severity = sev.group(1).strip()
+
+    def heading(self, level: int, raw: str, line: int) -> None:
+        self.flush_items()
+        text = plain(raw) or raw.strip()
+        slug = self.slugs.unique(text)
+        while self.heading_stack and self.heading_stack[-1][0] >= level:
+            self.heading_stack.pop()
+        cur = self.current
+        if self.title is None and level == 1:
+            self.title = text
+        if cur is not None and cur.level < level:
+            probe = _Section(heading=text, line=line, level=level, slug=slug)
+            self._read_heading(probe)
+            if not probe.alerts:
+                if field_of(text) == "symptoms":
+                    cur.phases.append(_Phase("detect", clean_label(text) or text, line))
+                    cur.collect_symptoms = True
+                    self.pending_title = ""
+                    self.heading_stack.append((level, text))
+                    return
+                phase = phase_of(text)
+                if phase is None and cur.alerts and cur.from_heading:
+                    phase = cur.phases[-1].phase if cur.phases else "general"
+                if phase is not None and not probe.prefixed:
+                    cur.phases.append(_Phase(phase, _label(text), line))
+                    cur.collect_symptoms = False
+                    self.pending_title = ""
+                    self.heading_stack.append((level, text))
+                    return
+        self.new_section(text, line, level, slug=slug)
+        self.heading_stack.append((level, text))
+
+    def ensure_section(self, line: int) -> _Section:
+        if self.current is None:
+            heading = self.title or PurePosixPath(self.path).stem or "Runbook"
+            self.new_section(heading, line, 0)
+        assert self.current is not None
+        return self.current
+
+    # ------------------------------------------------------------- paragraphs
+
+    def paragraph(self, raw: str, line: int) -> None:
+        self.flush_items()
+        sec = self.ensure_section(line)
+        physical = raw.split("\n")
+        only_line = len(physical) == 1
+        for offset, text in enumerate(physical):
+            self._paragraph_line(sec, text, line + offset, first=offset == 0, only=only_line)
+            sec = self.current or sec
+
+    def _paragraph_line(self, sec: _Section, text: str, line: int, *, first: bool,
+                        only: bool) -> None:
+        lab = split_label(text)
+        if lab is None:
+            spans = code_spans(text)
+            if only and len(spans) == 1 and plain(text) == spans[0]:
+                target = sec.phase_for_step(line)
+                target.steps.extend(self.steps.item(line, text, self.pending_title))
+            elif only and len(plain(text)) <= 100 and text.rstrip().endswith(":"):
+                self.pending_title = plain(text).rstrip(":").strip()
+            return
+        label, rest, bold = lab
+        kind = field_of(label)
+        if kind == "alert":
+            sec.add_alerts(_alert_names(rest))
+            return
+        if kind == "severity":
+            if rest and sec.severity is None:
+                sec.severity = plain(rest)
+            return
+        if kind == "threshold":
+            if rest and sec.threshold is None:
+                sec.threshold = plain(rest)
+            return
+        if kind == "symptoms":
+            if rest:
+                sec.symptoms.append(plain(rest))
+            else:
+                sec.phases.append(_Phase("detect", _label(label), line))
+                sec.collect_symptoms = True
+            return
+        if kind == "problem" and first and (bold or not rest.startswith("//")) and rest:
+            heading = plain(rest).strip("\"'“”‘’ ")
+            if heading:
+                problem = self.new_section(heading, line, self._base_level() + 1,
+                                           from_heading=False)
+                problem.prefixed = True
+                return
+        phase: str | None = None
+        if bold:
+            phase = phase_of(label, strict=False)
+        elif first and not rest:
+            phase = phase_of(label, strict=True)
+        if phase is not None:
+            sec.phases.append(_Phase(phase, _label(label), line))
+            sec.collect_symptoms = False
+            self.pending_title = ""
+            if rest:
+                sec.phases[-1].steps.extend(self.steps.item(line, rest, _label(label)))
+            return
+        if not rest and (bold or only):
+            self.pending_title = _label(label)
+        elif bold and rest and sec.phases and sec.phases[-1].phase != "general" and first:
+            # "**Feature flag** rollback: …" inside a phase: an instruction
+            sec.phases[-1].steps.extend(self.steps.item(line, text, _label(label)))
+
+    # ------------------------------------------------------------- lists
+
+    def item_open(self, line: int) -> None:
+        self.items.append(_Item(line=line))
+
+    def item_paragraph(self, raw: str, line: int) -> None:
+        item = self.items[-1]
+        if item.raw is None:
+            item.raw, item.raw_line = raw, line
+        elif not item.done:
+            item.raw += "\n" + raw
+
+    def list_open(self) -> None:
+        if self.items:
+            self.flush_item(self.items[-1])
+
+    def item_close(self) -> None:
+        if self.items:
+            self.flush_item(self.items.pop())
+
+    def flush_items(self) -> None:
+        for item in self.items:
+            self.flush_item(item)
+
+    def flush_item(self, item: _Item) -> None:
+        if item.done or item.raw is None:
+            return
+        item.done = True
+        raw = re.sub(r"^\s*\[[ xX]\]\s+", "", item.raw)
+        item.title = plain(raw).rstrip(":").strip()
+        sec = self.ensure_section(item.raw_line)
+        lab = split_label(raw.split("\n", 1)[0])
+        label = ""
+        if lab is not None:
+            label, rest, bold = lab
+            kind = field_of(label)
+            if kind == "alert":
+                names = _alert_names(rest)
+                if names:
+                    sec.add_alerts(names)
+                    return
+            elif kind in ("severity", "threshold") and rest and bold:
+                if kind == "severity" and sec.severity is None:
+                    sec.severity = plain(rest)
+                elif kind == "threshold" and sec.threshold is None:
+                    sec.threshold = plain(rest)
+                return
+            elif kind == "symptoms" and rest:
+                sec.symptoms.append(plain(rest))
+                return
+            if not bold:
+                label = ""
+        if sec.collect_symptoms:
+            sec.symptoms.append(plain(raw))
+            return
+        if _LINK_ONLY.match(raw):
+            return
+        phase = sec.phase_for_step(item.raw_line)
+        phase.steps.extend(self.steps.item(item.raw_line, raw, _label(label) if label else ""))
+
+    # ------------------------------------------------------------- code and tables
+
+    def code(self, info: str, content: str, first_line: int) -> None:
+        item = self.items[-1] if self.items else None
+        default = self.pending_title
+        if item is not None:
+            if item.raw is not None and not item.done:
+                item.done = True
+                item.title = plain(re.sub(r"^\s*\[[ xX]\]\s+", "", item.raw)).rstrip(":").strip()
+            default = item.title or default
+        sec = self.ensure_section(first_line)
+        steps = self.steps.block(info, content, first_line, default)
+        if steps:
+            sec.phase_for_step(steps[0].line).steps.extend(steps)
+
+    def table(self, header: list[str], rows: list[TableRow]) -> None:
+        self.flush_items()
+        parent = self.ensure_section(rows[0].line if rows else 1)
+        for row in alert_table_rows(header, rows):
+            sec = _Section(heading=row.heading, line=row.line, level=parent.level + 1,
+                           slug=self.slugs.unique(row.heading),
+                           ancestors=(*parent.ancestors, parent.heading), from_heading=False)
+            sec.add_alerts(row.alerts)
+            sec.severity, sec.threshold = row.severity, row.threshold
+            for label, text in row.actions:
+                steps = self.steps.item(row.line, text, label)
+                sec.phases.append(_Phase(phase_of(label, strict=False) or "mitigate", label,
+                                         row.line, steps))
+            self.sections.append(sec)
+
+
+def _label(text: str) -> str:
+    """A document label as shown: markup removed, trailing colon dropped."""
+    return plain(text).strip().rstrip(":").strip()
+
+
+def _walk(tokens: list[Token], b: _Builder) -> None:
+    i = 0
+    n = len(tokens)
+    in_item = 0
+    while i < n:
+        tok = tokens[i]
+        t = tok.type
+        line = (tok.map[0] + 1) if tok.map else 1
+        if t == "heading_open":
+            raw = tokens[i + 1].content if i + 1 < n else ""
+            b.heading(int(tok.tag[1:] or 2), raw, line)
+            i += 3
+            continue
+        if t == "paragraph_open":
+            raw = tokens[i + 1].content if i + 1 < n else ""
+            if in_item:
+                b.item_paragraph(raw, line)
+            else:
+                b.paragraph(raw, line)
+            i += 3
+            continue
+        if t in ("bullet_list_open", "ordered_list_open"):
+            b.list_open()
+        elif t == "list_item_open":
+            in_item += 1
+            b.item_open(line)
+        elif t == "list_item_close":
+            in_item -= 1
+            b.item_close()
+        elif t in ("fence", "code_block"):
+            offset = 1 if t == "fence" else 0
+            b.code(tok.info if t == "fence" else "", tok.content, line + offset)
+        elif t == "table_open":
+            i = _table(tokens, i, b)
+            continue
+        i += 1
+    b.flush_items()
+
+
+def _table(tokens: list[Token], i: int, b: _Builder) -> int:
+    header: list[str] = []
+    rows: list[TableRow] = []
+    cells: list[str] = []
+    row_line = 0
+    in_head = False
+    n = len(tokens)
+    while i < n and tokens[i].type != "table_close":
+        tok = tokens[i]
+        if tok.type == "thead_open":
+            in_head = True
+        elif tok.type == "thead_close":
+            in_head = False
+        elif tok.type == "tr_open":
+            cells = []
+            row_line = (tok.map[0] + 1) if tok.map else 0
+        elif tok.type == "inline":
+            cells.append(tok.content)
+        elif tok.type == "tr_close":
+            if in_head:
+                header = [plain(c) for c in cells]
+            else:
+                rows.append(TableRow(row_line, cells))
+        i += 1
+    if header and rows:
+        b.table(header, rows)
+    return i + 1
+
+
+def _finish(b: _Builder, fm: dict[str, object]) -> list[Section]:
+    """Front-matter bindings, per-file alert names, kinds; drops sections with nothing in them."""
+    fm_alerts = [a for key in ("alert", "alertname", "alert_name", "alerts", "alertnames")
+                 for a in string_values(fm.get(key))]
+    fm_title = next(iter(string_values(fm.get("title"))), "")
+    if not fm_alerts and fm_title and looks_like_alert_name(fm_title):
+        fm_alerts = [fm_title]
+    root = next((s for s in b.sections if s.level <= 1), b.sections[0] if b.sections else None)
+    if root is not None and fm_alerts:
+        root.add_alerts(fm_alerts)
+    if root is not None:
+        for key in ("severity", "priority"):
+            vals = string_values(fm.get(key))
+            if vals and root.severity is None:
+                root.severity = vals[0]
+        vals = string_values(fm.get("threshold"))
+        if vals and root.threshold is None:
+            root.threshold = vals[0]
+    stem = PurePosixPath(b.path).stem
+    if root is not None and not any(s.alerts for s in b.sections) and looks_like_alert_name(stem):
+        root.add_alerts([stem])
+    out: list[Section] = []
+    for s in sorted(b.sections, key=lambda s: s.line):
+        phases = tuple(Phase(p.phase, p.label, p.line, tuple(p.steps)) for p in s.phases
+                       if p.steps)
+        if not phases and not s.alerts and not s.symptoms:
+            continue
+        out.append(Section(
+            id=s.slug, heading=s.heading, line=s.line, alerts=tuple(s.alerts),
+            severity=s.severity, severity_normalized=normalize_severity(s.severity),
+            threshold=s.threshold, symptoms=tuple(s.symptoms), phases=phases, level=s.level,
+            kind=_kind(s, phases),
+        ))
+    return out
+
+
+def _kind(s: _Section, phases: tuple[Phase, ...]) -> str:
+    if s.alerts:
+        return "alert"
+    words = clean_label(s.heading).lower().split()
+    if words and all(w in _SEVERITY_HEADING_WORDS or re.fullmatch(r"p\d|sev\d", w)
+                     for w in words):
+        return "reference"
+    if s.prefixed or s.symptoms or any(p.phase == "detect" for p in phases):
+        return "incident"
+    if any(_INCIDENT_ANCESTOR.search(a) for a in s.ancestors):
+        return "incident"
+    return "reference"
+
+
+def _parse(text: str, path: str) -> Runbook:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
+    text = text.removeprefix("\ufeff")
+    fm, body, error = split_front_matter(text)
+    lines = body.split("\n")
+    b = _Builder(lines, path)
+    fm_title = next(iter(string_values(fm.get("title"))), None)
+    if fm_title:
+        b.title = fm_title
+        b.new_section(fm_title, 1, 0)
+        b.slugs = SlugRegistry()
+        b.sections[-1].slug = b.slugs.unique(fm_title)
+    md = _MD_SETEXT if _has_setext(body) else _MD
+    _walk(md.parse(body), b)
+    title = b.title or next((s.heading for s in b.sections if s.from_heading), None) or (
+        PurePosixPath(path).stem)
+    return Runbook(path=path, title=title, front_matter=fm, sections=tuple(_finish(b, fm)),
+                   errors=(error,) if error else ())
+
+
+def parse_runbook(text: str, path: str) -> Runbook:
+    """Parse Markdown runbook text read from ``path``. Never raises: a failure is recorded in
+    ``Runbook.errors`` and whatever could be read is returned."""
+    try:
+        return _parse(text, path)
+    except Exception as exc:  # noqa: BLE001 - the contract is "never raises"; the error is kept
+        return Runbook(path=path, title=PurePosixPath(path).stem,
+                       errors=(f"could not read runbook: {type(exc).__name__}: {exc}",))

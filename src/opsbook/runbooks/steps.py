@@ -1,0 +1,154 @@
+"""Turn code blocks and list items into steps: split, classify, find variables, note warnings.
+
+The parser decides *where* steps are; this module decides *what* each one is.
+"""
+
+from __future__ import annotations
+
+import json
+
+from opsbook.runbooks.blocks import (
+    CONSOLE_LANGS,
+    RawCommand,
+    fence_language,
+    lang_kind,
+    leading_title,
+    only_comments,
+    split_lines,
+    split_paragraphs,
+    split_shell,
+    split_statements,
+)
+from opsbook.runbooks.classify import classify, looks_like_command, sniff_query
+from opsbook.runbooks.fields import WARNING_WORDS
+from opsbook.runbooks.models import TEXT_KINDS, Step
+from opsbook.runbooks.names import code_spans, plain
+from opsbook.runbooks.variables import assigned_names, find_variables
+
+_MAX_STEP_TEXT = 20_000
+
+
+class StepMaker:
+    """Makes steps, checking the source lines just above each for a warning word."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def warned(self, line: int, *texts: str) -> bool:
+        """True when a warning word is in the given texts or in the 4 lines above ``line``."""
+        if any(WARNING_WORDS.search(t) for t in texts if t):
+            return True
+        start = max(0, line - 5)
+        return any(WARNING_WORDS.search(ln) for ln in self.lines[start : max(line - 1, 0)])
+
+    def command(self, line: int, title: str, text: str, lang: str | None,
+                local_names: frozenset[str] = frozenset()) -> Step:
+        """A step for one command (executable or not, as classification says)."""
+        text = text[:_MAX_STEP_TEXT]
+        c = classify(text, lang)
+        variables: tuple[str, ...] = ()
+        if c.executable:
+            variables = tuple(v for v in find_variables(text) if v not in local_names)
+        risky = c.executable and c.safety in ("destructive", "unknown")
+        return Step(line=line, title=title, text=text, executable=c.executable, kind=c.kind,
+                    inner_kind=c.inner_kind, safety=c.safety, reason=c.reason,
+                    variables=variables, warned=risky and self.warned(line, title))
+
+    def text(self, line: int, title: str, text: str) -> Step:
+        """A non-executable instruction."""
+        return Step(line=line, title=title, text=text[:_MAX_STEP_TEXT], executable=False,
+                    kind="text", inner_kind=None, safety="read-only",
+                    reason="an instruction for a person; nothing runs")
+
+    def non_exec(self, line: int, title: str, text: str, kind: str, reason: str) -> Step:
+        """A non-executable block (configuration, code for reference, example output)."""
+        return Step(line=line, title=title, text=text[:_MAX_STEP_TEXT], executable=False,
+                    kind=kind, inner_kind=None, safety="read-only", reason=reason)
+
+    def block(self, info: str, content: str, first_line: int, default_title: str) -> list[Step]:
+        """Steps of a fenced or indented code block whose content starts at ``first_line``."""
+        lang = fence_language(info)
+        kind = lang_kind(lang)
+        body = content.rstrip("\n")
+        if not body.strip():
+            return []
+        if kind is None and not lang:
+            kind = _sniff_block(body)
+            lang = {"shell": "bash"}.get(kind or "", kind or "")
+        elif kind is None:
+            c = classify(body, lang)
+            return [self.non_exec(first_line + _first_nonblank(body), default_title, body,
+                                  c.kind, c.reason)]
+        if kind in TEXT_KINDS or kind == "http":
+            start = first_line + _first_nonblank(body)
+            if kind == "http":
+                return [self.command(start, default_title, body.strip(), "http")]
+            return [self.command(start, default_title, body, lang or kind)]
+        if kind == "python":
+            start = first_line + _first_nonblank(body)
+            if only_comments(body, "#"):
+                return [self.non_exec(start, default_title, body, "text", "only comments")]
+            title = leading_title(body, "#") or default_title
+            return [self.command(start, title, body, "python")]
+        raws: list[RawCommand]
+        if kind == "sql":
+            raws = split_statements(body, first_line, comment="--")
+        elif kind == "cypher":
+            raws = split_statements(body, first_line, comment="//")
+        elif kind == "promql":
+            raws = split_paragraphs(body, first_line)
+        elif kind == "redis":
+            raws = split_lines(body, first_line)
+        else:
+            raws = split_shell(body, first_line, console=lang in CONSOLE_LANGS)
+        local = frozenset(assigned_names(body)) if kind == "shell" else frozenset()
+        steps: list[Step] = []
+        for raw in raws:
+            title = raw.title or default_title
+            if raw.output:
+                steps.append(self.non_exec(raw.line, title, raw.text, "text",
+                                           "example output; nothing runs"))
+            else:
+                steps.append(self.command(raw.line, title, raw.text, lang or kind, local))
+        if not steps:
+            start = first_line + _first_nonblank(body)
+            steps.append(self.non_exec(start, default_title, body, "text",
+                                       "only comments; nothing runs"))
+        return steps
+
+    def item(self, line: int, raw: str, title: str) -> list[Step]:
+        """Steps of a list item: its inline-code commands, or the item as a text step."""
+        commands = [c for c in code_spans(raw) if looks_like_command(c)]
+        if commands:
+            lead = raw.split("`", 1)[0]
+            item_title = plain(lead).strip(" :-–—,;") or title
+            return [self.command(line, item_title, cmd, None) for cmd in commands]
+        return [self.text(line, title, plain(raw))]
+
+
+def _first_nonblank(body: str) -> int:
+    for i, ln in enumerate(body.split("\n")):
+        if ln.strip():
+            return i
+    return 0
+
+
+def _sniff_block(body: str) -> str | None:
+    """The kind of an untagged block: shell, a query language, JSON, or None (text)."""
+    lines = [ln for ln in body.split("\n") if ln.strip()]
+    first = next((ln for ln in lines if not ln.strip().startswith(("#", "//", "--"))), "")
+    if not first:
+        return "text"
+    stripped = first.strip()
+    if stripped.startswith(("{", "[")):
+        try:
+            json.loads(body)
+        except ValueError:
+            return "text"
+        return "json"
+    if stripped.startswith("$ ") or looks_like_command(stripped, min_words=1):
+        return "shell"
+    q = sniff_query(stripped)
+    if q is not None:
+        return q
+    return "text"
