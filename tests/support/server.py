@@ -399,6 +399,11 @@ class OpsbookServer:
         with self.client(token) as c:
             return c.get(path, **kwargs)
 
+    def post(self, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        """One-off POST (opens and closes a connection)."""
+        with self.client(token) as c:
+            return c.post(path, **kwargs)
+
     def incidents(self, token: str, **params: Any) -> list[dict[str, Any]]:
         """Every incident matching ``params`` (follows pagination)."""
         items: list[dict[str, Any]] = []
