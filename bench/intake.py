@@ -291,7 +291,10 @@ def print_table(results: list[RunStats]) -> None:
     if ratios:
         print("\nopsbook / alertmanager")
         for r, b in ratios:
-            thr = r.alerts_per_s / b.alerts_per_s if b.alerts_per_s else float("nan")
+            if not r.requests or not b.requests:
+                print(f"  {r.target:<17} {r.scenario:<8} n/a (no completed request on one side)")
+                continue
+            thr = r.alerts_per_s / b.alerts_per_s
             p99 = r.p99_ms / b.p99_ms if b.p99_ms else float("nan")
             print(
                 f"  {r.target:<17} {r.scenario:<8} throughput x{thr:.2f}   p99 latency x{p99:.2f}"
