@@ -13,6 +13,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 import redis
+
 from tests.support.services import (
     AlertmanagerServer,
     MetricExporter,
