@@ -24,7 +24,13 @@ from opsbook.runbooks.fields import (
 )
 from opsbook.runbooks.frontmatter import split_front_matter, string_values
 from opsbook.runbooks.models import Phase, Runbook, Section, Step
-from opsbook.runbooks.names import SlugRegistry, code_spans, looks_like_alert_name, plain
+from opsbook.runbooks.names import (
+    SlugRegistry,
+    code_spans,
+    github_slug,
+    looks_like_alert_name,
+    plain,
+)
 from opsbook.runbooks.steps import StepMaker
 from opsbook.runbooks.tables import TableRow, alert_table_rows
 
@@ -197,9 +203,18 @@ class _Builder:
         slug = self.slugs.unique(text)
         while self.heading_stack and self.heading_stack[-1][0] >= level:
             self.heading_stack.pop()
-        cur = self.current
+        cur = carried = self.current
         if self.title is None and level == 1:
             self.title = text
+        if (level == 1 and carried is not None and carried.level == 0
+                and not carried.from_heading and not carried.phases and not carried.symptoms
+                and len(self.sections) == 1):
+            # the H1 repeats the front-matter title: it becomes the root section
+            self.sections.pop()
+            self.current = cur = None
+            self.new_section(text, line, level, slug=slug).add_alerts(carried.alerts)
+            self.heading_stack.append((level, text))
+            return
         if cur is not None and cur.level < level:
             probe = _Section(heading=text, line=line, level=level, slug=slug)
             self._read_heading(probe)
@@ -211,7 +226,7 @@ class _Builder:
                     self.heading_stack.append((level, text))
                     return
                 phase = phase_of(text)
-                if phase is None and cur.alerts and cur.from_heading:
+                if phase is None and cur.alerts and (cur.from_heading or cur.level == 0):
                     phase = cur.phases[-1].phase if cur.phases else "general"
                 if phase is not None and not probe.prefixed:
                     cur.phases.append(_Phase(phase, _label(text), line))
@@ -460,13 +475,20 @@ def _table(tokens: list[Token], i: int, b: _Builder) -> int:
     return i + 1
 
 
-def _finish(b: _Builder, fm: dict[str, object]) -> list[Section]:
-    """Front-matter bindings, per-file alert names, kinds; drops sections with nothing in them."""
+def _front_matter_alerts(fm: dict[str, object]) -> list[str]:
+    """Alert names front matter gives: ``alert``/``alertname``/``alerts`` keys, or a title
+    written like an alert name (Hugo per-alert pages)."""
     fm_alerts = [a for key in ("alert", "alertname", "alert_name", "alerts", "alertnames")
                  for a in string_values(fm.get(key))]
     fm_title = next(iter(string_values(fm.get("title"))), "")
     if not fm_alerts and fm_title and looks_like_alert_name(fm_title):
         fm_alerts = [fm_title]
+    return fm_alerts
+
+
+def _finish(b: _Builder, fm: dict[str, object]) -> list[Section]:
+    """Front-matter bindings, per-file alert names, kinds; drops sections with nothing in them."""
+    fm_alerts = _front_matter_alerts(fm)
     root = next((s for s in b.sections if s.level <= 1), b.sections[0] if b.sections else None)
     if root is not None and fm_alerts:
         root.add_alerts(fm_alerts)
@@ -519,9 +541,8 @@ def _parse(text: str, path: str) -> Runbook:
     fm_title = next(iter(string_values(fm.get("title"))), None)
     if fm_title:
         b.title = fm_title
-        b.new_section(fm_title, 1, 0)
-        b.slugs = SlugRegistry()
-        b.sections[-1].slug = b.slugs.unique(fm_title)
+        root = b.new_section(fm_title, 1, 0, from_heading=False, slug=github_slug(fm_title))
+        root.add_alerts(_front_matter_alerts(fm))
     md = _MD_SETEXT if _has_setext(body) else _MD
     _walk(md.parse(body), b)
     title = b.title or next((s.heading for s in b.sections if s.from_heading), None) or (

@@ -368,11 +368,14 @@ def curl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     urls = positionals(args, _CURL_ARGS)
     url = next((u for u in urls if "://" in u or u.startswith(("/", "$", "localhost"))),
                urls[0] if urls else "")
+    inner = _inner_http_kind(url)
     v = _http_verdict("curl", method, url)
+    if inner == "promql" and method == "POST" and flag_value(args, "-X", "--request") is None:
+        v = ro("Prometheus query API (form POST) only reads")
     out = flag_value(args, "-o", "--output")
     if out and out not in ("/dev/null", "-") and v.safety == "read-only":
         v = mut(f"curl downloads to the local file {out}")
-    return Part("http", _inner_http_kind(url), v)
+    return Part("http", inner, v)
 
 
 def wget(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
