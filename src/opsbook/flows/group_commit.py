@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock
 from opsbook.core.errors import StorageUnavailable
-from opsbook.flows.ingest import IngestBatch, IngestResult, ingest_alerts
+from opsbook.flows.ingest import IngestBatch, IngestResult, ingest_many
 from opsbook.storage.db import is_unavailable
 
 log = structlog.get_logger("opsbook.intake")
@@ -95,7 +95,7 @@ class GroupCommitter:
                 config = self._config()
                 now = self._clock.now()
                 with self._sessions.begin() as s:
-                    return [ingest_alerts(s, config, b, now) for b in batches]
+                    return ingest_many(s, config, batches, now)
             except IntegrityError:
                 if attempt == 2:
                     raise

@@ -45,6 +45,53 @@ def current_alert(s: Session, tenant: str, fingerprint: str) -> Alert | None:
     return s.scalars(q).first()
 
 
+def _chunks(items: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def current_alerts(s: Session, tenant: str, fingerprints: Sequence[str]) -> dict[str, Alert]:
+    """For each fingerprint, its occurrence in an open incident (one query per 500 fingerprints)."""
+    out: dict[str, Alert] = {}
+    for chunk in _chunks(fingerprints):
+        q = (
+            select(Alert)
+            .join(Incident, Incident.id == Alert.incident_id)
+            .where(Alert.tenant == tenant, Alert.fingerprint.in_(chunk), Incident.open_key.is_not(None))
+            .order_by(Alert.first_received_at)
+        )
+        out.update((a.fingerprint, a) for a in s.scalars(q))
+    return out
+
+
+def incidents_by_id(s: Session, tenant: str, ids: Sequence[str]) -> dict[str, Incident]:
+    out: dict[str, Incident] = {}
+    for chunk in _chunks(ids):
+        q = select(Incident).where(Incident.tenant == tenant, Incident.id.in_(chunk))
+        out.update((i.id, i) for i in s.scalars(q))
+    return out
+
+
+def open_incidents_by_group(s: Session, tenant: str, keys: Sequence[str]) -> dict[str, Incident]:
+    out: dict[str, Incident] = {}
+    for chunk in _chunks(keys):
+        q = select(Incident).where(Incident.tenant == tenant, Incident.open_key.in_(chunk))
+        out.update((i.group_key, i) for i in s.scalars(q))
+    return out
+
+
+def firing_counts(s: Session, tenant: str, incident_ids: Sequence[str]) -> dict[str, int]:
+    """Firing alerts per incident, for the incidents given (absent = 0)."""
+    out: dict[str, int] = {}
+    for chunk in _chunks(incident_ids):
+        q = (
+            select(Alert.incident_id, func.count())
+            .where(Alert.tenant == tenant, Alert.incident_id.in_(chunk), Alert.status == "firing")
+            .group_by(Alert.incident_id)
+        )
+        out.update((i, int(n)) for i, n in s.execute(q).all())
+    return out
+
+
 def incident_alerts(s: Session, tenant: str, incident_id: str) -> Sequence[Alert]:
     q = (
         select(Alert)

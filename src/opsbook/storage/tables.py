@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -134,6 +134,8 @@ class Alert(Base):
     first_received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     receive_count: Mapped[int] = mapped_column(Integer, default=1)
+    # declared so the unit of work inserts the incident before rows that point at it
+    incident: Mapped[Incident] = relationship(lazy="raise")
 
 
 class TimelineEntry(Base):
@@ -149,3 +151,4 @@ class TimelineEntry(Base):
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    incident: Mapped[Incident] = relationship(lazy="raise")
