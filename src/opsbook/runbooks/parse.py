@@ -394,6 +394,7 @@ class _Builder:
                            slug=self.slugs.unique(row.heading),
                            ancestors=(*parent.ancestors, parent.heading), from_heading=False)
             sec.add_alerts(row.alerts)
+            sec.prefixed = True  # a row of an alert table is an incident even without a name
             sec.severity, sec.threshold = row.severity, row.threshold
             for label, text in row.actions:
                 steps = self.steps.item(row.line, text, label)
