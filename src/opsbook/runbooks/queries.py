@@ -223,7 +223,8 @@ _PY_CALL = re.compile(r"\b([A-Za-z_][\w.]*)\s*\(")
 _PY_SAFE = re.compile(
     r"^(print|len|str|int|float|bool|dict|list|set|tuple|sorted|repr|range|enumerate|zip|sum|min"
     r"|max|any|all|isinstance|format|round|abs|type|json\.dumps|json\.loads|pprint"
-    r"|[\w.]*\.(get\w*|list\w*|describe\w*|count\w*|fetch\w*|query|search|read\w*|check\w*"
+    r"|[\w.]*\.[A-Z]\w*|(?:[\w.]*\.)?(get\w*|list\w*|describe\w*|count\w*|fetch\w*|query"
+    r"|search|read\w*|check\w*"
     r"|ping|health\w*|has_\w*|is_\w*|exists|info|stats|status|show\w*|keys|values|items"
     r"|dumps|loads|json|text|now|time|sleep|format|upper|lower|strip|split|join|connect"
     r"|cursor|close)|get\w*|list\w*|[A-Z]\w*)$")
