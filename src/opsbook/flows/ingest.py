@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from opsbook.config.models import Config
@@ -55,6 +56,23 @@ def _title(alert: AlertIn) -> str:
     return (summary if summary.startswith(name) else f"{name}: {summary}")[:500]
 
 
+class _New:
+    """A row this batch adds: a plain object with the table's column names as attributes.
+
+    New rows skip the ORM's per-object bookkeeping and are written with one bulk INSERT per table
+    (executemany), which is what makes large batches cheap.
+    """
+
+    def __init__(self, **columns: Any) -> None:
+        self.__dict__.update(columns)
+
+    def __getattr__(self, name: str) -> Any:  # only reached for a missing column: a bug
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__[name] = value
+
+
 class _Work:
     """The working set of one tenant's alerts in a transaction: loaded once, flushed once.
 
@@ -62,22 +80,30 @@ class _Work:
     single-alert requests costs the same few queries as one request of fifty alerts.
     """
 
-    def __init__(self, s: Session, config: Config, tenant: str, alerts: list[AlertIn], now: datetime) -> None:
+    def __init__(
+        self, s: Session, config: Config, tenant: str, alerts: list[AlertIn], now: datetime
+    ) -> None:
         self.s, self.config, self.tenant, self.now = s, config, tenant, now
         self.actor = ""
         self.integration = ""
         fps = sorted({a.fingerprint for a in alerts})
-        self.current = repos.current_alerts(s, tenant, fps)
-        self.incidents = repos.incidents_by_id(s, tenant, sorted({a.incident_id for a in self.current.values()}))
+        self.current: dict[str, Alert | _New] = dict(repos.current_alerts(s, tenant, fps))
+        ids = sorted({a.incident_id for a in self.current.values()})
+        self.incidents: dict[str, Incident | _New] = dict(repos.incidents_by_id(s, tenant, ids))
         self.decisions = {
             a.fingerprint: decide(config, tenant, a)
             for a in alerts
             if a.action is EventAction.TRIGGER and a.fingerprint not in self.current
         }
         keys = sorted({d.group_key for d in self.decisions.values()})
-        self.by_group = repos.open_incidents_by_group(s, tenant, keys)
+        self.by_group: dict[str, Incident | _New] = dict(
+            repos.open_incidents_by_group(s, tenant, keys)
+        )
         self.incidents.update((i.id, i) for i in self.by_group.values())
         self.resolved_in: set[str] = set()
+        self.new_incidents: list[_New] = []
+        self.new_alerts: list[_New] = []
+        self.new_entries: list[dict[str, Any]] = []
 
     def apply(self, batch: IngestBatch) -> IngestResult:
         """Apply one request's alerts in order, acting as its integration."""
@@ -92,37 +118,63 @@ class _Work:
                 self.acknowledge(alert, res)
         if batch.truncated:
             for inc_id in sorted({i for i in res.incident_ids if i}):
-                self.entry(self.incidents[inc_id], EntryKind.COMMENT,
-                           f"the sender truncated {batch.truncated} alert(s) from this notification",
-                           {"truncated_alerts": batch.truncated})
+                self.entry(
+                    self.incidents[inc_id],
+                    EntryKind.COMMENT,
+                    f"the sender truncated {batch.truncated} alert(s) from this notification",
+                    {"truncated_alerts": batch.truncated},
+                )
         return res
 
-    def entry(self, inc: Incident, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
-        self.s.add(
-            TimelineEntry(
-                tenant=self.tenant, incident_id=inc.id, at=self.now, actor=self.actor, kind=kind,
-                message=message, data=data or {},
-            )
+    def entry(
+        self, inc: Incident | _New, kind: str, message: str, data: dict[str, Any] | None = None
+    ) -> None:
+        self.new_entries.append(
+            {
+                "tenant": self.tenant,
+                "incident_id": inc.id,
+                "at": self.now,
+                "actor": self.actor,
+                "kind": kind,
+                "message": message,
+                "data": data or {},
+            }
         )
 
-    def open_incident(self, alert: AlertIn, d: Decision) -> Incident:
-        inc = Incident(
-            id=new_id("inc"), tenant=self.tenant, service=d.service, group_key=d.group_key, open_key=d.group_key,
-            group_labels=d.group_labels, title=_title(alert), severity=d.severity.value,
-            status=Status.TRIGGERED.value, source=alert.source, auto_resolve=d.auto_resolve, commander=None,
-            created_at=self.now, updated_at=self.now,
+    def open_incident(self, alert: AlertIn, d: Decision) -> _New:
+        inc = _New(
+            id=new_id("inc"),
+            tenant=self.tenant,
+            service=d.service,
+            group_key=d.group_key,
+            open_key=d.group_key,
+            group_labels=d.group_labels,
+            title=_title(alert),
+            severity=d.severity.value,
+            status=Status.TRIGGERED.value,
+            source=alert.source,
+            auto_resolve=d.auto_resolve,
+            commander=None,
+            created_at=self.now,
+            updated_at=self.now,
             ack_deadline=ack_deadline(self.now, self.config.ack_window(d.severity)),
-            first_alert_at=alert.starts_at or self.now, alert_count=0,
+            first_alert_at=alert.starts_at or self.now,
+            alert_count=0,
         )
-        self.s.add(inc)
+        self.new_incidents.append(inc)
         self.by_group[d.group_key] = inc
         self.incidents[inc.id] = inc
         route = f"route #{d.route_index + 1}" if d.route_index is not None else "the default route"
         self.entry(
-            inc, EntryKind.OPENED,
+            inc,
+            EntryKind.OPENED,
             f"{d.severity} incident opened on {d.service} by alert {alert.alertname} ({route})",
-            {"alertname": alert.alertname, "fingerprint": alert.fingerprint, "labels": alert.labels,
-             "route": d.route_index},
+            {
+                "alertname": alert.alertname,
+                "fingerprint": alert.fingerprint,
+                "labels": alert.labels,
+                "route": d.route_index,
+            },
         )
         return inc
 
@@ -140,8 +192,12 @@ class _Work:
             current.status = "firing"
             self.resolved_in.discard(current.incident_id)
             inc = self.incidents[current.incident_id]
-            self.entry(inc, EntryKind.ALERT_FIRING, f"alert {alert.alertname} is firing again",
-                       {"fingerprint": alert.fingerprint})
+            self.entry(
+                inc,
+                EntryKind.ALERT_FIRING,
+                f"alert {alert.alertname} is firing again",
+                {"fingerprint": alert.fingerprint},
+            )
             res.record("refired", inc.id)
             return
         d = self.decisions.get(alert.fingerprint) or decide(self.config, self.tenant, alert)
@@ -152,23 +208,44 @@ class _Work:
             outcome = "opened"
         else:
             outcome = "grouped"
-            self.entry(inc, EntryKind.ALERT_FIRING, f"alert {alert.alertname} joined the incident",
-                       {"fingerprint": alert.fingerprint, "labels": alert.labels})
+            self.entry(
+                inc,
+                EntryKind.ALERT_FIRING,
+                f"alert {alert.alertname} joined the incident",
+                {"fingerprint": alert.fingerprint, "labels": alert.labels},
+            )
             if d.severity.rank < Severity(inc.severity).rank:
-                self.entry(inc, EntryKind.SEVERITY_CHANGED,
-                           f"severity raised from {inc.severity} to {d.severity} by a more severe alert",
-                           {"from": inc.severity, "to": d.severity.value})
+                self.entry(
+                    inc,
+                    EntryKind.SEVERITY_CHANGED,
+                    f"severity raised from {inc.severity} to {d.severity} by a more severe alert",
+                    {"from": inc.severity, "to": d.severity.value},
+                )
                 inc.severity = d.severity.value
                 if inc.acknowledged_at is None:
-                    inc.ack_deadline = min(inc.ack_deadline, ack_deadline(self.now, self.config.ack_window(d.severity)))
-        row = Alert(
-            id=new_id("alr"), tenant=self.tenant, incident_id=inc.id, fingerprint=alert.fingerprint,
-            source=alert.source, integration=self.integration, alertname=alert.alertname[:300],
-            status="firing", severity=d.severity.value, labels=alert.labels, annotations=alert.annotations,
-            starts_at=alert.starts_at, ends_at=alert.ends_at, generator_url=alert.generator_url,
-            first_received_at=self.now, last_received_at=self.now, receive_count=1,
+                    inc.ack_deadline = min(
+                        inc.ack_deadline, ack_deadline(self.now, self.config.ack_window(d.severity))
+                    )
+        row = _New(
+            id=new_id("alr"),
+            tenant=self.tenant,
+            incident_id=inc.id,
+            fingerprint=alert.fingerprint,
+            source=alert.source,
+            integration=self.integration,
+            alertname=alert.alertname[:300],
+            status="firing",
+            severity=d.severity.value,
+            labels=alert.labels,
+            annotations=alert.annotations,
+            starts_at=alert.starts_at,
+            ends_at=alert.ends_at,
+            generator_url=alert.generator_url,
+            first_received_at=self.now,
+            last_received_at=self.now,
+            receive_count=1,
         )
-        self.s.add(row)
+        self.new_alerts.append(row)
         self.current[alert.fingerprint] = row
         inc.alert_count += 1
         inc.updated_at = self.now
@@ -184,7 +261,12 @@ class _Work:
         current.last_received_at = self.now
         inc = self.incidents[current.incident_id]
         inc.updated_at = self.now
-        self.entry(inc, EntryKind.ALERT_RESOLVED, f"alert {alert.alertname} resolved", {"fingerprint": alert.fingerprint})
+        self.entry(
+            inc,
+            EntryKind.ALERT_RESOLVED,
+            f"alert {alert.alertname} resolved",
+            {"fingerprint": alert.fingerprint},
+        )
         self.resolved_in.add(inc.id)
         res.record("resolved", inc.id)
 
@@ -201,20 +283,36 @@ class _Work:
 
     def finish(self) -> None:
         """Resolve incidents whose alerts all resolved, then write everything."""
+        self.s.flush()  # changes to rows that already existed
         candidates = sorted(i for i in self.resolved_in if self.incidents[i].auto_resolve)
         if candidates:
-            self.s.flush()
             firing = repos.firing_counts(self.s, self.tenant, candidates)
+            for a in self.new_alerts:
+                if a.status == "firing":
+                    firing[a.incident_id] = firing.get(a.incident_id, 0) + 1
             for inc_id in candidates:
                 inc = self.incidents[inc_id]
                 if firing.get(inc_id, 0) == 0 and inc.open_key is not None:
                     inc.status, inc.open_key = Status.RESOLVED.value, None
                     inc.resolved_at, inc.resolved_by = self.now, self.actor
-                    self.entry(inc, EntryKind.RESOLVED, "all alerts resolved; incident resolved automatically")
+                    self.entry(
+                        inc,
+                        EntryKind.RESOLVED,
+                        "all alerts resolved; incident resolved automatically",
+                    )
+        for table, rows in (
+            (Incident, [vars(i) for i in self.new_incidents]),
+            (Alert, [vars(a) for a in self.new_alerts]),
+            (TimelineEntry, self.new_entries),
+        ):
+            if rows:
+                self.s.execute(insert(table), rows)
         self.s.flush()
 
 
-def ingest_many(s: Session, config: Config, batches: list[IngestBatch], now: datetime) -> list[IngestResult]:
+def ingest_many(
+    s: Session, config: Config, batches: list[IngestBatch], now: datetime
+) -> list[IngestResult]:
     """Apply several requests' batches in arrival order in one transaction; the caller commits."""
     results: list[IngestResult] = []
     works: dict[str, _Work] = {}
