@@ -131,8 +131,6 @@ def _fulltext(catalog: Sequence[Runbook], alertname: str, labels: Mapping[str, s
     where: list[tuple[Runbook, Section]] = []
     for rb in catalog:
         for s in rb.sections:
-            if s.kind == "reference" and not s.symptoms:
-                continue
             text = " ".join([s.heading, s.heading, *s.alerts, *s.symptoms,
                              s.threshold or ""])
             docs.append(tokens(text))
