@@ -88,7 +88,15 @@ class _Work:
         self.integration = ""
         fps = sorted({a.fingerprint for a in alerts})
         self.current: dict[str, Alert | _New] = dict(repos.current_alerts(s, tenant, fps))
-        ids = sorted({a.incident_id for a in self.current.values()})
+        # a re-sent firing alert only touches its own row; load incidents for the rest
+        ids = sorted(
+            {
+                cur.incident_id
+                for a in alerts
+                if (cur := self.current.get(a.fingerprint)) is not None
+                and not (a.action is EventAction.TRIGGER and cur.status == "firing")
+            }
+        )
         self.incidents: dict[str, Incident | _New] = dict(repos.incidents_by_id(s, tenant, ids))
         self.decisions = {
             a.fingerprint: decide(config, tenant, a)
@@ -119,12 +127,18 @@ class _Work:
         if batch.truncated:
             for inc_id in sorted({i for i in res.incident_ids if i}):
                 self.entry(
-                    self.incidents[inc_id],
+                    self.incident(inc_id),
                     EntryKind.COMMENT,
                     f"the sender truncated {batch.truncated} alert(s) from this notification",
                     {"truncated_alerts": batch.truncated},
                 )
         return res
+
+    def incident(self, inc_id: str) -> Incident | _New:
+        """An incident of the working set, fetched on first use when the prefetch skipped it."""
+        if inc_id not in self.incidents:
+            self.incidents[inc_id] = repos.get_incident(self.s, self.tenant, inc_id)
+        return self.incidents[inc_id]
 
     def entry(
         self, inc: Incident | _New, kind: str, message: str, data: dict[str, Any] | None = None
@@ -191,7 +205,7 @@ class _Work:
                 return
             current.status = "firing"
             self.resolved_in.discard(current.incident_id)
-            inc = self.incidents[current.incident_id]
+            inc: Incident | _New = self.incident(current.incident_id)
             self.entry(
                 inc,
                 EntryKind.ALERT_FIRING,
@@ -201,12 +215,13 @@ class _Work:
             res.record("refired", inc.id)
             return
         d = self.decisions.get(alert.fingerprint) or decide(self.config, self.tenant, alert)
-        inc = self.by_group.get(d.group_key)  # type: ignore[assignment]
-        if inc is None:
+        found = self.by_group.get(d.group_key)
+        if found is None:
             inc = self.open_incident(alert, d)
             res.opened.append((inc.id, inc.severity))
             outcome = "opened"
         else:
+            inc = found
             outcome = "grouped"
             self.entry(
                 inc,
@@ -259,7 +274,7 @@ class _Work:
         current.status = "resolved"
         current.ends_at = alert.ends_at or self.now
         current.last_received_at = self.now
-        inc = self.incidents[current.incident_id]
+        inc = self.incident(current.incident_id)
         inc.updated_at = self.now
         self.entry(
             inc,
@@ -284,14 +299,14 @@ class _Work:
     def finish(self) -> None:
         """Resolve incidents whose alerts all resolved, then write everything."""
         self.s.flush()  # changes to rows that already existed
-        candidates = sorted(i for i in self.resolved_in if self.incidents[i].auto_resolve)
+        candidates = sorted(i for i in self.resolved_in if self.incident(i).auto_resolve)
         if candidates:
             firing = repos.firing_counts(self.s, self.tenant, candidates)
             for a in self.new_alerts:
                 if a.status == "firing":
                     firing[a.incident_id] = firing.get(a.incident_id, 0) + 1
             for inc_id in candidates:
-                inc = self.incidents[inc_id]
+                inc = self.incident(inc_id)
                 if firing.get(inc_id, 0) == 0 and inc.open_key is not None:
                     inc.status, inc.open_key = Status.RESOLVED.value, None
                     inc.resolved_at, inc.resolved_by = self.now, self.actor
