@@ -70,6 +70,7 @@ _OUTPUT_HINT = re.compile(
     re.I,
 )
 _OPENER = re.compile(r"(?:^|[;&|]\s*|\b(?:then|do|else)\s+)(if|for|while|until|case|select)\b")
+_CONTINUATION = re.compile(r"[ \t]*\\\n[ \t]*")
 _QUOTE_CHARS = re.compile(r"['\"\\#]")
 _COMPOUND_WORD = re.compile(r"\b(?:if|for|while|until|case|select|fi|done|esac)\b")
 _CLOSER = re.compile(r"(?:^|[;&|]\s*)(fi|done|esac)\b")
@@ -201,7 +202,8 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
 def _join(lines: list[str]) -> str:
     """Join continuation lines: ``\\``-newline becomes a space; other newlines are kept."""
     text = "\n".join(line.rstrip() for line in lines)
-    text = re.sub(r"[ \t]*\\\n[ \t]*", " ", text)
+    if "\\\n" in text:
+        text = _CONTINUATION.sub(" ", text)
     return _dedent(text).strip()
 
 

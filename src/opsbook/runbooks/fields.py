@@ -56,10 +56,10 @@ _FILLER = frozenset({"steps", "step", "actions", "action", "the", "and", "to", "
                      "common", "further", "additional", "general", "tasks", "items", "plan",
                      "process", "options", "notes", "guide"})
 _NUMBERING = re.compile(
-    r"^\s*(?:(?:step|phase|part|section)\s*)?(?:[0-9]+[.)]?(?:[0-9]+[.)]?)*|[ivx]+[.)]|[a-z][.)])\s+",
+    r"^\s*(?:(?:step|phase|part|section)\s*)?(?:[0-9]{1,4}(?:[.)][0-9]{1,4}){0,5}[.)]?|[ivx]{1,5}[.)]|[a-z][.)])\s+",
     re.I,
 )
-_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_PAREN = re.compile(r"\([^()]{0,200}\)|\[[^\[\]]{0,200}\]")
 
 
 @functools.lru_cache(maxsize=8192)

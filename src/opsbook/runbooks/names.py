@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 
-_INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_EMPHASIS = re.compile(r"(\*\*|__|~~)(.+?)\1|(?<![\w*])\*(?!\s)([^*]+?)(?<!\s)\*(?![\w*])")
-_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_INLINE_CODE = re.compile(r"(`{1,10})([^`].{0,2000}?)\1", re.S)
+_LINK = re.compile(r"!?\[([^\]\[]{0,500})\]\([^)\s]{0,2000}\)")
+_REF_LINK = re.compile(r"\[([^\]\[]{1,500})\]\[[^\]\[]{0,200}\]")
+_EMPHASIS = re.compile(
+    r"(\*\*|__|~~)([^\n]{1,500}?)\1|(?<![\w*])\*(?!\s)([^*\n]{1,500}?)(?<!\s)\*(?![\w*])")
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]{0,30}(?:\s[^<>]{0,500})?/?>")
 _SPACES = re.compile(r"\s+")
 _MARKUP = re.compile(r"[*_`\[\]<>~\\]")
 

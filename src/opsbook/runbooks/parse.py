@@ -72,6 +72,8 @@ _INCIDENT_ANCESTOR = re.compile(
     r"|outages|playbooks|scenarios|common errors)\b", re.I)
 _SEVERITY_HEADING_WORDS = frozenset({"critical", "high", "medium", "low", "warning", "info",
                                      "minor", "major", "severity", "levels"})
+_TASK_BOX = re.compile(r"^\s*\[[ xX]\]\s+")
+_HEADING_NUMBER = re.compile(r"^\s*(?:\d{1,4}(?:\.\d{1,4}){0,5}[.)]?\s+)")
 _LINK_ONLY = re.compile(r"^\s*\[[^\]]*\]\([^)]*\)\s*$")
 _NAME_IN_TEXT = re.compile(r"`([A-Za-z][\w:.\-]{1,120})`|\b([A-Za-z][A-Za-z0-9_:]{2,120})\b")
 
@@ -186,7 +188,7 @@ class _Builder:
         if m:
             sec.prefixed = True
             return
-        core = re.sub(r"^\s*(?:\d+(?:\.\d+)*[.)]?\s+)", "", text)
+        core = _HEADING_NUMBER.sub("", text, count=1) if text[:1].isdigit() else text
         tokens = core.replace("`", " ").split()
         if tokens and looks_like_alert_name(tokens[0]) and (
             len(tokens) == 1 or tokens[1] in ("-", "–", "—", ":", "|")
@@ -339,7 +341,7 @@ class _Builder:
         if item.done or item.raw is None:
             return
         item.done = True
-        raw = re.sub(r"^\s*\[[ xX]\]\s+", "", item.raw)
+        raw = _TASK_BOX.sub("", item.raw, count=1) if "[" in item.raw else item.raw
         item.title = plain(raw).rstrip(":").strip()
         sec = self.ensure_section(item.raw_line)
         lab = split_label(raw.split("\n", 1)[0])
@@ -379,7 +381,7 @@ class _Builder:
         if item is not None:
             if item.raw is not None and not item.done:
                 item.done = True
-                item.title = plain(re.sub(r"^\s*\[[ xX]\]\s+", "", item.raw)).rstrip(":").strip()
+                item.title = plain(_TASK_BOX.sub("", item.raw, count=1)).rstrip(":").strip()
             default = item.title or default
         sec = self.ensure_section(first_line)
         steps = self.steps.block(info, content, first_line, default)

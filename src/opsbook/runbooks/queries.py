@@ -219,7 +219,7 @@ _PY_MUTATING = re.compile(
     r"|disable|apply)\w*\s*\(", re.I)
 _PY_OPAQUE = re.compile(r"\b(subprocess|os\.system|eval|exec|__import__|requests\.(post|put"
                         r"|delete|patch)|open\([^)]*['\"][wa])", re.I)
-_PY_CALL = re.compile(r"\b([A-Za-z_][\w.]*)\s*\(")
+_PY_CALL = re.compile(r"\b([A-Za-z_][\w.]{0,100})\s*\(")
 _PY_SAFE = re.compile(
     r"^(print|len|str|int|float|bool|dict|list|set|tuple|sorted|repr|range|enumerate|zip|sum|min"
     r"|max|any|all|isinstance|format|round|abs|type|json\.dumps|json\.loads|pprint"

@@ -7,6 +7,7 @@ just enough to read what a runbook command would do.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -263,6 +264,20 @@ class _Tokenizer:
         return i
 
 
+_SIMPLE = re.compile(r"[^'\"\\$`;&()<>#\n]*")
+
+
+@functools.lru_cache(maxsize=2048)
 def tokenize(text: str) -> Parsed:
-    """Split a command line into simple commands; never raises."""
+    """Split a command line into simple commands; never raises. The result is shared (cached):
+    callers must not change it."""
+    if _SIMPLE.fullmatch(text) and "||" not in text:
+        # fast path: plain words, maybe a pipeline, no quoting or redirection to read
+        commands = []
+        for i, part in enumerate(text.split("|")):
+            words = part.split()
+            if words:
+                commands.append(SimpleCommand(words=words, quoted=[False] * len(words),
+                                              op_before="|" if i else ""))
+        return Parsed(commands, [])
     return _Tokenizer(text).run()

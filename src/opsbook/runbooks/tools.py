@@ -108,6 +108,7 @@ _KUBECTL_ARGS = _words("""-n --namespace --context --cluster --kubeconfig --user
 --since-time --replicas --to-revision --timeout --image --type --patch -p -L --label-columns
 --sort-by --template --grace-period --max-log-requests --request-timeout --as --as-group
 --current-replicas --resource-version --for -k --kustomize --revision --cascade""")
+_KUBECTL_ARGS_NO_P = _KUBECTL_ARGS - {"-p"}
 _KUBECTL_RO = _words("""get describe logs log top explain api-resources api-versions version
 cluster-info events diff wait auth port-forward proxy completion options kustomize""")
 _KUBECTL_MUT = _words("""apply create edit patch label annotate autoscale expose run cp debug
@@ -116,9 +117,11 @@ cordon uncordon taint set certificate replace convert""")
 
 def kubectl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """kubectl: reads (get, logs), changes (rollout, scale, patch) or deletes (delete)."""
-    if positionals(args, _KUBECTL_ARGS)[:1] == ["exec"]:
+    pos = positionals(args, _KUBECTL_ARGS)
+    if pos[:1] == ["exec"]:
         return _kubectl_exec(args, cmd, piped)
-    pos = positionals(args, _KUBECTL_ARGS - {"-p"})
+    if "-p" in args:
+        pos = positionals(args, _KUBECTL_ARGS_NO_P)
     if not pos:
         return Part("kubectl", None, unk("kubectl without a subcommand"))
     sub, rest = pos[0], pos[1:]

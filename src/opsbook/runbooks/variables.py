@@ -66,9 +66,9 @@ def find_variables(text: str) -> list[str]:
 
 
 _ASSIGNED = re.compile(
-    r"(?m)(?:^|[;&|]\s*|\bexport\s+|\blocal\s+|\breadonly\s+|\bdeclare\s+(?:-\w+\s+)*)"
-    r"([A-Za-z_][A-Za-z0-9_]*)\+?="
+    r"\s*(?:(?:export|local|readonly|declare|typeset)\s+(?:-\w+\s+)*)?([A-Za-z_][A-Za-z0-9_]*)\+?="
 )
+_COMMAND_SPLIT = re.compile(r"[\n;]|&&|\|\|")
 _LOOP_VAR = re.compile(r"\b(?:for|select)\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\b|\bread\s+(?:-\w+\s+)*"
                        r"([A-Za-z_][A-Za-z0-9_]*(?:\s+[A-Za-z_][A-Za-z0-9_]*)*)")
 
@@ -77,7 +77,12 @@ def assigned_names(script: str) -> set[str]:
     """Names a script sets itself (``DATE=…``, ``export X=…``, ``for f in``, ``read x``)."""
     if "=" not in script and " in " not in script and "read" not in script:
         return set()
-    names = {m.group(1) for m in _ASSIGNED.finditer(script)}
+    names: set[str] = set()
+    for part in _COMMAND_SPLIT.split(script):
+        if "=" in part:
+            m = _ASSIGNED.match(part)
+            if m:
+                names.add(m.group(1))
     for m in _LOOP_VAR.finditer(script):
         if m.group(1):
             names.add(m.group(1))
