@@ -252,3 +252,21 @@ def test_intake_refuses_api_tokens_and_missing_tokens(h: Harness) -> None:
         headers={"Authorization": "Bearer opsb_nope"},
     )
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_alert_whose_ends_at_passes_without_resend_resolves(h: Harness) -> None:
+    from opsbook.api.app import expire_once
+
+    future = (h.clock.now() + timedelta(minutes=4)).isoformat()
+    r = h.client.post(
+        "/api/v2/alerts", json=[_prom("CheckoutDown", future, job="checkout")], headers=h.intake()
+    )
+    inc_id = r.json()["incidents"][0]
+    state = h.client.app.state.opsbook  # type: ignore[attr-defined]
+    h.clock.advance(minutes=3)
+    assert expire_once(state) == 0
+    h.clock.advance(minutes=2)  # Prometheus stopped re-sending: endsAt is now in the past
+    assert expire_once(state) == 1
+    detail = h.incident(inc_id)
+    assert detail["status"] == "resolved" and detail["alerts"][0]["status"] == "resolved"
+    assert expire_once(state) == 0

@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 
 from opsbook import __version__
@@ -20,9 +21,29 @@ from opsbook.api.state import AppState
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock
 from opsbook.core.settings import Settings
+from opsbook.flows.expire import expire_stale_alerts
 from opsbook.flows.group_commit import GroupCommitter
 from opsbook.storage import repos
 from opsbook.storage.db import make_engine, make_sessionmaker
+
+log = structlog.get_logger("opsbook.app")
+
+
+async def _expire_loop(state: AppState, every: float) -> None:
+    """Every ``every`` seconds, resolve alerts whose endsAt passed without a re-send."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(expire_once, state)
+        except Exception as exc:  # noqa: BLE001 - a sweep failure must not kill the server
+            log.warning("expire_sweep_failed", error=str(exc))
+
+
+def expire_once(state: AppState) -> int:
+    """One sweep; returns how many alerts it resolved."""
+    with state.sessions.begin() as s:
+        results = expire_stale_alerts(s, state.config, state.clock.now())
+    return sum(r.counts()["resolved"] for r in results)
 
 
 def create_app(
@@ -32,6 +53,7 @@ def create_app(
     config_path: Path | None = None,
     clock: Clock | None = None,
     handle_sighup: bool = False,
+    expire_every: float = 15.0,
 ) -> FastAPI:
     """Build the app; the database must already be at the current schema (see storage.migrate)."""
     engine = make_engine(settings.database_url)
@@ -57,10 +79,15 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
         if handle_sighup:
-            loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, state.reload))
+        sweeper = loop.create_task(_expire_loop(state, expire_every)) if expire_every > 0 else None
         yield
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         engine.dispose()
 
     app = FastAPI(
