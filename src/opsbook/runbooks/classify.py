@@ -67,6 +67,8 @@ _PROMQL_START = re.compile(
     r"^(?:(?:" + "|".join(_PROMQL_FUNCS) + r")\s*(?:by|without)?\s*(?:\([^)]*\))?\s*\("
     r"|[a-zA-Z_:][\w:]*\{[^}]*\}(?:\[\w+\])?|[a-zA-Z_:][\w:]*\[\d+[smhdw]\])"
 )
+_PROMQL_EXPR = re.compile(r"[\w\s:(){}\[\]\"'=~!,.*/+\-<>^%]+")
+_METRIC_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+){2,}\b")
 _REDIS_BARE = frozenset({"PING", "INFO", "FLUSHDB", "FLUSHALL", "CONFIG", "DBSIZE", "KEYS",
                          "SCAN", "SLOWLOG", "CLIENT", "MEMORY", "DEL", "UNLINK", "GET", "SET",
                          "HGETALL", "LLEN", "XINFO", "XLEN", "TTL", "EXPIRE", "LATENCY",
@@ -81,7 +83,8 @@ def sniff_query(text: str) -> str | None:
         return "cypher"
     if _SQL_START.match(t):
         return "sql"
-    if _PROMQL_START.match(t):
+    if _PROMQL_START.match(t) or (t.startswith("(") and _PROMQL_EXPR.fullmatch(t)
+                                  and _METRIC_NAME.search(t)):
         return "promql"
     first = t.split(None, 1)[0] if t.split() else ""
     if first in _REDIS_BARE and first.isupper() and "(" not in t and "|" not in t:

@@ -54,11 +54,11 @@ def heading_key(heading: str) -> str:
 
 
 def _exact(catalog: Sequence[Runbook], alertname: str) -> Match | None:
-    for rb in catalog:
-        for s in rb.sections:
-            if alertname in s.alerts:
-                return Match(s, rb, "exact", 1.0)
-    return None
+    found = [(rb, s) for rb in catalog for s in rb.sections if alertname in s.alerts]
+    if not found:
+        return None
+    rb, s = next(((rb, s) for rb, s in found if s.steps), found[0])  # one with steps first
+    return Match(s, rb, "exact", 1.0)
 
 
 def _normalized(catalog: Sequence[Runbook], alertname: str) -> Match | None:

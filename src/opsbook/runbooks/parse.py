@@ -72,6 +72,10 @@ _INCIDENT_ANCESTOR = re.compile(
     r"|outages|playbooks|scenarios|common errors)\b", re.I)
 _SEVERITY_HEADING_WORDS = frozenset({"critical", "high", "medium", "low", "warning", "info",
                                      "minor", "major", "severity", "levels"})
+_NOTE_LABELS = frozenset({"note", "notes", "notice", "nb", "n.b.", "tip", "hint", "info",
+                          "important", "warning", "caution", "danger", "attention", "example",
+                          "remember", "todo", "warning/danger", "expected", "actual"})
+_RULE_ALERT = re.compile(r"(?m)^\s*-?\s*alert:\s*['\"]?([A-Za-z_][\w:]*)['\"]?\s*$")
 _TASK_BOX = re.compile(r"^\s*\[[ xX]\]\s+")
 _HEADING_NUMBER = re.compile(r"^\s*(?:\d{1,4}(?:\.\d{1,4}){0,5}[.)]?\s+)")
 _LINK_ONLY = re.compile(r"^\s*\[[^\]]*\]\([^)]*\)\s*$")
@@ -151,6 +155,7 @@ class _Builder:
         self.heading_stack: list[tuple[int, str]] = []
         self.items: list[_Item] = []
         self.pending_title = ""
+        self.pending_field: str | None = None
         self.title: str | None = None
 
     # ------------------------------------------------------------- sections and phases
@@ -171,6 +176,7 @@ class _Builder:
         self.sections.append(sec)
         self.current = sec
         self.pending_title = ""
+        self.steps.new_scope()
         return sec
 
     def _read_heading(self, sec: _Section) -> None:
@@ -201,6 +207,7 @@ class _Builder:
 
     def heading(self, level: int, raw: str, line: int) -> None:
         self.flush_items()
+        self.pending_field = None
         text = plain(raw) or raw.strip()
         slug = self.slugs.unique(text)
         while self.heading_stack and self.heading_stack[-1][0] >= level:
@@ -221,7 +228,12 @@ class _Builder:
             probe = _Section(heading=text, line=line, level=level, slug=slug)
             self._read_heading(probe)
             if not probe.alerts:
-                if field_of(text) == "symptoms":
+                heading_field = field_of(text)
+                if heading_field in ("severity", "threshold", "alert"):
+                    self.pending_field = heading_field
+                    self.heading_stack.append((level, text))
+                    return
+                if heading_field == "symptoms":
                     cur.phases.append(_Phase("detect", clean_label(text) or text, line))
                     cur.collect_symptoms = True
                     self.pending_title = ""
@@ -257,8 +269,24 @@ class _Builder:
             self._paragraph_line(sec, text, line + offset, first=offset == 0, only=only_line)
             sec = self.current or sec
 
+    def _fill_pending_field(self, sec: _Section, raw: str) -> bool:
+        """The paragraph under a ``### Severity``-style heading is that field's value."""
+        kind, self.pending_field = self.pending_field, None
+        value = plain(raw).strip()
+        if not value:
+            return False
+        if kind == "alert":
+            sec.add_alerts(_alert_names(raw))
+        elif kind == "severity" and sec.severity is None:
+            sec.severity = value
+        elif kind == "threshold" and sec.threshold is None:
+            sec.threshold = value
+        return True
+
     def _paragraph_line(self, sec: _Section, text: str, line: int, *, first: bool,
                         only: bool) -> None:
+        if self.pending_field is not None and first and self._fill_pending_field(sec, text):
+            return
         lab = split_label(text)
         if lab is None:
             spans = code_spans(text)
@@ -309,7 +337,8 @@ class _Builder:
             return
         if not rest and (bold or only):
             self.pending_title = _label(label)
-        elif bold and rest and sec.phases and sec.phases[-1].phase != "general" and first:
+        elif (bold and rest and sec.phases and sec.phases[-1].phase != "general" and first
+              and label.strip(" :").lower() not in _NOTE_LABELS):
             # "**Feature flag** rollback: …" inside a phase: an instruction
             sec.phases[-1].steps.extend(self.steps.item(line, text, _label(label)))
 
@@ -342,6 +371,9 @@ class _Builder:
             return
         item.done = True
         raw = _TASK_BOX.sub("", item.raw, count=1) if "[" in item.raw else item.raw
+        if self.pending_field is not None and self.current is not None and (
+                self._fill_pending_field(self.current, raw)):
+            return
         item.title = plain(raw).rstrip(":").strip()
         sec = self.ensure_section(item.raw_line)
         lab = split_label(raw.split("\n", 1)[0])
@@ -384,6 +416,9 @@ class _Builder:
                 item.title = plain(_TASK_BOX.sub("", item.raw, count=1)).rstrip(":").strip()
             default = item.title or default
         sec = self.ensure_section(first_line)
+        self.pending_field = None
+        if "alert:" in content and info.strip().lower() in ("yaml", "yml", ""):
+            sec.add_alerts(_RULE_ALERT.findall(content)[:5])
         steps = self.steps.block(info, content, first_line, default)
         if steps:
             sec.phase_for_step(steps[0].line).steps.extend(steps)
@@ -391,6 +426,8 @@ class _Builder:
     def table(self, header: list[str], rows: list[TableRow]) -> None:
         self.flush_items()
         parent = self.ensure_section(rows[0].line if rows else 1)
+        if self._field_table(parent, header, rows):
+            return
         for row in alert_table_rows(header, rows):
             sec = _Section(heading=row.heading, line=row.line, level=parent.level + 1,
                            slug=self.slugs.unique(row.heading),
@@ -403,6 +440,27 @@ class _Builder:
                 sec.phases.append(_Phase(phase_of(label, strict=False) or "mitigate", label,
                                          row.line, steps))
             self.sections.append(sec)
+
+
+    def _field_table(self, sec: _Section, header: list[str], rows: list[TableRow]) -> bool:
+        """A two-column ``| Field | Value |`` table holding Alert/Severity/Threshold fields."""
+        if len(header) != 2:
+            return False
+        pairs = [(plain(r.cells[0]), r.cells[1]) for r in rows if len(r.cells) >= 2]
+        pairs.insert(0, (header[0], header[1]))
+        found = False
+        for key, value in pairs:
+            kind = field_of(key)
+            if kind == "alert":
+                sec.add_alerts(_alert_names(value))
+                found = True
+            elif kind == "severity" and plain(value) and sec.severity is None:
+                sec.severity = plain(value)
+                found = True
+            elif kind == "threshold" and plain(value) and sec.threshold is None:
+                sec.threshold = plain(value)
+                found = True
+        return found
 
 
 def _label(text: str) -> str:

@@ -6,6 +6,7 @@ The parser decides *where* steps are; this module decides *what* each one is.
 from __future__ import annotations
 
 import json
+import re
 
 from opsbook.runbooks.blocks import (
     CONSOLE_LANGS,
@@ -26,6 +27,7 @@ from opsbook.runbooks.names import code_spans, plain
 from opsbook.runbooks.variables import assigned_names, find_variables
 
 _MAX_STEP_TEXT = 20_000
+_PROMPT_PREFIX = re.compile(r"(?m)^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*)?\$\s+")
 
 
 class StepMaker:
@@ -33,6 +35,11 @@ class StepMaker:
 
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
+        self.scope_names: set[str] = set()
+
+    def new_scope(self) -> None:
+        """A new section: names set by earlier scripts no longer count as set."""
+        self.scope_names = set()
 
     def warned(self, line: int, *texts: str) -> bool:
         """True when a warning word is in the given texts or in the 4 lines above ``line``."""
@@ -101,7 +108,9 @@ class StepMaker:
             raws = split_lines(body, first_line)
         else:
             raws = split_shell(body, first_line, console=lang in CONSOLE_LANGS)
-        local = frozenset(assigned_names(body)) if kind == "shell" else frozenset()
+        if kind == "shell":
+            self.scope_names |= assigned_names(_PROMPT_PREFIX.sub("", body))
+        local = frozenset(self.scope_names)
         steps: list[Step] = []
         for raw in raws:
             title = raw.title or default_title

@@ -59,8 +59,19 @@ def _name_of(raw: str) -> str | None:
     return text if looks_like_alert_name(text) else None
 
 
+def _is_index(header: list[str], rows: list[TableRow]) -> bool:
+    """A table of links to runbook pages (an index), not a table of alerts."""
+    col = _col(header, ("runbook", "runbooks", "link", "doc", "docs", "page", "file"))
+    if col is None:
+        return False
+    return sum(1 for r in rows if "](" in _cell(r, col)) * 2 >= len(rows)
+
+
 def alert_table_rows(header: list[str], rows: list[TableRow]) -> list[AlertRow]:
     """The alerts a table lists, or nothing when it is not an alert table."""
+    header = [h.replace("(s)", "s").strip() for h in header]
+    if _is_index(header, rows):
+        return []
     alert_col = _col(header, _ALERT_COLS)
     subject_col = _col(header, _SUBJECT_COLS)
     sev_col = _col(header, _SEV_COLS)

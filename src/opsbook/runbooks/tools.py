@@ -159,8 +159,9 @@ def kubectl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
         return Part("kubectl", None, ro(f"kubectl {sub} only reads"))
     if sub in _KUBECTL_MUT:
         return Part("kubectl", None, mut(f"kubectl {sub} changes cluster objects (reversible)"))
-    if sub in ("attach",):
-        return Part("kubectl", None, unk("kubectl attach joins a running process"))
+    if sub in ("attach", "rsh"):
+        return Part("kubectl", None, unk(f"kubectl {sub} opens a session in a pod; what runs "
+                                         "cannot be told"))
     return Part("kubectl", None, unk(f"unrecognised kubectl subcommand {sub}"))
 
 

@@ -122,3 +122,11 @@ def test_seed_sections_match(seeds: dict[str, Runbook]) -> None:
     assert m is not None and m.section.heading == "2.3 Enrichment queue backlog"
     m = match_section([seeds["002"]], "HighRAGLatency", {}, {})
     assert m is not None and m.rule == "exact"
+
+
+def test_exact_prefers_a_section_with_steps() -> None:
+    index = parse("## Alerts\n| Alert | Severity |\n|---|---|\n| `DiskFull` | critical |\n",
+                  "index.md")
+    page = parse("# DiskFull\n## Mitigation\n- `df -h`\n", "DiskFull.md")
+    m = match_section([index, page], "DiskFull", {}, {})
+    assert m is not None and m.runbook.path == "DiskFull.md"

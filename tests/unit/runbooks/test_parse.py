@@ -382,3 +382,89 @@ def test_crlf_and_empty_input() -> None:
     assert rb.sections[0].steps[0].line == 2
     empty = parse_runbook("", "empty.md")
     assert (empty.title, empty.sections, empty.errors) == ("empty", (), ())
+
+
+def test_field_headings_and_key_value_tables() -> None:
+    rb = parse("""
+        # Alert: DiskFilling
+
+        | Field | Value |
+        |-------|-------|
+        | **Alert Name** | `DiskFilling` |
+        | **Severity** | warning |
+
+        ## Threshold
+        Less than 10% free for 30 minutes
+
+        ## Diagnosis
+        - `df -h /var/lib/data`
+    """)
+    s = rb.sections[0]
+    assert (s.alerts, s.severity, s.threshold) == (
+        ("DiskFilling",), "warning", "Less than 10% free for 30 minutes")
+    assert [p.phase for p in s.phases] == ["investigate"]
+
+
+def test_alert_rule_yaml_binds_the_section() -> None:
+    rb = parse("""
+        ## Queue stuck
+        ### Alert Definition
+        ```yaml
+        - alert: QueueStuck
+          expr: queue_oldest_job_age_seconds > 600
+        ```
+        ### Fix
+        - `kubectl rollout restart deploy/worker`
+    """)
+    s = rb.sections[0]
+    assert s.alerts == ("QueueStuck",)
+    assert s.steps[0].kind == "yaml" and not s.steps[0].executable
+
+
+def test_index_tables_of_runbook_links_are_not_sections() -> None:
+    rb = parse("""
+        ## Runbooks
+        | Runbook | Alert(s) | Severity |
+        |---------|----------|----------|
+        | [pod-not-ready.md](pod-not-ready.md) | KubePodNotReady | Warning |
+        | [job-failed.md](job-failed.md) | KubeJobFailed | Warning |
+    """)
+    assert all(not s.alerts for s in rb.sections)
+
+
+def test_note_paragraphs_inside_a_phase_are_not_steps() -> None:
+    rb = parse("""
+        ## Disk full
+        ### Mitigation
+        **Note**: the node keeps serving reads.
+
+        - `kubectl cordon node-1`
+    """)
+    assert [st.text for st in steps_of(rb)] == ["kubectl cordon node-1"]
+
+
+def test_promql_in_a_console_block_without_prompts() -> None:
+    rb = parse("""
+        ## Quota
+        ```console
+        (etcd_mvcc_db_total_size_in_bytes / etcd_server_quota_backend_bytes) * 100
+        ```
+    """)
+    assert [(st.kind, st.safety) for st in steps_of(rb)] == [("promql", "read-only")]
+
+
+def test_names_set_by_an_earlier_block_of_the_section_are_not_variables() -> None:
+    rb = parse("""
+        ## Etcd
+        ```console
+        $ NAMESPACE="kube-etcd"
+        ```
+        ```console
+        $ kubectl get pods -n $NAMESPACE
+        ```
+        ## Other
+        - `kubectl get pods -n $NAMESPACE`
+    """)
+    steps = steps_of(rb)
+    assert steps[1].variables == ()
+    assert steps[2].variables == ("NAMESPACE",)
