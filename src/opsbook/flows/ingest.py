@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from opsbook.config.models import Config
@@ -54,6 +54,11 @@ class IngestResult:
 def _title(alert: AlertIn) -> str:
     summary, name = alert.summary, alert.alertname
     return (summary if summary.startswith(name) else f"{name}: {summary}")[:500]
+
+
+INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
+ALERTS: Table = Alert.__table__  # type: ignore[assignment]
+ENTRIES: Table = TimelineEntry.__table__  # type: ignore[assignment]
 
 
 class _New:
@@ -315,10 +320,11 @@ class _Work:
                         EntryKind.RESOLVED,
                         "all alerts resolved; incident resolved automatically",
                     )
+        # Core executemany, parents first: no per-row ORM bookkeeping
         for table, rows in (
-            (Incident, [vars(i) for i in self.new_incidents]),
-            (Alert, [vars(a) for a in self.new_alerts]),
-            (TimelineEntry, self.new_entries),
+            (INCIDENTS, [vars(i) for i in self.new_incidents]),
+            (ALERTS, [vars(a) for a in self.new_alerts]),
+            (ENTRIES, self.new_entries),
         ):
             if rows:
                 self.s.execute(insert(table), rows)
