@@ -59,6 +59,9 @@ class RawCommand:
     text: str
     output: bool = False
     """True for example output found in a shell block (becomes a non-executable text step)."""
+    repl: str | None = None
+    """For a line typed at an interactive prompt (``redis> …``, ``postgres=# …``, ``> …``):
+    the prompt, which tells the language."""
 
 
 _PROMPT = re.compile(r"^\s*(?:\([\w.-]+\)\s*)?(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*)?\$\s+(?=\S)")
@@ -113,6 +116,27 @@ def _strip_quotes_state(line: str, quote: str) -> tuple[str, str]:
 def comment_text(line: str, marker: str = "#") -> str:
     """The text of a comment line without its marker."""
     return line.strip().lstrip(marker).strip()
+
+
+_REPL_PROMPT = re.compile(
+    r"^\s*((?:[\w.@-]+(?::\d+)?(?:\[\d+\])?)?(?:=[#>]|>))\s+(?=\S)")
+
+
+def split_repl(content: str, first_line: int) -> list[RawCommand] | None:
+    """Lines typed at an interactive prompt (``> slowlog get 10``, ``redis> INFO``,
+    ``postgres=# SELECT 1;``) when the block opens with one; other lines are output.
+    None when the block does not look like such a transcript."""
+    lines = content.split("\n")
+    first = next((ln for ln in lines if ln.strip()), "")
+    if not _REPL_PROMPT.match(first) or first.lstrip().startswith((">>", "> >")):
+        return None
+    out: list[RawCommand] = []
+    for idx, raw in enumerate(lines):
+        m = _REPL_PROMPT.match(raw)
+        if m:
+            out.append(RawCommand(first_line + idx, "", raw[m.end():].strip(),
+                                  repl=m.group(1)))
+    return out
 
 
 def split_shell(content: str, first_line: int, *, console: bool = False) -> list[RawCommand]:

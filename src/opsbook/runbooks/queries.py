@@ -167,6 +167,12 @@ _REDIS_SUB_DESTRUCTIVE = {"CLIENT": {"KILL"}, "SCRIPT": {"FLUSH", "KILL"}, "FUNC
     "CONFIG": {"RESETSTAT"}, "MEMORY": {"PURGE"}}
 
 
+REDIS_COMMANDS = _REDIS_READ | _REDIS_DESTRUCTIVE | frozenset(_REDIS_SUB_READ) | frozenset(
+    _REDIS_SUB_DESTRUCTIVE) | _words("""SET SETEX EXPIRE PERSIST HSET LPUSH RPUSH SADD ZADD
+    INCR DECR XADD XACK PUBLISH RENAME SAVE BGSAVE BGREWRITEAOF MULTI EXEC EVAL EVALSHA
+    REPLICAOF SLAVEOF RESTORE CONFIG CLIENT SLOWLOG MEMORY LATENCY""")
+
+
 def redis_safety(words: list[str]) -> Verdict:
     """Safety of one Redis command given as words (``["CONFIG", "SET", "maxmemory", "2gb"]``)."""
     if not words:

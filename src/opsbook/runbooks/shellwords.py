@@ -180,7 +180,7 @@ class _Tokenizer:
                 self.end_command(c)
                 i += 1
                 continue
-            if c == "<" and not self.in_word:
+            if c == "<":  # <pod-name> is a placeholder, also inside a word (node/<name>)
                 pm = _PLACEHOLDER.match(text, i)
                 if pm:
                     self.word.append(pm.group(0))

@@ -17,6 +17,7 @@ from opsbook.runbooks.blocks import (
     only_comments,
     split_lines,
     split_paragraphs,
+    split_repl,
     split_shell,
     split_statements,
 )
@@ -24,9 +25,12 @@ from opsbook.runbooks.classify import classify, looks_like_command, sniff_query
 from opsbook.runbooks.fields import WARNING_WORDS
 from opsbook.runbooks.models import TEXT_KINDS, Step
 from opsbook.runbooks.names import code_spans, plain
+from opsbook.runbooks.queries import REDIS_COMMANDS
 from opsbook.runbooks.variables import assigned_names, find_variables
 
 _MAX_STEP_TEXT = 20_000
+_ASSIGNMENT = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=\S")
+_REPL_LINE = re.compile(r"^(?:[\w.@-]+(?::\d+)?)?(?:=[#>]|>)\s+\S")
 _PROMPT_PREFIX = re.compile(r"(?m)^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*)?\$\s+")
 
 
@@ -107,7 +111,8 @@ class StepMaker:
         elif kind == "redis":
             raws = split_lines(body, first_line)
         else:
-            raws = split_shell(body, first_line, console=lang in CONSOLE_LANGS)
+            raws = split_repl(body, first_line) or split_shell(
+                body, first_line, console=lang in CONSOLE_LANGS)
         if kind == "shell":
             self.scope_names |= assigned_names(_PROMPT_PREFIX.sub("", body))
         local = frozenset(self.scope_names)
@@ -117,6 +122,9 @@ class StepMaker:
             if raw.output:
                 steps.append(self.non_exec(raw.line, title, raw.text, "text",
                                            "example output; nothing runs"))
+            elif raw.repl is not None:
+                steps.append(self.command(raw.line, title, raw.text,
+                                          _repl_language(raw.repl, raw.text), local))
             else:
                 steps.append(self.command(raw.line, title, raw.text, lang or kind, local))
         if not steps:
@@ -133,6 +141,21 @@ class StepMaker:
             item_title = plain(lead).strip(" :-–—,;") or title
             return [self.command(line, item_title, cmd, None) for cmd in commands]
         return [self.text(line, title, plain(raw))]
+
+
+def _repl_language(prompt: str, text: str) -> str:
+    """The language of a line typed at an interactive prompt, from the prompt or the line."""
+    p = prompt.lower()
+    if "redis" in p or re.search(r":63\d\d", p):
+        return "redis"
+    if p.endswith(("=#", "=>")) or "mysql" in p or "postgres" in p or "psql" in p:
+        return "sql"
+    if "neo4j" in p or "cypher" in p:
+        return "cypher"
+    first = text.split(None, 1)[0].upper() if text.split() else ""
+    if first in REDIS_COMMANDS:
+        return "redis"
+    return sniff_query(text) or "text"
 
 
 def _first_nonblank(body: str) -> int:
@@ -155,8 +178,11 @@ def _sniff_block(body: str) -> str | None:
         except ValueError:
             return "text"
         return "json"
-    if stripped.startswith("$ ") or looks_like_command(stripped, min_words=1):
+    if (stripped.startswith("$ ") or _ASSIGNMENT.match(stripped)
+            or looks_like_command(stripped, min_words=1)):
         return "shell"
+    if _REPL_LINE.match(stripped):
+        return "shell"  # an interactive transcript; split_repl reads it
     q = sniff_query(stripped)
     if q is not None:
         return q

@@ -120,6 +120,15 @@ def kubectl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     pos = positionals(args, _KUBECTL_ARGS)
     if pos[:1] == ["exec"]:
         return _kubectl_exec(args, cmd, piped)
+    if pos[:1] == ["debug"] and "--" in args:
+        inner = args[args.index("--") + 1 :]
+        part = _inner(inner, "kubectl debug", "kubectl", cmd, piped)
+        return part
+    if pos[:1] == ["adm"] and len(pos) > 1:  # OpenShift: oc adm cordon/drain/top …
+        sub = pos[1]
+        if sub in ("top", "inspect", "must-gather", "node-logs", "policy"):
+            return Part("kubectl", None, ro(f"oc adm {sub} only reads"))
+        return Part("kubectl", None, mut(f"oc adm {sub} changes cluster state (reversible)"))
     if "-p" in args:
         pos = positionals(args, _KUBECTL_ARGS_NO_P)
     if not pos:
@@ -560,6 +569,34 @@ def systemctl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     return Part("shell", None, unk(f"unrecognised systemctl {sub}"))
 
 
+def crictl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
+    """crictl (container runtime CLI): ps/images/logs read; rm/rmi delete; stop changes."""
+    pos = positionals(args, frozenset({"-r", "--runtime-endpoint", "-i", "--image-endpoint",
+                                       "--timeout", "--config", "--state", "--name"}))
+    sub = pos[0] if pos else ""
+    if sub in ("rm", "rmi", "rmp"):
+        return Part("shell", None, des(f"crictl {sub} deletes containers, images or pods"))
+    if sub in ("ps", "pods", "images", "img", "inspect", "inspecti", "inspectp", "logs",
+               "stats", "statsp", "info", "version", "imagefsinfo", "events", "config"):
+        return Part("shell", None, ro(f"crictl {sub} only reads"))
+    if sub == "exec":
+        inner = positionals_until_command(args[args.index(sub) + 1 :], frozenset())
+        return _inner(inner[1:], "crictl exec", "shell", cmd, piped)
+    return Part("shell", None, mut(f"crictl {sub} changes containers (reversible)"))
+
+
+def service_manager(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
+    """Process supervisors (gitlab-ctl, supervisorctl, sv, pm2, brew services …)."""
+    pos = [a for a in args if not a.startswith("-")]
+    verbs = {"status", "list", "ls", "show", "tail", "avail", "info", "describe", "logs",
+             "check", "version", "jlist", "monit"}
+    if not pos or pos[0] in verbs:
+        return Part("shell", None, ro(f"{prog} {' '.join(pos[:1])}".strip() + " only reads"))
+    if pos[0] in ("delete", "remove", "kill", "flush", "cleanse", "uninstall"):
+        return Part("shell", None, des(f"{prog} {pos[0]} removes processes or their data"))
+    return Part("shell", None, mut(f"{prog} {pos[0]} changes running services (reversible)"))
+
+
 def service(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """SysV ``service NAME ACTION``."""
     action = args[1] if len(args) > 1 else "status"
@@ -882,7 +919,7 @@ HANDLERS: dict[str, _Handler] = {
     "kubectl": kubectl, "oc": kubectl, "curl": curl, "wget": wget, "cypher-shell": cypher_shell,
     "neo4j-admin": neo4j_admin, "systemctl": systemctl, "service": service, "helm": helm,
     "find": find, "tar": tar, "git": git, "openssl": openssl, "crontab": crontab,
-    "rabbitmqctl": rabbitmqctl, "promtool": promtool, "amtool": amtool,
+    "rabbitmqctl": rabbitmqctl, "promtool": promtool, "amtool": amtool, "crictl": crictl,
 }
 NAMED_HANDLERS: dict[str, _NamedHandler] = {
     **dict.fromkeys(("docker", "podman", "nerdctl"), docker),
@@ -894,6 +931,7 @@ NAMED_HANDLERS: dict[str, _NamedHandler] = {
     **dict.fromkeys(("aws", "gcloud", "az", "doctl", "vault", "terraform", "tofu", "etcdctl",
                      "gsutil", "consul", "nomad"), cloud),
     **dict.fromkeys(("sed", "perl", "awk", "gawk", "yq"), sed_like),
+    **dict.fromkeys(("gitlab-ctl", "supervisorctl", "sv", "pm2", "monit"), service_manager),
     **dict.fromkeys(("iptables", "ip6tables", "nft", "ufw", "firewall-cmd"), firewall),
     **dict.fromkeys(("pg_isready", "pg_dump", "pg_dumpall", "pg_restore", "pg_ctl",
                      "pg_ctlcluster", "pg_controldata", "pg_config", "pg_lsclusters",
@@ -904,7 +942,7 @@ KNOWN_PROGRAMS = frozenset(HANDLERS) | frozenset(NAMED_HANDLERS) | READ_ONLY_TOO
     MUTATING_TOOLS | DESTRUCTIVE_TOOLS | SCRIPT_TOOLS) | frozenset(
     {"docker-compose", "sudo", "env", "tee", "dd", "rmdir", "ip", "ifconfig", "cd", "pushd",
      "popd", "declare", "unset", "set", "alias", "xargs", "timeout", "nice", "ionice", "ssh",
-     "exec", "command", "stdbuf", "export", "mongosh", "mongo"})
+     "exec", "command", "stdbuf", "export", "mongosh", "mongo", "chroot"})
 
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _WRAPPER_ARGS = {
@@ -919,6 +957,7 @@ _WRAPPER_ARGS = {
     "stdbuf": frozenset(),
     "env": frozenset({"-u", "--unset", "-C", "--chdir"}),
 }
+_ONE_ARG_WRAPPERS = frozenset({"chroot", "nsenter-t", "runuser-u"})
 _PLAIN_WRAPPERS = frozenset({"time", "nohup", "exec", "command", "builtin", "unbuffer",
                              "chronic", "caffeinate", "then", "do", "else", "elif", "if",
                              "while", "until", "!", "{", "}", "noglob"})
@@ -938,6 +977,9 @@ def strip_wrappers(words: list[str]) -> tuple[list[str], list[str]]:
         head = words[0]
         if head in _PLAIN_WRAPPERS:
             words = words[1:]
+            changed = True
+        elif head == "chroot" and len(words) > 2:
+            words = words[2:]
             changed = True
         elif head in _WRAPPER_ARGS:
             args = _WRAPPER_ARGS[head]
