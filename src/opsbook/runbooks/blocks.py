@@ -8,33 +8,125 @@ import re
 from dataclasses import dataclass
 
 LANG_ALIASES: dict[str, str] = {
-    **dict.fromkeys(("bash", "sh", "shell", "zsh", "ksh", "fish", "console", "shell-session",
-                     "shellsession", "terminal", "cli", "cmd", "command", "commands", "sh-session",
-                     "bash-session", "shellscript", "posix", "kubectl", "kubernetes", "k8s",
-                     "docker", "dockercli", "helm", "curl", "powershell", "ps", "ps1", "pwsh",
-                     "bat", "batch", "redis-cli", "psql"), "shell"),
-    **dict.fromkeys(("sql", "postgresql", "postgres", "pgsql", "plpgsql", "mysql", "sqlite",
-                     "tsql", "plsql", "mssql", "mariadb"), "sql"),
+    **dict.fromkeys(
+        (
+            "bash",
+            "sh",
+            "shell",
+            "zsh",
+            "ksh",
+            "fish",
+            "console",
+            "shell-session",
+            "shellsession",
+            "terminal",
+            "cli",
+            "cmd",
+            "command",
+            "commands",
+            "sh-session",
+            "bash-session",
+            "shellscript",
+            "posix",
+            "kubectl",
+            "kubernetes",
+            "k8s",
+            "docker",
+            "dockercli",
+            "helm",
+            "curl",
+            "powershell",
+            "ps",
+            "ps1",
+            "pwsh",
+            "bat",
+            "batch",
+            "redis-cli",
+            "psql",
+        ),
+        "shell",
+    ),
+    **dict.fromkeys(
+        (
+            "sql",
+            "postgresql",
+            "postgres",
+            "pgsql",
+            "plpgsql",
+            "mysql",
+            "sqlite",
+            "tsql",
+            "plsql",
+            "mssql",
+            "mariadb",
+        ),
+        "sql",
+    ),
     **dict.fromkeys(("cypher", "neo4j", "cql", "opencypher"), "cypher"),
     **dict.fromkeys(("promql", "prometheus", "prom", "metricsql", "logql"), "promql"),
     **dict.fromkeys(("redis",), "redis"),
     **dict.fromkeys(("python", "py", "python3", "py3", "ipython", "pycon"), "python"),
-    **dict.fromkeys(("typescript", "ts", "tsx", "javascript", "js", "jsx", "node", "mjs"),
-                    "typescript"),
+    **dict.fromkeys(
+        ("typescript", "ts", "tsx", "javascript", "js", "jsx", "node", "mjs"), "typescript"
+    ),
     **dict.fromkeys(("yaml", "yml"), "yaml"),
     **dict.fromkeys(("json", "jsonc", "json5", "ndjson", "jsonl"), "json"),
-    **dict.fromkeys(("toml", "ini", "conf", "cfg", "config", "properties", "env", "dotenv",
-                     "nginx", "apache", "hcl", "terraform", "tf", "dockerfile", "systemd",
-                     "xml", "caddyfile", "haproxy", "diff", "go-template", "jinja", "jinja2",
-                     "promtail", "makefile", "make"), "config"),
+    **dict.fromkeys(
+        (
+            "toml",
+            "ini",
+            "conf",
+            "cfg",
+            "config",
+            "properties",
+            "env",
+            "dotenv",
+            "nginx",
+            "apache",
+            "hcl",
+            "terraform",
+            "tf",
+            "dockerfile",
+            "systemd",
+            "xml",
+            "caddyfile",
+            "haproxy",
+            "diff",
+            "go-template",
+            "jinja",
+            "jinja2",
+            "promtail",
+            "makefile",
+            "make",
+        ),
+        "config",
+    ),
     **dict.fromkeys(("ruby", "rb", "irb", "rails"), "ruby"),
-    **dict.fromkeys(("text", "txt", "plain", "plaintext", "output", "log", "logs", "none",
-                     "markdown", "md", "email", "template", "mermaid", "csv", "http-response"),
-                    "text"),
+    **dict.fromkeys(
+        (
+            "text",
+            "txt",
+            "plain",
+            "plaintext",
+            "output",
+            "log",
+            "logs",
+            "none",
+            "markdown",
+            "md",
+            "email",
+            "template",
+            "mermaid",
+            "csv",
+            "http-response",
+        ),
+        "text",
+    ),
     **dict.fromkeys(("http", "httpie", "rest", "restclient"), "http"),
 }
-CONSOLE_LANGS = frozenset({"console", "shell-session", "shellsession", "terminal",
-                           "sh-session", "bash-session", "pycon"})
+CONSOLE_LANGS = frozenset(
+    {"console", "shell-session", "shellsession", "terminal", "sh-session", "bash-session", "pycon"}
+)
 
 
 def fence_language(info: str | None) -> str:
@@ -118,8 +210,7 @@ def comment_text(line: str, marker: str = "#") -> str:
     return line.strip().lstrip(marker).strip()
 
 
-_REPL_PROMPT = re.compile(
-    r"^\s*((?:[\w.@-]+(?::\d+)?(?:\[\d+\])?)?(?:=[#>]|>))\s+(?=\S)")
+_REPL_PROMPT = re.compile(r"^\s*((?:[\w.@-]+(?::\d+)?(?:\[\d+\])?)?(?:=[#>]|>))\s+(?=\S)")
 
 
 def split_repl(content: str, first_line: int) -> list[RawCommand] | None:
@@ -134,8 +225,7 @@ def split_repl(content: str, first_line: int) -> list[RawCommand] | None:
     for idx, raw in enumerate(lines):
         m = _REPL_PROMPT.match(raw)
         if m:
-            out.append(RawCommand(first_line + idx, "", raw[m.end():].strip(),
-                                  repl=m.group(1)))
+            out.append(RawCommand(first_line + idx, "", raw[m.end() :].strip(), repl=m.group(1)))
     return out
 
 
@@ -159,8 +249,11 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
     def flush_output() -> None:
         nonlocal output_buf
         if output_buf:
-            out.append(RawCommand(output_start, title or "Example output", "\n".join(output_buf),
-                                  output=True))
+            out.append(
+                RawCommand(
+                    output_start, title or "Example output", "\n".join(output_buf), output=True
+                )
+            )
         output_buf = []
 
     for idx, raw in enumerate(lines):
@@ -184,7 +277,7 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
                     if stripped.startswith("#") and not stripped.startswith("#!"):
                         title = comment_text(stripped)
                     continue
-                raw = raw[m.end():]
+                raw = raw[m.end() :]
                 stripped = raw.strip()
                 if stripped.startswith("#"):
                     title = comment_text(stripped)
@@ -195,7 +288,7 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
                     title = comment_text(stripped)
                     output_mode = bool(_OUTPUT_HINT.search(title))
                 continue
-            elif output_mode or stripped[0] in "{}[]\"" or stripped.startswith("..."):
+            elif output_mode or stripped[0] in '{}[]"' or stripped.startswith("..."):
                 if not output_buf:
                     output_start = lineno
                 output_buf.append(raw)

@@ -14,6 +14,7 @@ def _words(text: str) -> frozenset[str]:
     """A set of words written as one space-separated string."""
     return frozenset(text.split())
 
+
 _STOP = _words("""a an and are as at be by for from has have in is it of on or that the this to
 was were will with when not no if than then there these those its into per via""")
 

@@ -22,8 +22,7 @@ def _expand(pattern: str, base: Path) -> list[Path]:
         return [Path(p) for p in sorted(glob.glob(full, recursive=True)) if Path(p).is_file()]
     path = Path(full)
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in
-                      _SUFFIXES)
+        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
     return [path]
 
 
@@ -39,12 +38,18 @@ def load_file(path: Path, display: str) -> Runbook:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            return Runbook(path=display, title=path.stem,
-                           errors=(f"{display}: {size} bytes is larger than {MAX_BYTES}",))
+            return Runbook(
+                path=display,
+                title=path.stem,
+                errors=(f"{display}: {size} bytes is larger than {MAX_BYTES}",),
+            )
         text = path.read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
-        return Runbook(path=display, title=path.stem,
-                       errors=(f"{display}: cannot read: {exc.strerror or exc}",))
+        return Runbook(
+            path=display,
+            title=path.stem,
+            errors=(f"{display}: cannot read: {exc.strerror or exc}",),
+        )
     return parse_runbook(text, display)
 
 
@@ -57,8 +62,9 @@ def load_paths(patterns: list[str], base_dir: str | os.PathLike[str] = ".") -> l
     for pattern in patterns:
         paths = _expand(pattern, base)
         if not paths:
-            out.append(Runbook(path=pattern, title=pattern,
-                               errors=(f"{pattern}: no file matches",)))
+            out.append(
+                Runbook(path=pattern, title=pattern, errors=(f"{pattern}: no file matches",))
+            )
         for path in paths:
             key = path.resolve()
             if key in seen:

@@ -57,22 +57,76 @@ _CYPHER_START = re.compile(
     r"SHOW\s+(?:DATABASES|INDEXES|CONSTRAINTS|TRANSACTIONS|PROCEDURES)|RETURN\s)",
     re.I,
 )
-_PROMQL_FUNCS = ("rate", "irate", "increase", "sum", "avg", "max", "min", "count", "topk",
-                 "bottomk", "histogram_quantile", "absent", "absent_over_time", "delta", "deriv",
-                 "predict_linear", "label_replace", "label_join", "quantile_over_time",
-                 "avg_over_time", "max_over_time", "min_over_time", "sum_over_time",
-                 "count_over_time", "last_over_time", "changes", "resets", "clamp_max",
-                 "clamp_min", "sort_desc", "quantile", "stddev", "count_values")
+_PROMQL_FUNCS = (
+    "rate",
+    "irate",
+    "increase",
+    "sum",
+    "avg",
+    "max",
+    "min",
+    "count",
+    "topk",
+    "bottomk",
+    "histogram_quantile",
+    "absent",
+    "absent_over_time",
+    "delta",
+    "deriv",
+    "predict_linear",
+    "label_replace",
+    "label_join",
+    "quantile_over_time",
+    "avg_over_time",
+    "max_over_time",
+    "min_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "last_over_time",
+    "changes",
+    "resets",
+    "clamp_max",
+    "clamp_min",
+    "sort_desc",
+    "quantile",
+    "stddev",
+    "count_values",
+)
 _PROMQL_START = re.compile(
     r"^(?:(?:" + "|".join(_PROMQL_FUNCS) + r")\s*(?:by|without)?\s*(?:\([^)]*\))?\s*\("
     r"|[a-zA-Z_:][\w:]*\{[^}]*\}(?:\[\w+\])?|[a-zA-Z_:][\w:]*\[\d+[smhdw]\])"
 )
 _PROMQL_EXPR = re.compile(r"[\w\s:(){}\[\]\"'=~!,.*/+\-<>^%]+")
 _METRIC_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+){2,}\b")
-_REDIS_BARE = frozenset({"PING", "INFO", "FLUSHDB", "FLUSHALL", "CONFIG", "DBSIZE", "KEYS",
-                         "SCAN", "SLOWLOG", "CLIENT", "MEMORY", "DEL", "UNLINK", "GET", "SET",
-                         "HGETALL", "LLEN", "XINFO", "XLEN", "TTL", "EXPIRE", "LATENCY",
-                         "BGSAVE", "MONITOR", "TYPE"})
+_REDIS_BARE = frozenset(
+    {
+        "PING",
+        "INFO",
+        "FLUSHDB",
+        "FLUSHALL",
+        "CONFIG",
+        "DBSIZE",
+        "KEYS",
+        "SCAN",
+        "SLOWLOG",
+        "CLIENT",
+        "MEMORY",
+        "DEL",
+        "UNLINK",
+        "GET",
+        "SET",
+        "HGETALL",
+        "LLEN",
+        "XINFO",
+        "XLEN",
+        "TTL",
+        "EXPIRE",
+        "LATENCY",
+        "BGSAVE",
+        "MONITOR",
+        "TYPE",
+    }
+)
 _PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*)?\$\s+")
 
 
@@ -83,8 +137,9 @@ def sniff_query(text: str) -> str | None:
         return "cypher"
     if _SQL_START.match(t):
         return "sql"
-    if _PROMQL_START.match(t) or (t.startswith("(") and _PROMQL_EXPR.fullmatch(t)
-                                  and _METRIC_NAME.search(t)):
+    if _PROMQL_START.match(t) or (
+        t.startswith("(") and _PROMQL_EXPR.fullmatch(t) and _METRIC_NAME.search(t)
+    ):
         return "promql"
     first = t.split(None, 1)[0] if t.split() else ""
     if first in _REDIS_BARE and first.isupper() and "(" not in t and "|" not in t:
@@ -101,8 +156,11 @@ def looks_like_command(text: str, *, min_words: int = 2) -> bool:
     if not words:
         return False
     prog = words[0].rsplit("/", 1)[-1]
-    if prog in KNOWN_PROGRAMS and len(words) >= min_words and prog not in ("true", "false", "[",
-                                                                            "test", "type"):
+    if (
+        prog in KNOWN_PROGRAMS
+        and len(words) >= min_words
+        and prog not in ("true", "false", "[", "test", "type")
+    ):
         return True
     if sniff_query(t) in ("sql", "cypher") and len(t.split()) >= 2:
         return True
@@ -118,8 +176,11 @@ def _query_part(kind: str, text: str) -> Verdict:
         return promql_safety(text)
     if kind == "redis":
         parsed = tokenize(text)
-        return worst(redis_safety(c.words) for c in parsed.commands) if parsed.commands else unk(
-            "no Redis command")
+        return (
+            worst(redis_safety(c.words) for c in parsed.commands)
+            if parsed.commands
+            else unk("no Redis command")
+        )
     return python_safety(text)
 
 
@@ -178,8 +239,11 @@ def classify(command: str, fence_lang: str | None = None) -> Classification:
             v = _query_part(q, text)
             return Classification(q, None, True, v.safety, v.reason)
         if kind is None:
-            reason = (f"unknown fence language {lang!r}; not read as a command" if lang
-                      else "not recognised as a command")
+            reason = (
+                f"unknown fence language {lang!r}; not read as a command"
+                if lang
+                else "not recognised as a command"
+            )
             return Classification("text", None, False, "read-only", reason)
     k, inner, v = shell_parts(text, parsed)
     return Classification(k, inner if inner != k else None, True, v.safety, v.reason)
@@ -187,8 +251,7 @@ def classify(command: str, fence_lang: str | None = None) -> Classification:
 
 def _strip_prompt(text: str, kind: str) -> str:
     if kind == "redis":
-        return re.sub(r"^\s*(?:[\w.-]+(?::\d+)?(?:\[\d+\])?>|redis>)\s*", "", text,
-                      flags=re.M)
+        return re.sub(r"^\s*(?:[\w.-]+(?::\d+)?(?:\[\d+\])?>|redis>)\s*", "", text, flags=re.M)
     return text
 
 

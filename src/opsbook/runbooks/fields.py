@@ -24,8 +24,7 @@ for _phase, _words in {
     "resolve resolution resolving rollback rollbacks fix fixes fixing recovery recover "
     "recovering restore workaround workarounds solution solutions repair respond response "
     "procedure procedures runbook",
-    "validate": "validate validation validating verify verification verifying confirm "
-    "confirmation",
+    "validate": "validate validation validating verify verification verifying confirm confirmation",
     "escalate": "escalate escalation escalations escalating",
     "postmortem": "postmortem postmortems prevention prevent preventive preventative followup "
     "followups retrospective retro lessons aftermath",
@@ -49,12 +48,56 @@ _PHASE_PHRASES: tuple[tuple[str, str], ...] = (
     ("how to detect", "detect"),
     ("how to fix", "mitigate"),
 )
-_WEAK = frozenset({"procedure", "procedures", "runbook", "response", "respond", "check", "checks",
-                   "restore", "understand", "impact", "description", "alerting", "signals"})
-_FILLER = frozenset({"steps", "step", "actions", "action", "the", "and", "to", "a", "an", "of",
-                     "for", "how", "quick", "initial", "next", "manual", "detailed", "possible",
-                     "common", "further", "additional", "general", "tasks", "items", "plan",
-                     "process", "options", "notes", "guide"})
+_WEAK = frozenset(
+    {
+        "procedure",
+        "procedures",
+        "runbook",
+        "response",
+        "respond",
+        "check",
+        "checks",
+        "restore",
+        "understand",
+        "impact",
+        "description",
+        "alerting",
+        "signals",
+    }
+)
+_FILLER = frozenset(
+    {
+        "steps",
+        "step",
+        "actions",
+        "action",
+        "the",
+        "and",
+        "to",
+        "a",
+        "an",
+        "of",
+        "for",
+        "how",
+        "quick",
+        "initial",
+        "next",
+        "manual",
+        "detailed",
+        "possible",
+        "common",
+        "further",
+        "additional",
+        "general",
+        "tasks",
+        "items",
+        "plan",
+        "process",
+        "options",
+        "notes",
+        "guide",
+    }
+)
 _NUMBERING = re.compile(
     r"^\s*(?:(?:step|phase|part|section)\s*)?(?:[0-9]{1,4}(?:[.)][0-9]{1,4}){0,5}[.)]?|[ivx]{1,5}[.)]|[a-z][.)])\s+",
     re.I,
@@ -100,16 +143,32 @@ def phase_of(label: str, *, strict: bool = True) -> str | None:
 
 
 FIELD_ALIASES: dict[str, str] = {
-    "alert": "alert", "alerts": "alert", "alert name": "alert", "alertname": "alert",
-    "alert names": "alert", "alerting rule": "alert", "prometheus alert": "alert",
-    "related alerts": "alert", "triggered by": "alert",
-    "severity": "severity", "priority": "severity", "sev": "severity", "level": "severity",
-    "threshold": "threshold", "thresholds": "threshold", "condition": "threshold",
-    "trigger": "threshold", "fires when": "threshold", "expression": "threshold",
+    "alert": "alert",
+    "alerts": "alert",
+    "alert name": "alert",
+    "alertname": "alert",
+    "alert names": "alert",
+    "alerting rule": "alert",
+    "prometheus alert": "alert",
+    "related alerts": "alert",
+    "triggered by": "alert",
+    "severity": "severity",
+    "priority": "severity",
+    "sev": "severity",
+    "level": "severity",
+    "threshold": "threshold",
+    "thresholds": "threshold",
+    "condition": "threshold",
+    "trigger": "threshold",
+    "fires when": "threshold",
+    "expression": "threshold",
     "expr": "threshold",
-    "symptoms": "symptoms", "symptom": "symptoms", "signs": "symptoms",
+    "symptoms": "symptoms",
+    "symptom": "symptoms",
+    "signs": "symptoms",
     "what you see": "symptoms",
-    "problem": "problem", "issue": "problem",
+    "problem": "problem",
+    "issue": "problem",
 }
 
 
@@ -149,12 +208,31 @@ def split_label(line: str) -> tuple[str, str, bool] | None:
 _P_LEVEL = re.compile(r"\bP\s?-?([0-9])\b", re.I)
 _SEV_LEVEL = re.compile(r"\bSEV(?:ERITY)?\s?-?([0-9])\b", re.I)
 _SEVERITY_WORDS: tuple[tuple[str, str], ...] = (
-    ("critical", "P0"), ("crit", "P0"), ("emergency", "P0"), ("fatal", "P0"), ("page", "P0"),
-    ("disaster", "P0"), ("blocker", "P0"), ("urgent", "P0"),
-    ("high", "P1"), ("major", "P1"), ("error", "P1"), ("severe", "P1"),
-    ("warning", "P2"), ("warn", "P2"), ("medium", "P2"), ("moderate", "P2"), ("average", "P2"),
-    ("low", "P3"), ("minor", "P3"), ("info", "P3"), ("informational", "P3"), ("notice", "P3"),
-    ("none", "P3"), ("trivial", "P3"), ("ticket", "P3"),
+    ("critical", "P0"),
+    ("crit", "P0"),
+    ("emergency", "P0"),
+    ("fatal", "P0"),
+    ("page", "P0"),
+    ("disaster", "P0"),
+    ("blocker", "P0"),
+    ("urgent", "P0"),
+    ("high", "P1"),
+    ("major", "P1"),
+    ("error", "P1"),
+    ("severe", "P1"),
+    ("warning", "P2"),
+    ("warn", "P2"),
+    ("medium", "P2"),
+    ("moderate", "P2"),
+    ("average", "P2"),
+    ("low", "P3"),
+    ("minor", "P3"),
+    ("info", "P3"),
+    ("informational", "P3"),
+    ("notice", "P3"),
+    ("none", "P3"),
+    ("trivial", "P3"),
+    ("ticket", "P3"),
 )
 
 

@@ -53,5 +53,7 @@ def string_values(value: object) -> list[str]:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return [str(value).strip()] if str(value).strip() else []
     if isinstance(value, list | tuple):
-        return [str(v).strip() for v in value if isinstance(v, str | int | float) and str(v).strip()]
+        return [
+            str(v).strip() for v in value if isinstance(v, str | int | float) and str(v).strip()
+        ]
     return []

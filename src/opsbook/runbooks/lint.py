@@ -69,27 +69,55 @@ def _step_findings(rb: Runbook, known_variables: set[str] | None) -> list[Findin
     out: list[Finding] = []
     for section in rb.sections:
         if section.alerts and not section.steps:
-            out.append(Finding(rb.path, section.line, ERROR, "no-steps",
-                               f"section '{section.heading}' for alert "
-                               f"{', '.join(section.alerts)} has no steps"))
+            out.append(
+                Finding(
+                    rb.path,
+                    section.line,
+                    ERROR,
+                    "no-steps",
+                    f"section '{section.heading}' for alert "
+                    f"{', '.join(section.alerts)} has no steps",
+                )
+            )
         for step in section.steps:
             if not step.executable and step.reason.startswith("unknown fence language"):
                 out.append(Finding(rb.path, step.line, WARNING, "unknown-kind", step.reason))
             if not step.executable:
                 continue
             if step.safety == "unknown":
-                out.append(Finding(rb.path, step.line, WARNING, "unknown-safety",
-                                   f"cannot tell what `{_short(step.text)}` does "
-                                   f"({step.reason}); it will be treated as destructive"))
+                out.append(
+                    Finding(
+                        rb.path,
+                        step.line,
+                        WARNING,
+                        "unknown-safety",
+                        f"cannot tell what `{_short(step.text)}` does "
+                        f"({step.reason}); it will be treated as destructive",
+                    )
+                )
             if step.safety == "destructive" and not step.warned:
-                out.append(Finding(rb.path, step.line, ERROR, "destructive-without-warning",
-                                   f"destructive step `{_short(step.text)}` ({step.reason}) "
-                                   "has no warning near it"))
+                out.append(
+                    Finding(
+                        rb.path,
+                        step.line,
+                        ERROR,
+                        "destructive-without-warning",
+                        f"destructive step `{_short(step.text)}` ({step.reason}) "
+                        "has no warning near it",
+                    )
+                )
             if known_variables is not None:
                 for var in step.variables:
                     if var not in known_variables:
-                        out.append(Finding(rb.path, step.line, WARNING, "undefined-variable",
-                                           f"variable {var} is defined by no service"))
+                        out.append(
+                            Finding(
+                                rb.path,
+                                step.line,
+                                WARNING,
+                                "undefined-variable",
+                                f"variable {var} is defined by no service",
+                            )
+                        )
     return out
 
 
@@ -98,8 +126,13 @@ def _short(text: str) -> str:
     return first if len(first) <= 60 else first[:57] + "…"
 
 
-def lint(runbooks: Iterable[Runbook], known_variables: set[str] | None = None,
-         rule_alerts: list[str] | None = None, *, rules_path: str = "rules") -> list[Finding]:
+def lint(
+    runbooks: Iterable[Runbook],
+    known_variables: set[str] | None = None,
+    rule_alerts: list[str] | None = None,
+    *,
+    rules_path: str = "rules",
+) -> list[Finding]:
     """All findings for the runbooks, sorted by file and line."""
     books = list(runbooks)
     out: list[Finding] = []
@@ -111,9 +144,15 @@ def lint(runbooks: Iterable[Runbook], known_variables: set[str] | None = None,
             for alert in section.alerts:
                 if alert in bound and bound[alert] != (rb.path, section.line):
                     first_path, first_line = bound[alert]
-                    out.append(Finding(rb.path, section.line, ERROR, "duplicate-alert",
-                                       f"alert {alert} is also bound at "
-                                       f"{first_path}:{first_line}"))
+                    out.append(
+                        Finding(
+                            rb.path,
+                            section.line,
+                            ERROR,
+                            "duplicate-alert",
+                            f"alert {alert} is also bound at {first_path}:{first_line}",
+                        )
+                    )
                 else:
                     bound.setdefault(alert, (rb.path, section.line))
     if rule_alerts:
@@ -121,6 +160,13 @@ def lint(runbooks: Iterable[Runbook], known_variables: set[str] | None = None,
         keys |= {heading_key(s.heading) for rb in books for s in rb.sections}
         for alert in rule_alerts:
             if alert not in bound and normalize_key(alert) not in keys:
-                out.append(Finding(rules_path, 0, ERROR, "alert-without-runbook",
-                                   f"alert {alert} has no runbook section"))
+                out.append(
+                    Finding(
+                        rules_path,
+                        0,
+                        ERROR,
+                        "alert-without-runbook",
+                        f"alert {alert} has no runbook section",
+                    )
+                )
     return sorted(out)

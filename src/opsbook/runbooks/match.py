@@ -25,12 +25,30 @@ from opsbook.runbooks.models import Runbook, Section
 from opsbook.runbooks.names import github_slug, normalize_key
 
 RULES = ("exact", "normalized", "runbook_url", "fulltext")
-_PREFIX = re.compile(r"^(?:runbook|problem|incident|issue|alert(?:\s*name)?|scenario|playbook)"
-                     r"\s*[:\-–—]\s*", re.I)
+_PREFIX = re.compile(
+    r"^(?:runbook|problem|incident|issue|alert(?:\s*name)?|scenario|playbook)"
+    r"\s*[:\-–—]\s*",
+    re.I,
+)
 _TEXT_ANNOTATIONS = ("summary", "description", "message", "title")
-_SKIP_LABELS = frozenset({"severity", "prometheus", "instance", "endpoint", "pod", "container",
-                          "namespace", "receiver", "le", "quantile", "replica", "id", "uid",
-                          "fingerprint"})
+_SKIP_LABELS = frozenset(
+    {
+        "severity",
+        "prometheus",
+        "instance",
+        "endpoint",
+        "pod",
+        "container",
+        "namespace",
+        "receiver",
+        "le",
+        "quantile",
+        "replica",
+        "id",
+        "uid",
+        "fingerprint",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -93,20 +111,29 @@ def _path_score(segments: list[str], path: str) -> int:
         return 0
     n = 1
     while n < min(len(segments), len(file_parts)) and (
-            segments[-1 - n].lower() == file_parts[-1 - n].lower()):
+        segments[-1 - n].lower() == file_parts[-1 - n].lower()
+    ):
         n += 1
     return n
 
 
-def _runbook_url(catalog: Sequence[Runbook], alertname: str,
-                 annotations: Mapping[str, str]) -> Match | None:
-    url = next((str(annotations[k]) for k in ("runbook_url", "runbook", "runbookUrl",
-                                              "runbook_link") if annotations.get(k)), "")
+def _runbook_url(
+    catalog: Sequence[Runbook], alertname: str, annotations: Mapping[str, str]
+) -> Match | None:
+    url = next(
+        (
+            str(annotations[k])
+            for k in ("runbook_url", "runbook", "runbookUrl", "runbook_link")
+            if annotations.get(k)
+        ),
+        "",
+    )
     if not url:
         return None
     segments, fragment = _url_parts(url)
-    ranked = sorted(((_path_score(segments, rb.path), i) for i, rb in enumerate(catalog)),
-                    reverse=True)
+    ranked = sorted(
+        ((_path_score(segments, rb.path), i) for i, rb in enumerate(catalog)), reverse=True
+    )
     if not ranked or ranked[0][0] == 0:
         return None
     rb = catalog[ranked[0][1]]
@@ -118,21 +145,26 @@ def _runbook_url(catalog: Sequence[Runbook], alertname: str,
             if frag in (s.id.lower(), github_slug(s.heading)):
                 return Match(s, rb, "runbook_url", 0.8)
     for s in rb.sections:
-        if alertname in s.alerts or any(normalize_key(a) == normalize_key(alertname)
-                                        for a in s.alerts):
+        if alertname in s.alerts or any(
+            normalize_key(a) == normalize_key(alertname) for a in s.alerts
+        ):
             return Match(s, rb, "runbook_url", 0.8)
     best = max(rb.sections, key=lambda s: (bool(s.alerts), len(s.steps) > 0, -s.line))
     return Match(best, rb, "runbook_url", 0.8)
 
 
-def _fulltext(catalog: Sequence[Runbook], alertname: str, labels: Mapping[str, str],
-              annotations: Mapping[str, str], min_score: float) -> Match | None:
+def _fulltext(
+    catalog: Sequence[Runbook],
+    alertname: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    min_score: float,
+) -> Match | None:
     docs: list[list[str]] = []
     where: list[tuple[Runbook, Section]] = []
     for rb in catalog:
         for s in rb.sections:
-            text = " ".join([s.heading, s.heading, *s.alerts, *s.symptoms,
-                             s.threshold or ""])
+            text = " ".join([s.heading, s.heading, *s.alerts, *s.symptoms, s.threshold or ""])
             docs.append(tokens(text))
             where.append((rb, s))
     if not docs:
@@ -163,12 +195,21 @@ def _fulltext(catalog: Sequence[Runbook], alertname: str, labels: Mapping[str, s
     return Match(s, rb, "fulltext", round(best, 3))
 
 
-def match_section(catalog: list[Runbook], alertname: str, labels: Mapping[str, str],
-                  annotations: Mapping[str, str], *, min_score: float = 1.0) -> Match | None:
+def match_section(
+    catalog: list[Runbook],
+    alertname: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    *,
+    min_score: float = 1.0,
+) -> Match | None:
     """The section for an alert, by the first rule that finds one; None when nothing fits.
 
     ``catalog`` should be the runbooks of the alert's service: every rule searches only it.
     """
-    return (_exact(catalog, alertname) or _normalized(catalog, alertname)
-            or _runbook_url(catalog, alertname, annotations)
-            or _fulltext(catalog, alertname, labels, annotations, min_score))
+    return (
+        _exact(catalog, alertname)
+        or _normalized(catalog, alertname)
+        or _runbook_url(catalog, alertname, annotations)
+        or _fulltext(catalog, alertname, labels, annotations, min_score)
+    )

@@ -10,10 +10,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-PHASES: Final = ("general", "detect", "investigate", "mitigate", "validate", "escalate", "postmortem")
+PHASES: Final = (
+    "general",
+    "detect",
+    "investigate",
+    "mitigate",
+    "validate",
+    "escalate",
+    "postmortem",
+)
 SAFETY_CLASSES: Final = ("read-only", "mutating", "destructive", "unknown")
 EXECUTABLE_KINDS: Final = (
-    "shell", "kubectl", "http", "sql", "redis", "cypher", "promql", "docker", "python",
+    "shell",
+    "kubectl",
+    "http",
+    "sql",
+    "redis",
+    "cypher",
+    "promql",
+    "docker",
+    "python",
 )
 TEXT_KINDS: Final = ("typescript", "yaml", "json", "config", "ruby", "text")
 KINDS: Final = EXECUTABLE_KINDS + TEXT_KINDS

@@ -11,7 +11,8 @@ _INLINE_CODE = re.compile(r"(`{1,10})([^`].{0,2000}?)\1", re.S)
 _LINK = re.compile(r"!?\[([^\]\[]{0,500})\]\([^)\s]{0,2000}\)")
 _REF_LINK = re.compile(r"\[([^\]\[]{1,500})\]\[[^\]\[]{0,200}\]")
 _EMPHASIS = re.compile(
-    r"(\*\*|__|~~)([^\n]{1,500}?)\1|(?<![\w*])\*(?!\s)([^*\n]{1,500}?)(?<!\s)\*(?![\w*])")
+    r"(\*\*|__|~~)([^\n]{1,500}?)\1|(?<![\w*])\*(?!\s)([^*\n]{1,500}?)(?<!\s)\*(?![\w*])"
+)
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]{0,30}(?:\s[^<>]{0,500})?/?>")
 _SPACES = re.compile(r"\s+")
 _MARKUP = re.compile(r"[*_`\[\]<>~\\]")
@@ -20,7 +21,9 @@ _MARKUP = re.compile(r"[*_`\[\]<>~\\]")
 def plain(markdown: str) -> str:
     """Inline Markdown as plain text: emphasis, links and code markers removed, spaces folded."""
     if not _MARKUP.search(markdown):
-        return _SPACES.sub(" ", markdown).strip()
+        if "  " in markdown or "\n" in markdown or "\t" in markdown:
+            return _SPACES.sub(" ", markdown).strip()
+        return markdown.strip()
     text = _LINK.sub(r"\1", markdown)
     text = _REF_LINK.sub(r"\1", text)
     text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)
@@ -79,18 +82,80 @@ def split_words(text: str) -> list[str]:
 
 _ALERT_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9_:.\-]{2,120}$")
 _HUMP = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]")
-_NOT_ALERTS = frozenset({
-    "PostgreSQL", "MySQL", "GitHub", "GitLab", "JavaScript", "TypeScript", "OpenAI", "PagerDuty",
-    "DevOps", "FastAPI", "GraphQL", "MongoDB", "RabbitMQ", "BullMQ", "OpsGenie", "Opsgenie",
-    "StatusPage", "ConfigMap", "ConfigMaps", "YouTube", "LinkedIn", "WebSocket", "macOS", "iOS",
-    "OAuth", "SendGrid", "CloudWatch", "CloudFlare", "Cloudflare", "ElastiCache", "DynamoDB",
-    "PgBouncer", "TimescaleDB", "ClickHouse", "VictoriaMetrics", "OpenSearch", "ElasticSearch",
-    "NodeJS", "VMware", "HashiCorp", "DataDog", "NewRelic", "FalkorDB", "SQLite", "PromQL",
-    "LogQL", "HTTPie", "README", "TODO", "FAQ", "URL", "API", "SLO", "SLA", "MTTR", "MTTD",
-    "OOMKilled", "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "StatefulSet",
-    "DaemonSet", "ReplicaSet", "PodDisruptionBudget", "PodDisruptionBudgets", "NetworkPolicy",
-    "PersistentVolume", "PersistentVolumeClaim", "Socket.IO", "SocketIO",
-})
+_NOT_ALERTS = frozenset(
+    {
+        "PostgreSQL",
+        "MySQL",
+        "GitHub",
+        "GitLab",
+        "JavaScript",
+        "TypeScript",
+        "OpenAI",
+        "PagerDuty",
+        "DevOps",
+        "FastAPI",
+        "GraphQL",
+        "MongoDB",
+        "RabbitMQ",
+        "BullMQ",
+        "OpsGenie",
+        "Opsgenie",
+        "StatusPage",
+        "ConfigMap",
+        "ConfigMaps",
+        "YouTube",
+        "LinkedIn",
+        "WebSocket",
+        "macOS",
+        "iOS",
+        "OAuth",
+        "SendGrid",
+        "CloudWatch",
+        "CloudFlare",
+        "Cloudflare",
+        "ElastiCache",
+        "DynamoDB",
+        "PgBouncer",
+        "TimescaleDB",
+        "ClickHouse",
+        "VictoriaMetrics",
+        "OpenSearch",
+        "ElasticSearch",
+        "NodeJS",
+        "VMware",
+        "HashiCorp",
+        "DataDog",
+        "NewRelic",
+        "FalkorDB",
+        "SQLite",
+        "PromQL",
+        "LogQL",
+        "HTTPie",
+        "README",
+        "TODO",
+        "FAQ",
+        "URL",
+        "API",
+        "SLO",
+        "SLA",
+        "MTTR",
+        "MTTD",
+        "OOMKilled",
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "PodDisruptionBudget",
+        "PodDisruptionBudgets",
+        "NetworkPolicy",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "Socket.IO",
+        "SocketIO",
+    }
+)
 
 
 def looks_like_alert_name(token: str) -> bool:

@@ -62,19 +62,45 @@ def _has_setext(body: str) -> bool:
             return True
     return False
 
+
 _PREFIXED = re.compile(
-    r"^(?:runbook|problem|incident|issue|scenario|playbook|failure|case)\s*[:\-–—]\s*(.+)$", re.I)
+    r"^(?:runbook|problem|incident|issue|scenario|playbook|failure|case)\s*[:\-–—]\s*(.+)$", re.I
+)
 _ALERT_PREFIX = re.compile(r"^(?:alert(?:\s*name)?|alertname)\s*[:\-–—]\s*(.+)$", re.I)
-_SEV_PAREN = re.compile(r"[(\[]\s*(?:severity|sev|priority)?\s*[:=]?\s*([^()\[\]]{1,30})[)\]]",
-                        re.I)
+_SEV_PAREN = re.compile(
+    r"[(\[]\s*(?:severity|sev|priority)?\s*[:=]?\s*([^()\[\]]{1,30})[)\]]", re.I
+)
 _INCIDENT_ANCESTOR = re.compile(
     r"\b(?:incidents|alerts|runbooks|troubleshooting|failure modes|failures|issues|problems"
-    r"|outages|playbooks|scenarios|common errors)\b", re.I)
-_SEVERITY_HEADING_WORDS = frozenset({"critical", "high", "medium", "low", "warning", "info",
-                                     "minor", "major", "severity", "levels"})
-_NOTE_LABELS = frozenset({"note", "notes", "notice", "nb", "n.b.", "tip", "hint", "info",
-                          "important", "warning", "caution", "danger", "attention", "example",
-                          "remember", "todo", "warning/danger", "expected", "actual"})
+    r"|outages|playbooks|scenarios|common errors)\b",
+    re.I,
+)
+_SEVERITY_HEADING_WORDS = frozenset(
+    {"critical", "high", "medium", "low", "warning", "info", "minor", "major", "severity", "levels"}
+)
+_NOTE_LABELS = frozenset(
+    {
+        "note",
+        "notes",
+        "notice",
+        "nb",
+        "n.b.",
+        "tip",
+        "hint",
+        "info",
+        "important",
+        "warning",
+        "caution",
+        "danger",
+        "attention",
+        "example",
+        "remember",
+        "todo",
+        "warning/danger",
+        "expected",
+        "actual",
+    }
+)
 _RULE_ALERT = re.compile(r"(?m)^\s*-?\s*alert:\s*['\"]?([A-Za-z_][\w:]*)['\"]?\s*$")
 _TASK_BOX = re.compile(r"^\s*\[[ xX]\]\s+")
 _HEADING_NUMBER = re.compile(r"^\s*(?:\d{1,4}(?:\.\d{1,4}){0,5}[.)]?\s+)")
@@ -166,12 +192,23 @@ class _Builder:
             return 0
         return cur.level if cur.from_heading else cur.level - 1
 
-    def new_section(self, heading: str, line: int, level: int, *, from_heading: bool = True,
-                    slug: str | None = None) -> _Section:
-        sec = _Section(heading=heading, line=line, level=level,
-                       slug=slug or self.slugs.unique(heading),
-                       ancestors=tuple(t for lvl, t in self.heading_stack if 1 < lvl < level),
-                       from_heading=from_heading)
+    def new_section(
+        self,
+        heading: str,
+        line: int,
+        level: int,
+        *,
+        from_heading: bool = True,
+        slug: str | None = None,
+    ) -> _Section:
+        sec = _Section(
+            heading=heading,
+            line=line,
+            level=level,
+            slug=slug or self.slugs.unique(heading),
+            ancestors=tuple(t for lvl, t in self.heading_stack if 1 < lvl < level),
+            from_heading=from_heading,
+        )
         self._read_heading(sec)
         self.sections.append(sec)
         self.current = sec
@@ -196,9 +233,14 @@ class _Builder:
             return
         core = _HEADING_NUMBER.sub("", text, count=1) if text[:1].isdigit() else text
         tokens = core.replace("`", " ").split()
-        if tokens and looks_like_alert_name(tokens[0]) and (
-            len(tokens) == 1 or tokens[1] in ("-", "–", "—", ":", "|")
-            or tokens[1].startswith(("(", "["))
+        if (
+            tokens
+            and looks_like_alert_name(tokens[0])
+            and (
+                len(tokens) == 1
+                or tokens[1] in ("-", "–", "—", ":", "|")
+                or tokens[1].startswith(("(", "["))
+            )
         ):
             sec.add_alerts([tokens[0]])
             sev = _SEV_PAREN.search(core)
@@ -215,9 +257,15 @@ class _Builder:
         cur = carried = self.current
         if self.title is None and level == 1:
             self.title = text
-        if (level == 1 and carried is not None and carried.level == 0
-                and not carried.from_heading and not carried.phases and not carried.symptoms
-                and len(self.sections) == 1):
+        if (
+            level == 1
+            and carried is not None
+            and carried.level == 0
+            and not carried.from_heading
+            and not carried.phases
+            and not carried.symptoms
+            and len(self.sections) == 1
+        ):
             # the H1 repeats the front-matter title: it becomes the root section
             self.sections.pop()
             self.current = cur = None
@@ -283,8 +331,9 @@ class _Builder:
             sec.threshold = value
         return True
 
-    def _paragraph_line(self, sec: _Section, text: str, line: int, *, first: bool,
-                        only: bool) -> None:
+    def _paragraph_line(
+        self, sec: _Section, text: str, line: int, *, first: bool, only: bool
+    ) -> None:
         if self.pending_field is not None and first and self._fill_pending_field(sec, text):
             return
         lab = split_label(text)
@@ -319,8 +368,9 @@ class _Builder:
         if kind == "problem" and first and (bold or not rest.startswith("//")) and rest:
             heading = plain(rest).strip("\"'“”‘’ ")
             if heading:
-                problem = self.new_section(heading, line, self._base_level() + 1,
-                                           from_heading=False)
+                problem = self.new_section(
+                    heading, line, self._base_level() + 1, from_heading=False
+                )
                 problem.prefixed = True
                 return
         phase: str | None = None
@@ -337,8 +387,14 @@ class _Builder:
             return
         if not rest and (bold or only):
             self.pending_title = _label(label)
-        elif (bold and rest and sec.phases and sec.phases[-1].phase != "general" and first
-              and label.strip(" :").lower() not in _NOTE_LABELS):
+        elif (
+            bold
+            and rest
+            and sec.phases
+            and sec.phases[-1].phase != "general"
+            and first
+            and label.strip(" :").lower() not in _NOTE_LABELS
+        ):
             # "**Feature flag** rollback: …" inside a phase: an instruction
             sec.phases[-1].steps.extend(self.steps.item(line, text, _label(label)))
 
@@ -371,8 +427,11 @@ class _Builder:
             return
         item.done = True
         raw = _TASK_BOX.sub("", item.raw, count=1) if "[" in item.raw else item.raw
-        if self.pending_field is not None and self.current is not None and (
-                self._fill_pending_field(self.current, raw)):
+        if (
+            self.pending_field is not None
+            and self.current is not None
+            and (self._fill_pending_field(self.current, raw))
+        ):
             return
         item.title = plain(raw).rstrip(":").strip()
         sec = self.ensure_section(item.raw_line)
@@ -429,18 +488,23 @@ class _Builder:
         if self._field_table(parent, header, rows):
             return
         for row in alert_table_rows(header, rows):
-            sec = _Section(heading=row.heading, line=row.line, level=parent.level + 1,
-                           slug=self.slugs.unique(row.heading),
-                           ancestors=(*parent.ancestors, parent.heading), from_heading=False)
+            sec = _Section(
+                heading=row.heading,
+                line=row.line,
+                level=parent.level + 1,
+                slug=self.slugs.unique(row.heading),
+                ancestors=(*parent.ancestors, parent.heading),
+                from_heading=False,
+            )
             sec.add_alerts(row.alerts)
             sec.prefixed = True  # a row of an alert table is an incident even without a name
             sec.severity, sec.threshold = row.severity, row.threshold
             for label, text in row.actions:
                 steps = self.steps.item(row.line, text, label)
-                sec.phases.append(_Phase(phase_of(label, strict=False) or "mitigate", label,
-                                         row.line, steps))
+                sec.phases.append(
+                    _Phase(phase_of(label, strict=False) or "mitigate", label, row.line, steps)
+                )
             self.sections.append(sec)
-
 
     def _field_table(self, sec: _Section, header: list[str], rows: list[TableRow]) -> bool:
         """A two-column ``| Field | Value |`` table holding Alert/Severity/Threshold fields."""
@@ -539,8 +603,11 @@ def _table(tokens: list[Token], i: int, b: _Builder) -> int:
 def _front_matter_alerts(fm: dict[str, object]) -> list[str]:
     """Alert names front matter gives: ``alert``/``alertname``/``alerts`` keys, or a title
     written like an alert name (Hugo per-alert pages)."""
-    fm_alerts = [a for key in ("alert", "alertname", "alert_name", "alerts", "alertnames")
-                 for a in string_values(fm.get(key))]
+    fm_alerts = [
+        a
+        for key in ("alert", "alertname", "alert_name", "alerts", "alertnames")
+        for a in string_values(fm.get(key))
+    ]
     fm_title = next(iter(string_values(fm.get("title"))), "")
     if not fm_alerts and fm_title and looks_like_alert_name(fm_title):
         fm_alerts = [fm_title]
@@ -566,16 +633,24 @@ def _finish(b: _Builder, fm: dict[str, object]) -> list[Section]:
         root.add_alerts([stem])
     out: list[Section] = []
     for s in sorted(b.sections, key=lambda s: s.line):
-        phases = tuple(Phase(p.phase, p.label, p.line, tuple(p.steps)) for p in s.phases
-                       if p.steps)
+        phases = tuple(Phase(p.phase, p.label, p.line, tuple(p.steps)) for p in s.phases if p.steps)
         if not phases and not s.alerts and not s.symptoms:
             continue
-        out.append(Section(
-            id=s.slug, heading=s.heading, line=s.line, alerts=tuple(s.alerts),
-            severity=s.severity, severity_normalized=normalize_severity(s.severity),
-            threshold=s.threshold, symptoms=tuple(s.symptoms), phases=phases, level=s.level,
-            kind=_kind(s, phases),
-        ))
+        out.append(
+            Section(
+                id=s.slug,
+                heading=s.heading,
+                line=s.line,
+                alerts=tuple(s.alerts),
+                severity=s.severity,
+                severity_normalized=normalize_severity(s.severity),
+                threshold=s.threshold,
+                symptoms=tuple(s.symptoms),
+                phases=phases,
+                level=s.level,
+                kind=_kind(s, phases),
+            )
+        )
     return out
 
 
@@ -583,8 +658,7 @@ def _kind(s: _Section, phases: tuple[Phase, ...]) -> str:
     if s.alerts:
         return "alert"
     words = clean_label(s.heading).lower().split()
-    if words and all(w in _SEVERITY_HEADING_WORDS or re.fullmatch(r"p\d|sev\d", w)
-                     for w in words):
+    if words and all(w in _SEVERITY_HEADING_WORDS or re.fullmatch(r"p\d|sev\d", w) for w in words):
         return "reference"
     if s.prefixed or s.symptoms or any(p.phase == "detect" for p in phases):
         return "incident"
@@ -606,10 +680,18 @@ def _parse(text: str, path: str) -> Runbook:
         root.add_alerts(_front_matter_alerts(fm))
     md = _MD_SETEXT if _has_setext(body) else _MD
     _walk(md.parse(body), b)
-    title = b.title or next((s.heading for s in b.sections if s.from_heading), None) or (
-        PurePosixPath(path).stem)
-    return Runbook(path=path, title=title, front_matter=fm, sections=tuple(_finish(b, fm)),
-                   errors=(error,) if error else ())
+    title = (
+        b.title
+        or next((s.heading for s in b.sections if s.from_heading), None)
+        or (PurePosixPath(path).stem)
+    )
+    return Runbook(
+        path=path,
+        title=title,
+        front_matter=fm,
+        sections=tuple(_finish(b, fm)),
+        errors=(error,) if error else (),
+    )
 
 
 def parse_runbook(text: str, path: str) -> Runbook:
@@ -618,5 +700,8 @@ def parse_runbook(text: str, path: str) -> Runbook:
     try:
         return _parse(text, path)
     except Exception as exc:  # noqa: BLE001 - the contract is "never raises"; the error is kept
-        return Runbook(path=path, title=PurePosixPath(path).stem,
-                       errors=(f"could not read runbook: {type(exc).__name__}: {exc}",))
+        return Runbook(
+            path=path,
+            title=PurePosixPath(path).stem,
+            errors=(f"could not read runbook: {type(exc).__name__}: {exc}",),
+        )

@@ -12,21 +12,79 @@ def _words(text: str) -> frozenset[str]:
     """A set of words written as one space-separated string."""
     return frozenset(text.split())
 
+
 _SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _SQL_STRING = re.compile(r"'(?:[^']|'')*'|\$\$.*?\$\$", re.S)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-_SQL_READ = frozenset({"select", "show", "values", "table", "describe", "desc", "explain",
-                       "with", "begin", "commit", "rollback", "start", "end", "abort", "fetch",
-                       "listen", "prepare", "deallocate", "discard", "checkpoint"})
-_SQL_DDL = frozenset({"create", "alter", "comment", "grant", "revoke", "vacuum", "analyze",
-                      "analyse", "reindex", "cluster", "refresh", "lock", "security", "import",
-                      "notify", "load", "rename", "optimize", "flush", "repair"})
-_SQL_DANGER_FUNCS = ("pg_terminate_backend", "pg_drop_replication_slot", "pg_wal_replay_pause",
-                     "lo_unlink", "pg_promote")
-_SQL_MUT_FUNCS = ("pg_cancel_backend", "pg_reload_conf", "setval", "pg_rotate_logfile",
-                  "pg_switch_wal", "pg_stat_reset", "pg_stat_statements_reset", "set_config",
-                  "pg_advisory_lock", "pg_create_restore_point", "nextval")
+_SQL_READ = frozenset(
+    {
+        "select",
+        "show",
+        "values",
+        "table",
+        "describe",
+        "desc",
+        "explain",
+        "with",
+        "begin",
+        "commit",
+        "rollback",
+        "start",
+        "end",
+        "abort",
+        "fetch",
+        "listen",
+        "prepare",
+        "deallocate",
+        "discard",
+        "checkpoint",
+    }
+)
+_SQL_DDL = frozenset(
+    {
+        "create",
+        "alter",
+        "comment",
+        "grant",
+        "revoke",
+        "vacuum",
+        "analyze",
+        "analyse",
+        "reindex",
+        "cluster",
+        "refresh",
+        "lock",
+        "security",
+        "import",
+        "notify",
+        "load",
+        "rename",
+        "optimize",
+        "flush",
+        "repair",
+    }
+)
+_SQL_DANGER_FUNCS = (
+    "pg_terminate_backend",
+    "pg_drop_replication_slot",
+    "pg_wal_replay_pause",
+    "lo_unlink",
+    "pg_promote",
+)
+_SQL_MUT_FUNCS = (
+    "pg_cancel_backend",
+    "pg_reload_conf",
+    "setval",
+    "pg_rotate_logfile",
+    "pg_switch_wal",
+    "pg_stat_reset",
+    "pg_stat_statements_reset",
+    "set_config",
+    "pg_advisory_lock",
+    "pg_create_restore_point",
+    "nextval",
+)
 
 
 def sql_statements(sql: str) -> list[str]:
@@ -62,8 +120,11 @@ def _sql_statement(stmt: str) -> Verdict:
     if first == "with":
         for verb in ("delete", "update", "insert", "merge", "truncate"):
             if verb in words:
-                return _sql_statement(stmt[low.index(verb):]) if verb != "insert" else mut(
-                    "INSERT inside a WITH query adds rows")
+                return (
+                    _sql_statement(stmt[low.index(verb) :])
+                    if verb != "insert"
+                    else mut("INSERT inside a WITH query adds rows")
+                )
     for func in _SQL_MUT_FUNCS:
         if func in low:
             return mut(f"calls {func}(), which changes server state")
@@ -136,8 +197,18 @@ def cypher_safety(cypher: str) -> Verdict:
     for verb in ("CREATE", "MERGE", "SET", "FOREACH", "LOAD"):
         if verb in words:
             return mut(f"{verb} writes graph data")
-    if words[0] in ("MATCH", "OPTIONAL", "RETURN", "WITH", "UNWIND", "SHOW", "CALL", "EXPLAIN",
-                    "PROFILE", "USE"):
+    if words[0] in (
+        "MATCH",
+        "OPTIONAL",
+        "RETURN",
+        "WITH",
+        "UNWIND",
+        "SHOW",
+        "CALL",
+        "EXPLAIN",
+        "PROFILE",
+        "USE",
+    ):
         return ro("MATCH/RETURN query only reads the graph")
     return unk(f"unrecognised Cypher clause {words[0]}")
 
@@ -148,29 +219,63 @@ SRANDMEMBER ZRANGE ZRANGEBYSCORE ZREVRANGE ZREVRANGEBYSCORE ZCARD ZSCORE ZRANK Z
 ZSCAN XLEN XINFO XRANGE XREVRANGE XPENDING XREAD DBSIZE MONITOR ROLE TIME LASTSAVE STRLEN
 GETRANGE OBJECT ECHO PUBSUB COMMAND SUBSCRIBE PSUBSCRIBE RANDOMKEY DUMP BITCOUNT GETBIT PFCOUNT
 GEOPOS GEODIST TOUCH AUTH SELECT HELLO READONLY WAIT LOLWUT""")
-_REDIS_SUB_READ = {"CONFIG": {"GET"}, "CLIENT": {"LIST", "INFO", "GETNAME", "ID", "TRACKINGINFO"},
-                   "SLOWLOG": {"GET", "LEN", "HELP"}, "MEMORY": {"USAGE", "STATS", "DOCTOR",
-                   "MALLOC-STATS", "HELP"}, "LATENCY": {"DOCTOR", "LATEST", "HISTORY", "GRAPH",
-                   "HISTOGRAM", "HELP"}, "CLUSTER": {"INFO", "NODES", "SLOTS", "SHARDS",
-                   "MYID", "KEYSLOT", "COUNTKEYSINSLOT", "GETKEYSINSLOT"}, "SENTINEL": {
-                   "MASTERS", "MASTER", "REPLICAS", "SLAVES", "SENTINELS",
-                   "GET-MASTER-ADDR-BY-NAME", "CKQUORUM", "INFO-CACHE"}, "ACL": {"LIST", "WHOAMI",
-                   "USERS", "GETUSER", "CAT", "LOG"}, "SCRIPT": {"EXISTS"}, "FUNCTION": {
-                   "LIST", "STATS", "DUMP"}, "MODULE": {"LIST"}, "XINFO": {"STREAM", "GROUPS",
-                   "CONSUMERS"}}
+_REDIS_SUB_READ = {
+    "CONFIG": {"GET"},
+    "CLIENT": {"LIST", "INFO", "GETNAME", "ID", "TRACKINGINFO"},
+    "SLOWLOG": {"GET", "LEN", "HELP"},
+    "MEMORY": {"USAGE", "STATS", "DOCTOR", "MALLOC-STATS", "HELP"},
+    "LATENCY": {"DOCTOR", "LATEST", "HISTORY", "GRAPH", "HISTOGRAM", "HELP"},
+    "CLUSTER": {
+        "INFO",
+        "NODES",
+        "SLOTS",
+        "SHARDS",
+        "MYID",
+        "KEYSLOT",
+        "COUNTKEYSINSLOT",
+        "GETKEYSINSLOT",
+    },
+    "SENTINEL": {
+        "MASTERS",
+        "MASTER",
+        "REPLICAS",
+        "SLAVES",
+        "SENTINELS",
+        "GET-MASTER-ADDR-BY-NAME",
+        "CKQUORUM",
+        "INFO-CACHE",
+    },
+    "ACL": {"LIST", "WHOAMI", "USERS", "GETUSER", "CAT", "LOG"},
+    "SCRIPT": {"EXISTS"},
+    "FUNCTION": {"LIST", "STATS", "DUMP"},
+    "MODULE": {"LIST"},
+    "XINFO": {"STREAM", "GROUPS", "CONSUMERS"},
+}
 _REDIS_DESTRUCTIVE = _words("""FLUSHDB FLUSHALL DEL UNLINK HDEL LREM LPOP RPOP BLPOP BRPOP
 LTRIM SREM SPOP ZREM ZREMRANGEBYSCORE ZREMRANGEBYRANK ZREMRANGEBYLEX ZPOPMIN ZPOPMAX XDEL XTRIM
 GETDEL SHUTDOWN DEBUG MIGRATE SWAPDB""")
-_REDIS_SUB_DESTRUCTIVE = {"CLIENT": {"KILL"}, "SCRIPT": {"FLUSH", "KILL"}, "FUNCTION": {
-    "FLUSH", "DELETE"}, "CLUSTER": {"RESET", "FORGET", "FLUSHSLOTS", "DELSLOTS"}, "ACL": {
-    "DELUSER"}, "XGROUP": {"DESTROY", "DELCONSUMER"}, "SENTINEL": {"REMOVE", "RESET"},
-    "CONFIG": {"RESETSTAT"}, "MEMORY": {"PURGE"}}
+_REDIS_SUB_DESTRUCTIVE = {
+    "CLIENT": {"KILL"},
+    "SCRIPT": {"FLUSH", "KILL"},
+    "FUNCTION": {"FLUSH", "DELETE"},
+    "CLUSTER": {"RESET", "FORGET", "FLUSHSLOTS", "DELSLOTS"},
+    "ACL": {"DELUSER"},
+    "XGROUP": {"DESTROY", "DELCONSUMER"},
+    "SENTINEL": {"REMOVE", "RESET"},
+    "CONFIG": {"RESETSTAT"},
+    "MEMORY": {"PURGE"},
+}
 
 
-REDIS_COMMANDS = _REDIS_READ | _REDIS_DESTRUCTIVE | frozenset(_REDIS_SUB_READ) | frozenset(
-    _REDIS_SUB_DESTRUCTIVE) | _words("""SET SETEX EXPIRE PERSIST HSET LPUSH RPUSH SADD ZADD
+REDIS_COMMANDS = (
+    _REDIS_READ
+    | _REDIS_DESTRUCTIVE
+    | frozenset(_REDIS_SUB_READ)
+    | frozenset(_REDIS_SUB_DESTRUCTIVE)
+    | _words("""SET SETEX EXPIRE PERSIST HSET LPUSH RPUSH SADD ZADD
     INCR DECR XADD XACK PUBLISH RENAME SAVE BGSAVE BGREWRITEAOF MULTI EXEC EVAL EVALSHA
     REPLICAOF SLAVEOF RESTORE CONFIG CLIENT SLOWLOG MEMORY LATENCY""")
+)
 
 
 def redis_safety(words: list[str]) -> Verdict:
@@ -182,28 +287,78 @@ def redis_safety(words: list[str]) -> Verdict:
     if cmd in _REDIS_SUB_DESTRUCTIVE and sub in _REDIS_SUB_DESTRUCTIVE[cmd]:
         return des(f"{cmd} {sub} removes data or cuts clients off")
     if cmd in _REDIS_DESTRUCTIVE:
-        return des(f"{cmd} deletes data" if cmd not in ("SHUTDOWN", "DEBUG") else
-                   f"{cmd} stops or crashes the server")
+        return des(
+            f"{cmd} deletes data"
+            if cmd not in ("SHUTDOWN", "DEBUG")
+            else f"{cmd} stops or crashes the server"
+        )
     if cmd in ("REPLICAOF", "SLAVEOF"):
         if sub == "NO":
             return mut(f"{cmd} NO ONE promotes this replica")
         return des(f"{cmd} makes the server discard its data and copy a primary")
     if cmd == "RESTORE":
-        return des("RESTORE … REPLACE overwrites a key") if "REPLACE" in (
-            w.upper() for w in words) else mut("RESTORE creates a key from a dump")
+        return (
+            des("RESTORE … REPLACE overwrites a key")
+            if "REPLACE" in (w.upper() for w in words)
+            else mut("RESTORE creates a key from a dump")
+        )
     if cmd in _REDIS_SUB_READ:
         if sub in _REDIS_SUB_READ[cmd] or not sub:
             return ro(f"{cmd} {sub}".strip() + " only reads")
         return mut(f"{cmd} {sub} changes server state")
     if cmd in _REDIS_READ:
         return ro(f"{cmd} only reads")
-    if cmd in ("SET", "SETEX", "PSETEX", "SETNX", "MSET", "APPEND", "INCR", "INCRBY", "DECR",
-               "DECRBY", "INCRBYFLOAT", "EXPIRE", "PEXPIRE", "EXPIREAT", "PERSIST", "HSET",
-               "HMSET", "HSETNX", "HINCRBY", "LPUSH", "RPUSH", "LSET", "LINSERT", "SADD", "ZADD",
-               "ZINCRBY", "XADD", "XACK", "XCLAIM", "XAUTOCLAIM", "XGROUP", "PUBLISH", "RENAME",
-               "RENAMENX", "COPY", "MOVE", "SAVE", "BGSAVE", "BGREWRITEAOF", "FAILOVER", "MULTI",
-               "EXEC", "SETRANGE", "SETBIT", "PFADD", "GEOADD", "LMOVE", "RPOPLPUSH",
-               "SMOVE"):
+    if cmd in (
+        "SET",
+        "SETEX",
+        "PSETEX",
+        "SETNX",
+        "MSET",
+        "APPEND",
+        "INCR",
+        "INCRBY",
+        "DECR",
+        "DECRBY",
+        "INCRBYFLOAT",
+        "EXPIRE",
+        "PEXPIRE",
+        "EXPIREAT",
+        "PERSIST",
+        "HSET",
+        "HMSET",
+        "HSETNX",
+        "HINCRBY",
+        "LPUSH",
+        "RPUSH",
+        "LSET",
+        "LINSERT",
+        "SADD",
+        "ZADD",
+        "ZINCRBY",
+        "XADD",
+        "XACK",
+        "XCLAIM",
+        "XAUTOCLAIM",
+        "XGROUP",
+        "PUBLISH",
+        "RENAME",
+        "RENAMENX",
+        "COPY",
+        "MOVE",
+        "SAVE",
+        "BGSAVE",
+        "BGREWRITEAOF",
+        "FAILOVER",
+        "MULTI",
+        "EXEC",
+        "SETRANGE",
+        "SETBIT",
+        "PFADD",
+        "GEOADD",
+        "LMOVE",
+        "RPOPLPUSH",
+        "SMOVE",
+    ):
         return mut(f"{cmd} writes data or server state that can be set back")
     if cmd in ("EVAL", "EVALSHA", "FCALL", "SCRIPT", "FUNCTION", "MODULE"):
         return unk(f"{cmd} runs server-side code whose effect cannot be read here")
@@ -218,13 +373,20 @@ def promql_safety(query: str) -> Verdict:
 
 _PY_DESTRUCTIVE = re.compile(
     r"\b\w*(delete|drop|remove|truncate|purge|flush|rmtree|unlink|kill|terminate|destroy|wipe"
-    r"|erase|shutdown)\w*\s*\(", re.I)
+    r"|erase|shutdown)\w*\s*\(",
+    re.I,
+)
 _PY_MUTATING = re.compile(
     r"\b\w*(create|insert|update|upsert|write|save|put|post|patch|restart|scale|rename|migrate"
     r"|alter|reset|start|stop|set_|load|add_|append|commit|execute|send|publish|enable"
-    r"|disable|apply)\w*\s*\(", re.I)
-_PY_OPAQUE = re.compile(r"\b(subprocess|os\.system|eval|exec|__import__|requests\.(post|put"
-                        r"|delete|patch)|open\([^)]*['\"][wa])", re.I)
+    r"|disable|apply)\w*\s*\(",
+    re.I,
+)
+_PY_OPAQUE = re.compile(
+    r"\b(subprocess|os\.system|eval|exec|__import__|requests\.(post|put"
+    r"|delete|patch)|open\([^)]*['\"][wa])",
+    re.I,
+)
 _PY_CALL = re.compile(r"\b([A-Za-z_][\w.]{0,100})\s*\(")
 _PY_SAFE = re.compile(
     r"^(print|len|str|int|float|bool|dict|list|set|tuple|sorted|repr|range|enumerate|zip|sum|min"
@@ -233,7 +395,8 @@ _PY_SAFE = re.compile(
     r"|search|read\w*|check\w*"
     r"|ping|health\w*|has_\w*|is_\w*|exists|info|stats|status|show\w*|keys|values|items"
     r"|dumps|loads|json|text|now|time|sleep|format|upper|lower|strip|split|join|connect"
-    r"|cursor|close)|get\w*|list\w*|[A-Z]\w*)$")
+    r"|cursor|close)|get\w*|list\w*|[A-Z]\w*)$"
+)
 
 
 def python_safety(code: str) -> Verdict:

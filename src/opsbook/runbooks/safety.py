@@ -7,7 +7,7 @@ destructive by policy, but a known destructive part is still worse to report).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 READ_ONLY = "read-only"
 MUTATING = "mutating"
@@ -16,8 +16,7 @@ UNKNOWN = "unknown"
 _RANK = {READ_ONLY: 0, MUTATING: 1, UNKNOWN: 2, DESTRUCTIVE: 3}
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """A safety class with the one-line reason a human would give."""
 
     safety: str

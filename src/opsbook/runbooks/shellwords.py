@@ -277,7 +277,10 @@ def tokenize(text: str) -> Parsed:
         for i, part in enumerate(text.split("|")):
             words = part.split()
             if words:
-                commands.append(SimpleCommand(words=words, quoted=[False] * len(words),
-                                              op_before="|" if i else ""))
+                commands.append(
+                    SimpleCommand(
+                        words=words, quoted=[False] * len(words), op_before="|" if i else ""
+                    )
+                )
         return Parsed(commands, [])
     return _Tokenizer(text).run()

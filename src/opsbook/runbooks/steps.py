@@ -52,8 +52,14 @@ class StepMaker:
         start = max(0, line - 5)
         return any(WARNING_WORDS.search(ln) for ln in self.lines[start : max(line - 1, 0)])
 
-    def command(self, line: int, title: str, text: str, lang: str | None,
-                local_names: frozenset[str] = frozenset()) -> Step:
+    def command(
+        self,
+        line: int,
+        title: str,
+        text: str,
+        lang: str | None,
+        local_names: frozenset[str] = frozenset(),
+    ) -> Step:
         """A step for one command (executable or not, as classification says)."""
         text = text[:_MAX_STEP_TEXT]
         c = classify(text, lang)
@@ -61,20 +67,44 @@ class StepMaker:
         if c.executable:
             variables = tuple(v for v in find_variables(text) if v not in local_names)
         risky = c.executable and c.safety in ("destructive", "unknown")
-        return Step(line=line, title=title, text=text, executable=c.executable, kind=c.kind,
-                    inner_kind=c.inner_kind, safety=c.safety, reason=c.reason,
-                    variables=variables, warned=risky and self.warned(line, title))
+        return Step(
+            line=line,
+            title=title,
+            text=text,
+            executable=c.executable,
+            kind=c.kind,
+            inner_kind=c.inner_kind,
+            safety=c.safety,
+            reason=c.reason,
+            variables=variables,
+            warned=risky and self.warned(line, title),
+        )
 
     def text(self, line: int, title: str, text: str) -> Step:
         """A non-executable instruction."""
-        return Step(line=line, title=title, text=text[:_MAX_STEP_TEXT], executable=False,
-                    kind="text", inner_kind=None, safety="read-only",
-                    reason="an instruction for a person; nothing runs")
+        return Step(
+            line=line,
+            title=title,
+            text=text[:_MAX_STEP_TEXT],
+            executable=False,
+            kind="text",
+            inner_kind=None,
+            safety="read-only",
+            reason="an instruction for a person; nothing runs",
+        )
 
     def non_exec(self, line: int, title: str, text: str, kind: str, reason: str) -> Step:
         """A non-executable block (configuration, code for reference, example output)."""
-        return Step(line=line, title=title, text=text[:_MAX_STEP_TEXT], executable=False,
-                    kind=kind, inner_kind=None, safety="read-only", reason=reason)
+        return Step(
+            line=line,
+            title=title,
+            text=text[:_MAX_STEP_TEXT],
+            executable=False,
+            kind=kind,
+            inner_kind=None,
+            safety="read-only",
+            reason=reason,
+        )
 
     def block(self, info: str, content: str, first_line: int, default_title: str) -> list[Step]:
         """Steps of a fenced or indented code block whose content starts at ``first_line``."""
@@ -88,8 +118,11 @@ class StepMaker:
             lang = {"shell": "bash"}.get(kind or "", kind or "")
         elif kind is None:
             c = classify(body, lang)
-            return [self.non_exec(first_line + _first_nonblank(body), default_title, body,
-                                  c.kind, c.reason)]
+            return [
+                self.non_exec(
+                    first_line + _first_nonblank(body), default_title, body, c.kind, c.reason
+                )
+            ]
         if kind in TEXT_KINDS or kind == "http":
             start = first_line + _first_nonblank(body)
             if kind == "http":
@@ -112,7 +145,8 @@ class StepMaker:
             raws = split_lines(body, first_line)
         else:
             raws = split_repl(body, first_line) or split_shell(
-                body, first_line, console=lang in CONSOLE_LANGS)
+                body, first_line, console=lang in CONSOLE_LANGS
+            )
         if kind == "shell":
             self.scope_names |= assigned_names(_PROMPT_PREFIX.sub("", body))
         local = frozenset(self.scope_names)
@@ -120,17 +154,22 @@ class StepMaker:
         for raw in raws:
             title = raw.title or default_title
             if raw.output:
-                steps.append(self.non_exec(raw.line, title, raw.text, "text",
-                                           "example output; nothing runs"))
+                steps.append(
+                    self.non_exec(raw.line, title, raw.text, "text", "example output; nothing runs")
+                )
             elif raw.repl is not None:
-                steps.append(self.command(raw.line, title, raw.text,
-                                          _repl_language(raw.repl, raw.text), local))
+                steps.append(
+                    self.command(
+                        raw.line, title, raw.text, _repl_language(raw.repl, raw.text), local
+                    )
+                )
             else:
                 steps.append(self.command(raw.line, title, raw.text, lang or kind, local))
         if not steps:
             start = first_line + _first_nonblank(body)
-            steps.append(self.non_exec(start, default_title, body, "text",
-                                       "only comments; nothing runs"))
+            steps.append(
+                self.non_exec(start, default_title, body, "text", "only comments; nothing runs")
+            )
         return steps
 
     def item(self, line: int, raw: str, title: str) -> list[Step]:
@@ -178,8 +217,11 @@ def _sniff_block(body: str) -> str | None:
         except ValueError:
             return "text"
         return "json"
-    if (stripped.startswith("$ ") or _ASSIGNMENT.match(stripped)
-            or looks_like_command(stripped, min_words=1)):
+    if (
+        stripped.startswith("$ ")
+        or _ASSIGNMENT.match(stripped)
+        or looks_like_command(stripped, min_words=1)
+    ):
         return "shell"
     if _REPL_LINE.match(stripped):
         return "shell"  # an interactive transcript; split_repl reads it

@@ -10,10 +10,30 @@ from opsbook.runbooks.names import code_spans, looks_like_alert_name, plain
 _ALERT_COLS = ("alert", "alert name", "alertname", "alerts", "alert rule", "rule", "name")
 _SUBJECT_COLS = ("metric", "signal", "condition", "check", "symptom", "indicator", "sli")
 _SEV_COLS = ("severity", "priority", "sev", "level")
-_THR_COLS = ("threshold", "thresholds", "condition", "expression", "expr", "trigger",
-             "fires when", "when", "for")
-_ACTION_COLS = ("action", "actions", "response", "what to do", "remediation", "mitigation",
-                "first steps", "next steps", "runbook", "first response", "fix")
+_THR_COLS = (
+    "threshold",
+    "thresholds",
+    "condition",
+    "expression",
+    "expr",
+    "trigger",
+    "fires when",
+    "when",
+    "for",
+)
+_ACTION_COLS = (
+    "action",
+    "actions",
+    "response",
+    "what to do",
+    "remediation",
+    "mitigation",
+    "first steps",
+    "next steps",
+    "runbook",
+    "first response",
+    "fix",
+)
 _EMPTY = ("", "-", "–", "—", "n/a", "na", "none")
 
 
@@ -85,8 +105,9 @@ def alert_table_rows(header: list[str], rows: list[TableRow]) -> list[AlertRow]:
     out: list[AlertRow] = []
     if alert_col is not None:
         names = [_name_of(_cell(r, alert_col)) for r in rows]
-        if sum(1 for nm in names if nm) * 2 < len(rows) or not (described or header[
-                alert_col].strip().lower() != "name"):
+        if sum(1 for nm in names if nm) * 2 < len(rows) or not (
+            described or header[alert_col].strip().lower() != "name"
+        ):
             alert_col = None
     if alert_col is None and (subject_col is None or not described):
         return out

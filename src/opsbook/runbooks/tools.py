@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from opsbook.runbooks.queries import (
     cypher_safety,
@@ -26,8 +26,7 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """What one simple command is: kind, inner kind (for wrappers) and safety verdict."""
 
     kind: str
@@ -74,14 +73,15 @@ def flag_value(args: list[str], *flags: str) -> str | None:
             if f.startswith("--") and a.startswith(f + "="):
                 return a.split("=", 1)[1]
             if not f.startswith("--") and a.startswith(f) and len(a) > len(f):
-                return a[len(f):]
+                return a[len(f) :]
     return None
 
 
 def dry_run(args: list[str]) -> bool:
     """True when a ``--dry-run`` flag (other than ``--dry-run=none``) is present."""
-    return any(a == "--dry-run" or (a.startswith("--dry-run=") and a != "--dry-run=none")
-               for a in args)
+    return any(
+        a == "--dry-run" or (a.startswith("--dry-run=") and a != "--dry-run=none") for a in args
+    )
 
 
 def output_redirects(cmd: SimpleCommand) -> Verdict | None:
@@ -145,14 +145,20 @@ def kubectl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
         if action in ("status", "history"):
             return Part("kubectl", None, ro(f"kubectl rollout {action} only reads"))
         if action in ("undo", "restart", "pause", "resume"):
-            return Part("kubectl", None, mut(f"kubectl rollout {action} changes the rollout; "
-                                             "it can be rolled forward again"))
+            return Part(
+                "kubectl",
+                None,
+                mut(
+                    f"kubectl rollout {action} changes the rollout; it can be rolled forward again"
+                ),
+            )
         return Part("kubectl", None, unk(f"unrecognised kubectl rollout {action}"))
     if sub == "scale":
         replicas = flag_value(args, "--replicas")
         if replicas is not None and replicas.strip() == "0":
-            return Part("kubectl", None, des("scales to zero replicas, taking the workload "
-                                             "offline"))
+            return Part(
+                "kubectl", None, des("scales to zero replicas, taking the workload offline")
+            )
         return Part("kubectl", None, mut("kubectl scale changes the replica count (reversible)"))
     if sub == "config":
         action = rest[0] if rest else ""
@@ -162,30 +168,58 @@ def kubectl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     if sub == "replace" and has_flag(args, "--force"):
         return Part("kubectl", None, des("kubectl replace --force deletes and recreates objects"))
     if sub == "apply" and has_flag(args, "--prune"):
-        return Part("kubectl", None, des("kubectl apply --prune deletes objects not in the "
-                                         "manifests"))
+        return Part(
+            "kubectl", None, des("kubectl apply --prune deletes objects not in the manifests")
+        )
     if sub in _KUBECTL_RO:
         return Part("kubectl", None, ro(f"kubectl {sub} only reads"))
     if sub in _KUBECTL_MUT:
         return Part("kubectl", None, mut(f"kubectl {sub} changes cluster objects (reversible)"))
     if sub in ("attach", "rsh"):
-        return Part("kubectl", None, unk(f"kubectl {sub} opens a session in a pod; what runs "
-                                         "cannot be told"))
+        return Part(
+            "kubectl",
+            None,
+            unk(f"kubectl {sub} opens a session in a pod; what runs cannot be told"),
+        )
     return Part("kubectl", None, unk(f"unrecognised kubectl subcommand {sub}"))
 
 
-_SHELLS = frozenset({"sh", "bash", "zsh", "ash", "dash", "ksh", "/bin/sh", "/bin/bash",
-                     "/bin/zsh", "/bin/ash", "/usr/bin/bash", "/usr/bin/env"})
+_SHELLS = frozenset(
+    {
+        "sh",
+        "bash",
+        "zsh",
+        "ash",
+        "dash",
+        "ksh",
+        "/bin/sh",
+        "/bin/bash",
+        "/bin/zsh",
+        "/bin/ash",
+        "/usr/bin/bash",
+        "/usr/bin/env",
+    }
+)
 
 
-def _inner(words: list[str], wrapper: str, kind: str, outer: SimpleCommand | None = None,
-           piped: bool = False) -> Part:
+def _inner(
+    words: list[str],
+    wrapper: str,
+    kind: str,
+    outer: SimpleCommand | None = None,
+    piped: bool = False,
+) -> Part:
     """A wrapper (kubectl exec, docker exec) running ``words``: its safety is the inner one.
     Input redirections, heredocs and pipes of the wrapper feed the inner command."""
     if not words:
         return Part(kind, None, unk(f"{wrapper} without a command"))
-    if words[0] in _SHELLS and "-c" not in words and len(words) <= 2 and outer is not None and (
-            not outer.heredoc and not piped and not input_file(outer)):
+    if (
+        words[0] in _SHELLS
+        and "-c" not in words
+        and len(words) <= 2
+        and outer is not None
+        and (not outer.heredoc and not piped and not input_file(outer))
+    ):
         return Part(kind, "shell", unk(f"{wrapper} opens an interactive shell"))
     inner_cmd = SimpleCommand(words=list(words), quoted=[False] * len(words))
     if outer is not None:
@@ -234,9 +268,12 @@ def docker(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     if sub == "compose":
         return compose(f"{prog} compose", rest, cmd, piped)
     if sub == "exec":
-        pos = positionals_until_command(rest, frozenset({"-e", "--env", "-u", "--user", "-w",
-                                                          "--workdir", "--detach-keys",
-                                                          "--env-file"}))
+        pos = positionals_until_command(
+            rest,
+            frozenset(
+                {"-e", "--env", "-u", "--user", "-w", "--workdir", "--detach-keys", "--env-file"}
+            ),
+        )
         return _inner(pos[1:], f"{prog} exec", "docker", cmd, piped)
     if sub == "run":
         pos = positionals_until_command(rest, _DOCKER_RUN_ARGS)
@@ -253,8 +290,23 @@ def docker(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
             return Part("docker", None, des(f"{what} permanently deletes unused {sub} data"))
         if act in ("rm", "remove", "delete"):
             return Part("docker", None, des(f"{what} deletes the {sub} and its data"))
-        if act in ("ls", "list", "inspect", "ps", "logs", "df", "info", "events", "show", "top",
-                   "stats", "history", "port", "diff", "tasks") or (sub == "manifest"):
+        if act in (
+            "ls",
+            "list",
+            "inspect",
+            "ps",
+            "logs",
+            "df",
+            "info",
+            "events",
+            "show",
+            "top",
+            "stats",
+            "history",
+            "port",
+            "diff",
+            "tasks",
+        ) or (sub == "manifest"):
             return Part("docker", None, ro(f"{what} only reads"))
         if act == "exec":
             return docker(prog, ["exec", *rest[1:]], cmd, piped)
@@ -300,8 +352,9 @@ _COMPOSE_MUT = _words("""up restart start stop pull build create pause unpause k
 cp convert watch attach""")
 
 
-def compose(prog: str, args: list[str], cmd: SimpleCommand | None = None,
-            piped: bool = False) -> Part:
+def compose(
+    prog: str, args: list[str], cmd: SimpleCommand | None = None, piped: bool = False
+) -> Part:
     """docker compose / docker-compose / nerdctl compose subcommands."""
     pos = positionals(args, _COMPOSE_GLOBAL)
     if not pos:
@@ -309,21 +362,44 @@ def compose(prog: str, args: list[str], cmd: SimpleCommand | None = None,
     sub = pos[0]
     rest = args[args.index(sub) + 1 :]
     if sub in ("exec", "run"):
-        inner = positionals_until_command(rest, frozenset({"-e", "--env", "-u", "--user", "-w",
-                                                           "--workdir", "--index", "--name",
-                                                           "--entrypoint", "-p", "--publish",
-                                                           "-v", "--volume", "-l", "--label"}))
+        inner = positionals_until_command(
+            rest,
+            frozenset(
+                {
+                    "-e",
+                    "--env",
+                    "-u",
+                    "--user",
+                    "-w",
+                    "--workdir",
+                    "--index",
+                    "--name",
+                    "--entrypoint",
+                    "-p",
+                    "--publish",
+                    "-v",
+                    "--volume",
+                    "-l",
+                    "--label",
+                }
+            ),
+        )
         part = _inner(inner[1:], f"{prog} {sub}", "docker", cmd, piped)
         if sub == "run":
-            return Part("docker", part.inner_kind,
-                        worst([mut(f"{prog} run starts a one-off container"), part.verdict]))
+            return Part(
+                "docker",
+                part.inner_kind,
+                worst([mut(f"{prog} run starts a one-off container"), part.verdict]),
+            )
         return part
     if sub == "down":
         if has_flag(rest, "-v", "--volumes"):
-            return Part("docker", None, des(f"{prog} down -v removes containers and their "
-                                            "volumes (data)"))
-        return Part("docker", None, mut(f"{prog} down stops and removes containers; up "
-                                        "recreates them"))
+            return Part(
+                "docker", None, des(f"{prog} down -v removes containers and their volumes (data)")
+            )
+        return Part(
+            "docker", None, mut(f"{prog} down stops and removes containers; up recreates them")
+        )
     if sub == "rm":
         return Part("docker", None, des(f"{prog} rm deletes stopped containers"))
     if sub in _COMPOSE_RO:
@@ -336,10 +412,24 @@ def compose(prog: str, args: list[str], cmd: SimpleCommand | None = None,
 # ---------------------------------------------------------------- http clients
 
 
-_CURL_DATA = ("-d", "--data", "--data-raw", "--data-binary", "--data-urlencode", "-F", "--form",
-              "--json", "-T", "--upload-file", "--form-string")
-_URL_DANGER = re.compile(r"/(?:delete|drop|purge|flush\w*|wipe|truncate|destroy|reset|"
-                         r"admin/tsdb/delete_series|clean_tombstones)\b", re.I)
+_CURL_DATA = (
+    "-d",
+    "--data",
+    "--data-raw",
+    "--data-binary",
+    "--data-urlencode",
+    "-F",
+    "--form",
+    "--json",
+    "-T",
+    "--upload-file",
+    "--form-string",
+)
+_URL_DANGER = re.compile(
+    r"/(?:delete|drop|purge|flush\w*|wipe|truncate|destroy|reset|"
+    r"admin/tsdb/delete_series|clean_tombstones)\b",
+    re.I,
+)
 
 
 def _http_verdict(tool: str, method: str, url: str) -> Verdict:
@@ -379,8 +469,10 @@ def curl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     if method is None:
         method = "HEAD" if has_flag(args, "-I", "--head") else ("POST" if has_data else "GET")
     urls = positionals(args, _CURL_ARGS)
-    url = next((u for u in urls if "://" in u or u.startswith(("/", "$", "localhost"))),
-               urls[0] if urls else "")
+    url = next(
+        (u for u in urls if "://" in u or u.startswith(("/", "$", "localhost"))),
+        urls[0] if urls else "",
+    )
     inner = _inner_http_kind(url)
     v = _http_verdict("curl", method, url)
     if inner == "promql" and method == "POST" and flag_value(args, "-X", "--request") is None:
@@ -393,12 +485,32 @@ def curl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
 
 def wget(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """wget: a GET unless --post-data/--method; saving to a file is a local write."""
-    method = flag_value(args, "--method") or ("POST" if has_flag(
-        args, "--post-data", "--post-file", "--body-data", "--body-file") else "GET")
-    urls = positionals(args, frozenset({"-O", "--output-document", "-o", "--output-file",
-                                        "--header", "--user", "--password", "-T", "--timeout",
-                                        "-t", "--tries", "--post-data", "--method",
-                                        "--body-data"}))
+    method = flag_value(args, "--method") or (
+        "POST"
+        if has_flag(args, "--post-data", "--post-file", "--body-data", "--body-file")
+        else "GET"
+    )
+    urls = positionals(
+        args,
+        frozenset(
+            {
+                "-O",
+                "--output-document",
+                "-o",
+                "--output-file",
+                "--header",
+                "--user",
+                "--password",
+                "-T",
+                "--timeout",
+                "-t",
+                "--tries",
+                "--post-data",
+                "--method",
+                "--body-data",
+            }
+        ),
+    )
     url = urls[0] if urls else ""
     v = _http_verdict("wget", method, url)
     out = flag_value(args, "-O", "--output-document")
@@ -410,13 +522,27 @@ def wget(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
 
 def httpie(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """HTTPie/xh: ``http [METHOD] URL [items]``; data items make it a POST."""
-    pos = positionals(args, frozenset({"-a", "--auth", "-A", "--auth-type", "--session",
-                                       "--timeout", "-o", "--output", "--verify", "--cert"}))
+    pos = positionals(
+        args,
+        frozenset(
+            {
+                "-a",
+                "--auth",
+                "-A",
+                "--auth-type",
+                "--session",
+                "--timeout",
+                "-o",
+                "--output",
+                "--verify",
+                "--cert",
+            }
+        ),
+    )
     method = "GET"
     if pos and pos[0].isupper() and pos[0].isalpha():
         method, pos = pos[0], pos[1:]
-    elif any(re.match(r"^[\w.-]+(?::=|=|@)", p) for p in pos[1:]) or has_flag(
-            args, "-f", "--form"):
+    elif any(re.match(r"^[\w.-]+(?::=|=|@)", p) for p in pos[1:]) or has_flag(args, "-f", "--form"):
         method = "POST"
     url = pos[0] if pos else ""
     return Part("http", _inner_http_kind(url), _http_verdict(prog, method, url))
@@ -467,9 +593,21 @@ _REDIS_ARGS = _words("""-h -p -s -a -u -n -r -i -d -D --user --pass --cacert --c
 --cert --key --sni --tls-ciphers --tls-ciphersuites --pattern --count --memkeys-samples --rdb
 --functions-rdb --pipe-timeout --intrinsic-latency --eval --cluster-replicas --cluster-from
 --cluster-to --cluster-slots --cluster-yes --quoted-pattern --keystats-samples""")
-_REDIS_MODES = ("--latency", "--latency-history", "--latency-dist", "--stat", "--bigkeys",
-                "--memkeys", "--hotkeys", "--scan", "--intrinsic-latency", "--rdb", "--replica",
-                "--keystats", "--version")
+_REDIS_MODES = (
+    "--latency",
+    "--latency-history",
+    "--latency-dist",
+    "--stat",
+    "--bigkeys",
+    "--memkeys",
+    "--hotkeys",
+    "--scan",
+    "--intrinsic-latency",
+    "--rdb",
+    "--replica",
+    "--keystats",
+    "--version",
+)
 
 
 def redis_cli(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
@@ -479,8 +617,17 @@ def redis_cli(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Pa
         action = args[i + 1] if i + 1 < len(args) else ""
         if action in ("check", "info", "help"):
             return Part("redis", None, ro(f"redis-cli --cluster {action} only reads"))
-        if action in ("del-node", "fix", "reshard", "rebalance", "add-node", "import",
-                      "set-timeout", "create", "call"):
+        if action in (
+            "del-node",
+            "fix",
+            "reshard",
+            "rebalance",
+            "add-node",
+            "import",
+            "set-timeout",
+            "create",
+            "call",
+        ):
             return Part("redis", None, mut(f"redis-cli --cluster {action} changes the cluster"))
         return Part("redis", None, unk(f"redis-cli --cluster {action}"))
     if has_flag(args, "--eval"):
@@ -498,8 +645,9 @@ def redis_cli(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Pa
         return Part("redis", None, unk("redis-cli --pipe mass-sends commands from stdin"))
     if piped or input_file(cmd):
         return Part("redis", None, unk("redis-cli reads commands from stdin"))
-    return Part("redis", None, unk("redis-cli opens an interactive session; what runs cannot "
-                                   "be told"))
+    return Part(
+        "redis", None, unk("redis-cli opens an interactive session; what runs cannot be told")
+    )
 
 
 _CYPHER_ARGS = _words("""-a --address -u --username -p --password -d --database --format -f
@@ -523,27 +671,61 @@ def cypher_shell(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
 
 def neo4j_admin(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """neo4j-admin: dump/backup write files; load/restore with overwrite is destructive."""
-    pos = positionals(args, frozenset({"--to-path", "--from-path", "--database", "--to",
-                                       "--from", "--backup-dir", "--verbose"}))
-    if pos[:1] in (["database"], ["server"], ["dbms"], ["backup"]) and len(pos) > 1 and pos[
-            0] != "backup":
+    pos = positionals(
+        args,
+        frozenset(
+            {
+                "--to-path",
+                "--from-path",
+                "--database",
+                "--to",
+                "--from",
+                "--backup-dir",
+                "--verbose",
+            }
+        ),
+    )
+    if (
+        pos[:1] in (["database"], ["server"], ["dbms"], ["backup"])
+        and len(pos) > 1
+        and pos[0] != "backup"
+    ):
         pos = pos[1:]
     action = pos[0] if pos else ""
-    overwrite = any(a in ("--force", "--overwrite-destination", "--overwrite-destination=true",
-                          "--force=true") for a in args)
+    overwrite = any(
+        a in ("--force", "--overwrite-destination", "--overwrite-destination=true", "--force=true")
+        for a in args
+    )
     if action in ("load", "restore", "import"):
         if overwrite:
-            return Part("shell", None, des(f"neo4j-admin {action} overwrites the existing "
-                                           "database with a backup"))
-        return Part("shell", None, mut(f"neo4j-admin {action} creates a database from a "
-                                       "backup"))
+            return Part(
+                "shell",
+                None,
+                des(f"neo4j-admin {action} overwrites the existing database with a backup"),
+            )
+        return Part("shell", None, mut(f"neo4j-admin {action} creates a database from a backup"))
     if action in ("dump", "backup", "copy", "migrate", "upload"):
         return Part("shell", None, mut(f"neo4j-admin {action} writes backup files"))
-    if action in ("check", "info", "check-consistency", "report", "memory-recommendation",
-                  "version", "help", "status", "validate-config"):
+    if action in (
+        "check",
+        "info",
+        "check-consistency",
+        "report",
+        "memory-recommendation",
+        "version",
+        "help",
+        "status",
+        "validate-config",
+    ):
         return Part("shell", None, ro(f"neo4j-admin {action} only reads"))
-    if action in ("set-initial-password", "set-default-admin", "unbind", "start", "stop",
-                  "restart"):
+    if action in (
+        "set-initial-password",
+        "set-default-admin",
+        "unbind",
+        "start",
+        "stop",
+        "restart",
+    ):
         return Part("shell", None, mut(f"neo4j-admin {action} changes the server"))
     return Part("shell", None, unk(f"unrecognised neo4j-admin {action}"))
 
@@ -553,31 +735,103 @@ def neo4j_admin(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
 
 def systemctl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """systemctl: status reads; restart/stop change; reboot/poweroff cut users off."""
-    pos = positionals(args, frozenset({"-n", "--lines", "-H", "--host", "-M", "-p",
-                                       "--property", "-t", "--type", "--state", "-o"}))
+    pos = positionals(
+        args,
+        frozenset(
+            {
+                "-n",
+                "--lines",
+                "-H",
+                "--host",
+                "-M",
+                "-p",
+                "--property",
+                "-t",
+                "--type",
+                "--state",
+                "-o",
+            }
+        ),
+    )
     sub = pos[0] if pos else "list-units"
-    if sub in ("status", "show", "is-active", "is-enabled", "is-failed", "list-units",
-               "list-unit-files", "list-timers", "list-sockets", "cat", "list-dependencies",
-               "get-default", "help"):
+    if sub in (
+        "status",
+        "show",
+        "is-active",
+        "is-enabled",
+        "is-failed",
+        "list-units",
+        "list-unit-files",
+        "list-timers",
+        "list-sockets",
+        "cat",
+        "list-dependencies",
+        "get-default",
+        "help",
+    ):
         return Part("shell", None, ro(f"systemctl {sub} only reads"))
     if sub in ("poweroff", "reboot", "halt", "kexec", "emergency", "rescue"):
         return Part("shell", None, des(f"systemctl {sub} takes the machine down"))
-    if sub in ("start", "stop", "restart", "reload", "try-restart", "reload-or-restart",
-               "enable", "disable", "daemon-reload", "mask", "unmask", "reset-failed",
-               "set-property", "kill", "edit", "isolate", "try-reload-or-restart"):
+    if sub in (
+        "start",
+        "stop",
+        "restart",
+        "reload",
+        "try-restart",
+        "reload-or-restart",
+        "enable",
+        "disable",
+        "daemon-reload",
+        "mask",
+        "unmask",
+        "reset-failed",
+        "set-property",
+        "kill",
+        "edit",
+        "isolate",
+        "try-reload-or-restart",
+    ):
         return Part("shell", None, mut(f"systemctl {sub} changes a service (reversible)"))
     return Part("shell", None, unk(f"unrecognised systemctl {sub}"))
 
 
 def crictl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """crictl (container runtime CLI): ps/images/logs read; rm/rmi delete; stop changes."""
-    pos = positionals(args, frozenset({"-r", "--runtime-endpoint", "-i", "--image-endpoint",
-                                       "--timeout", "--config", "--state", "--name"}))
+    pos = positionals(
+        args,
+        frozenset(
+            {
+                "-r",
+                "--runtime-endpoint",
+                "-i",
+                "--image-endpoint",
+                "--timeout",
+                "--config",
+                "--state",
+                "--name",
+            }
+        ),
+    )
     sub = pos[0] if pos else ""
     if sub in ("rm", "rmi", "rmp"):
         return Part("shell", None, des(f"crictl {sub} deletes containers, images or pods"))
-    if sub in ("ps", "pods", "images", "img", "inspect", "inspecti", "inspectp", "logs",
-               "stats", "statsp", "info", "version", "imagefsinfo", "events", "config"):
+    if sub in (
+        "ps",
+        "pods",
+        "images",
+        "img",
+        "inspect",
+        "inspecti",
+        "inspectp",
+        "logs",
+        "stats",
+        "statsp",
+        "info",
+        "version",
+        "imagefsinfo",
+        "events",
+        "config",
+    ):
         return Part("shell", None, ro(f"crictl {sub} only reads"))
     if sub == "exec":
         inner = positionals_until_command(args[args.index(sub) + 1 :], frozenset())
@@ -588,8 +842,21 @@ def crictl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
 def service_manager(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """Process supervisors (gitlab-ctl, supervisorctl, sv, pm2, brew services …)."""
     pos = [a for a in args if not a.startswith("-")]
-    verbs = {"status", "list", "ls", "show", "tail", "avail", "info", "describe", "logs",
-             "check", "version", "jlist", "monit"}
+    verbs = {
+        "status",
+        "list",
+        "ls",
+        "show",
+        "tail",
+        "avail",
+        "info",
+        "describe",
+        "logs",
+        "check",
+        "version",
+        "jlist",
+        "monit",
+    }
     if not pos or pos[0] in verbs:
         return Part("shell", None, ro(f"{prog} {' '.join(pos[:1])}".strip() + " only reads"))
     if pos[0] in ("delete", "remove", "kill", "flush", "cleanse", "uninstall"):
@@ -607,23 +874,74 @@ def service(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
 
 def helm(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """helm: list/status read; install/upgrade/rollback change; uninstall removes."""
-    pos = positionals(args, frozenset({"-n", "--namespace", "--kube-context", "--kubeconfig",
-                                       "-f", "--values", "--set", "--version", "-o", "--output",
-                                       "--revision", "--timeout", "--set-string", "--repo"}))
+    pos = positionals(
+        args,
+        frozenset(
+            {
+                "-n",
+                "--namespace",
+                "--kube-context",
+                "--kubeconfig",
+                "-f",
+                "--values",
+                "--set",
+                "--version",
+                "-o",
+                "--output",
+                "--revision",
+                "--timeout",
+                "--set-string",
+                "--repo",
+            }
+        ),
+    )
     sub = pos[0] if pos else ""
     if dry_run(args):
         return Part("shell", None, ro(f"helm {sub} --dry-run only shows what would change"))
-    if sub in ("list", "ls", "status", "history", "hist", "get", "show", "inspect", "template",
-               "lint", "search", "version", "env", "diff", "verify", "help"):
+    if sub in (
+        "list",
+        "ls",
+        "status",
+        "history",
+        "hist",
+        "get",
+        "show",
+        "inspect",
+        "template",
+        "lint",
+        "search",
+        "version",
+        "env",
+        "diff",
+        "verify",
+        "help",
+    ):
         return Part("shell", None, ro(f"helm {sub} only reads"))
     if sub == "repo":
         act = pos[1] if len(pos) > 1 else ""
-        return Part("shell", None, ro("helm repo list only reads") if act in ("list", "ls")
-                    else mut(f"helm repo {act} changes local repository settings"))
+        return Part(
+            "shell",
+            None,
+            ro("helm repo list only reads")
+            if act in ("list", "ls")
+            else mut(f"helm repo {act} changes local repository settings"),
+        )
     if sub in ("uninstall", "delete", "del", "un"):
         return Part("shell", None, des(f"helm {sub} removes a release and its objects"))
-    if sub in ("install", "upgrade", "rollback", "dependency", "dep", "pull", "package", "push",
-               "plugin", "registry", "test", "create"):
+    if sub in (
+        "install",
+        "upgrade",
+        "rollback",
+        "dependency",
+        "dep",
+        "pull",
+        "package",
+        "push",
+        "plugin",
+        "registry",
+        "test",
+        "create",
+    ):
         return Part("shell", None, mut(f"helm {sub} changes releases (a rollback undoes it)"))
     return Part("shell", None, unk(f"unrecognised helm {sub}"))
 
@@ -661,8 +979,9 @@ def find(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
                 if a in (";", "+", "\\;"):
                     break
                 inner.append(a)
-            part = simple_command(SimpleCommand(words=inner, quoted=[False] * len(inner)),
-                                  piped=False)
+            part = simple_command(
+                SimpleCommand(words=inner, quoted=[False] * len(inner)), piped=False
+            )
             v = part.verdict
             return Part("shell", None, Verdict(v.safety, f"find {flag} runs {v.reason}"))
     if any(a.startswith("-fprint") or a == "-fls" for a in args):
@@ -699,30 +1018,76 @@ def git(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """git: status/log read; reset --hard, clean -f, push --force lose work."""
     pos = positionals(args, frozenset({"-C", "-c", "--git-dir", "--work-tree"}))
     sub = pos[0] if pos else ""
-    if (sub == "reset" and "--hard" in args) or (sub == "clean" and any(
-            a.startswith("-") and "f" in a for a in args)) or (sub == "push" and has_flag(
-            args, "--force", "-f", "--force-with-lease", "--delete")) or (
-            sub == "branch" and has_flag(args, "-D")):
+    if (
+        (sub == "reset" and "--hard" in args)
+        or (sub == "clean" and any(a.startswith("-") and "f" in a for a in args))
+        or (sub == "push" and has_flag(args, "--force", "-f", "--force-with-lease", "--delete"))
+        or (sub == "branch" and has_flag(args, "-D"))
+    ):
         return Part("shell", None, des(f"git {sub} discards work"))
-    if sub in ("status", "log", "diff", "show", "fetch", "rev-parse", "describe", "blame",
-               "grep", "ls-files", "ls-remote", "shortlog", "reflog", "remote", "branch", "tag",
-               "config", "help", "version"):
+    if sub in (
+        "status",
+        "log",
+        "diff",
+        "show",
+        "fetch",
+        "rev-parse",
+        "describe",
+        "blame",
+        "grep",
+        "ls-files",
+        "ls-remote",
+        "shortlog",
+        "reflog",
+        "remote",
+        "branch",
+        "tag",
+        "config",
+        "help",
+        "version",
+    ):
         return Part("shell", None, ro(f"git {sub} only reads"))
     return Part("shell", None, mut(f"git {sub} changes the working tree or repository"))
 
 
-_CLOUD_DES = re.compile(r"^(delete|remove|terminate|destroy|purge|rm|rb|deregister|drop|"
-                        r"revoke|disable-|detach)", re.I)
-_CLOUD_RO = re.compile(r"^(describe|list|get|show|ls|head|lookup|wait|view|check|status|"
-                       r"version|whoami|info|inspect|read|logs|tail|search|query)", re.I)
+_CLOUD_DES = re.compile(
+    r"^(delete|remove|terminate|destroy|purge|rm|rb|deregister|drop|"
+    r"revoke|disable-|detach)",
+    re.I,
+)
+_CLOUD_RO = re.compile(
+    r"^(describe|list|get|show|ls|head|lookup|wait|view|check|status|"
+    r"version|whoami|info|inspect|read|logs|tail|search|query)",
+    re.I,
+)
 
 
 def cloud(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """aws/gcloud/az/doctl/vault/terraform/etcdctl and similar verb-style CLIs."""
-    pos = positionals(args, frozenset({"--region", "--profile", "--project", "-o", "--output",
-                                       "--query", "--format", "--zone", "-g",
-                                       "--resource-group", "--subscription", "--endpoints",
-                                       "-field", "--field", "-address", "--namespace", "-n"}))
+    pos = positionals(
+        args,
+        frozenset(
+            {
+                "--region",
+                "--profile",
+                "--project",
+                "-o",
+                "--output",
+                "--query",
+                "--format",
+                "--zone",
+                "-g",
+                "--resource-group",
+                "--subscription",
+                "--endpoints",
+                "-field",
+                "--field",
+                "-address",
+                "--namespace",
+                "-n",
+            }
+        ),
+    )
     if prog == "terraform" and pos[:2] == ["state", "rm"]:
         return Part("shell", None, des("terraform state rm forgets resources"))
     if any(_CLOUD_DES.match(p) for p in pos[:4]) or (prog == "etcdctl" and pos[:1] == ["del"]):
@@ -730,12 +1095,17 @@ def cloud(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     if prog == "aws" and "--delete" in args:
         return Part("shell", None, des("aws s3 sync --delete removes files"))
     verbs = pos[:4]
-    if verbs and all(not _CLOUD_DES.match(v) for v in verbs) and any(
-            _CLOUD_RO.match(v) for v in verbs[1:] or verbs):
+    if (
+        verbs
+        and all(not _CLOUD_DES.match(v) for v in verbs)
+        and any(_CLOUD_RO.match(v) for v in verbs[1:] or verbs)
+    ):
         return Part("shell", None, ro(f"{prog} {' '.join(pos[:3])} only reads"))
-    if prog in ("terraform", "tofu") and pos[:1] and pos[0] in ("plan", "show", "validate",
-                                                                "output", "fmt", "version",
-                                                                "providers", "graph"):
+    if (
+        prog in ("terraform", "tofu")
+        and pos[:1]
+        and pos[0] in ("plan", "show", "validate", "output", "fmt", "version", "providers", "graph")
+    ):
         return Part("shell", None, ro(f"{prog} {pos[0]} only reads"))
     if prog == "vault" and pos[:1] and pos[0] in ("status", "read", "list", "login"):
         return Part("shell", None, ro(f"vault {pos[0]} only reads"))
@@ -753,8 +1123,10 @@ def openssl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
 
 def sed_like(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """sed/perl/awk/yq: edits files in place with -i, else only prints."""
-    if any(a.startswith("-i") or a == "--in-place" or a.startswith("--in-place=")
-           or a == "inplace" for a in args):
+    if any(
+        a.startswith("-i") or a == "--in-place" or a.startswith("--in-place=") or a == "inplace"
+        for a in args
+    ):
         return Part("shell", None, mut(f"{prog} -i edits files in place"))
     if prog == "perl":
         return Part("shell", None, unk("perl code whose effect cannot be read here"))
@@ -783,8 +1155,18 @@ def firewall(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Par
 def rabbitmqctl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """rabbitmqctl: list_* and status read; purge/delete/reset lose messages."""
     sub = next((a for a in args if not a.startswith("-")), "")
-    if sub.startswith(("list", "status", "cluster_status", "environment", "report", "ping",
-                       "node_health_check", "await_startup")):
+    if sub.startswith(
+        (
+            "list",
+            "status",
+            "cluster_status",
+            "environment",
+            "report",
+            "ping",
+            "node_health_check",
+            "await_startup",
+        )
+    ):
         return Part("shell", None, ro(f"rabbitmqctl {sub} only reads"))
     if sub.startswith(("purge", "delete", "reset", "force_reset", "forget", "clear")):
         return Part("shell", None, des(f"rabbitmqctl {sub} deletes queues, messages or state"))
@@ -807,12 +1189,16 @@ def pg_tools(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Par
     if prog in ("dropdb", "dropuser"):
         return Part("shell", None, des(f"{prog} deletes a database or role"))
     if prog in ("pg_ctl", "pg_ctlcluster"):
-        pos = positionals(args, frozenset({"-D", "--pgdata", "-m", "--mode", "-l", "--log",
-                                           "-o", "-t", "--timeout"}))
+        pos = positionals(
+            args,
+            frozenset({"-D", "--pgdata", "-m", "--mode", "-l", "--log", "-o", "-t", "--timeout"}),
+        )
         if "status" in pos:
             return Part("shell", None, ro(f"{prog} status only reads"))
         if any(p in ("stop", "kill") for p in pos) and flag_value(args, "-m", "--mode") in (
-                "immediate", "i"):
+            "immediate",
+            "i",
+        ):
             return Part("shell", None, des(f"{prog} stop -m immediate cuts every session off"))
         return Part("shell", None, mut(f"{prog} {' '.join(pos[-1:])} changes the server"))
     return Part("shell", None, mut(f"{prog} changes the database (reversible)"))
@@ -830,8 +1216,22 @@ def promtool(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
 
 def amtool(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """amtool: queries read; silence add/expire change alerting (reversible)."""
-    pos = positionals(args, frozenset({"--alertmanager.url", "-o", "--output", "-c",
-                                       "--comment", "-a", "--author", "-d", "--duration"}))
+    pos = positionals(
+        args,
+        frozenset(
+            {
+                "--alertmanager.url",
+                "-o",
+                "--output",
+                "-c",
+                "--comment",
+                "-a",
+                "--author",
+                "-d",
+                "--duration",
+            }
+        ),
+    )
     if pos[:1] == ["silence"] and len(pos) > 1 and pos[1] in ("add", "expire", "import"):
         return Part("shell", None, mut(f"amtool silence {pos[1]} changes silences (reversible)"))
     return Part("shell", None, ro(f"amtool {' '.join(pos[:2])} only reads"))
@@ -863,8 +1263,11 @@ ansible-playbook ./""")
 def _generic(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     if prog in ("tee",):
         files = [a for a in args if not a.startswith("-") and a != "/dev/null"]
-        return Part("shell", None, mut(f"tee writes to {files[0]}") if files else ro(
-            "tee only passes output through"))
+        return Part(
+            "shell",
+            None,
+            mut(f"tee writes to {files[0]}") if files else ro("tee only passes output through"),
+        )
     if prog == "dd":
         if any(a.startswith("of=") for a in args):
             return Part("shell", None, des("dd overwrites its output target"))
@@ -874,21 +1277,33 @@ def _generic(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Par
     if prog in ("rsync",) and any(a.startswith("--delete") for a in args):
         return Part("shell", None, des("rsync --delete removes files at the destination"))
     if prog in ("ip", "ifconfig"):
-        if any(a in ("add", "del", "delete", "set", "flush", "change", "replace", "up", "down")
-               for a in args):
+        if any(
+            a in ("add", "del", "delete", "set", "flush", "change", "replace", "up", "down")
+            for a in args
+        ):
             return Part("shell", None, mut(f"{prog} changes network settings"))
         return Part("shell", None, ro(f"{prog} only shows network settings"))
     if prog in ("mount",) and not args:
         return Part("shell", None, ro("mount lists mounts"))
     if prog in ("uvicorn", "gunicorn", "celery", "node", "java") and not (
-            prog == "celery" and "inspect" in args):
+        prog == "celery" and "inspect" in args
+    ):
         return Part("shell", None, mut(f"{prog} starts a long-running process"))
     if prog == "celery":
         return Part("shell", None, ro("celery inspect only reads worker state"))
     if prog in ("journalctl",) and any(a.startswith("--vacuum") for a in args):
         return Part("shell", None, des("journalctl --vacuum deletes old logs"))
-    if prog in ("export", "declare", "local", "readonly", "set", "unset", "alias", "shopt",
-                "typeset"):
+    if prog in (
+        "export",
+        "declare",
+        "local",
+        "readonly",
+        "set",
+        "unset",
+        "alias",
+        "shopt",
+        "typeset",
+    ):
         return Part("shell", None, ro(f"{prog} only sets shell variables for this session"))
     if prog in ("cd", "pushd", "popd"):
         return Part("shell", None, ro(f"{prog} only changes directory"))
@@ -897,9 +1312,11 @@ def _generic(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Par
     if prog in READ_ONLY_TOOLS:
         return Part("shell", None, ro(f"{prog} only reads"))
     if prog in DESTRUCTIVE_TOOLS:
-        what = "rm -rf deletes files and directories recursively" if prog == "rm" and any(
-            a.startswith("-") and "r" in a.lower() for a in args) else f"{prog} deletes data "\
-            "or takes the machine down"
+        what = (
+            "rm -rf deletes files and directories recursively"
+            if prog == "rm" and any(a.startswith("-") and "r" in a.lower() for a in args)
+            else f"{prog} deletes data or takes the machine down"
+        )
         if prog == "rm":
             what = what if "rm -rf" in what else "rm deletes files"
         return Part("shell", None, des(what))
@@ -916,10 +1333,24 @@ _Handler = Callable[[list[str], SimpleCommand, bool], Part]
 _NamedHandler = Callable[[str, list[str], SimpleCommand, bool], Part]
 
 HANDLERS: dict[str, _Handler] = {
-    "kubectl": kubectl, "oc": kubectl, "curl": curl, "wget": wget, "cypher-shell": cypher_shell,
-    "neo4j-admin": neo4j_admin, "systemctl": systemctl, "service": service, "helm": helm,
-    "find": find, "tar": tar, "git": git, "openssl": openssl, "crontab": crontab,
-    "rabbitmqctl": rabbitmqctl, "promtool": promtool, "amtool": amtool, "crictl": crictl,
+    "kubectl": kubectl,
+    "oc": kubectl,
+    "curl": curl,
+    "wget": wget,
+    "cypher-shell": cypher_shell,
+    "neo4j-admin": neo4j_admin,
+    "systemctl": systemctl,
+    "service": service,
+    "helm": helm,
+    "find": find,
+    "tar": tar,
+    "git": git,
+    "openssl": openssl,
+    "crontab": crontab,
+    "rabbitmqctl": rabbitmqctl,
+    "promtool": promtool,
+    "amtool": amtool,
+    "crictl": crictl,
 }
 NAMED_HANDLERS: dict[str, _NamedHandler] = {
     **dict.fromkeys(("docker", "podman", "nerdctl"), docker),
@@ -928,39 +1359,136 @@ NAMED_HANDLERS: dict[str, _NamedHandler] = {
     **dict.fromkeys(("redis-cli", "valkey-cli", "keydb-cli"), redis_cli),
     **dict.fromkeys(("python", "python3", "python2", "py"), python),
     **dict.fromkeys(("kill", "pkill", "killall"), kill),
-    **dict.fromkeys(("aws", "gcloud", "az", "doctl", "vault", "terraform", "tofu", "etcdctl",
-                     "gsutil", "consul", "nomad"), cloud),
+    **dict.fromkeys(
+        (
+            "aws",
+            "gcloud",
+            "az",
+            "doctl",
+            "vault",
+            "terraform",
+            "tofu",
+            "etcdctl",
+            "gsutil",
+            "consul",
+            "nomad",
+        ),
+        cloud,
+    ),
     **dict.fromkeys(("sed", "perl", "awk", "gawk", "yq"), sed_like),
     **dict.fromkeys(("gitlab-ctl", "supervisorctl", "sv", "pm2", "monit"), service_manager),
     **dict.fromkeys(("iptables", "ip6tables", "nft", "ufw", "firewall-cmd"), firewall),
-    **dict.fromkeys(("pg_isready", "pg_dump", "pg_dumpall", "pg_restore", "pg_ctl",
-                     "pg_ctlcluster", "pg_controldata", "pg_config", "pg_lsclusters",
-                     "pg_basebackup", "vacuumdb", "reindexdb", "createdb", "dropdb",
-                     "dropuser", "createuser", "pg_upgrade"), pg_tools),
+    **dict.fromkeys(
+        (
+            "pg_isready",
+            "pg_dump",
+            "pg_dumpall",
+            "pg_restore",
+            "pg_ctl",
+            "pg_ctlcluster",
+            "pg_controldata",
+            "pg_config",
+            "pg_lsclusters",
+            "pg_basebackup",
+            "vacuumdb",
+            "reindexdb",
+            "createdb",
+            "dropdb",
+            "dropuser",
+            "createuser",
+            "pg_upgrade",
+        ),
+        pg_tools,
+    ),
 }
-KNOWN_PROGRAMS = frozenset(HANDLERS) | frozenset(NAMED_HANDLERS) | READ_ONLY_TOOLS | (
-    MUTATING_TOOLS | DESTRUCTIVE_TOOLS | SCRIPT_TOOLS) | frozenset(
-    {"docker-compose", "sudo", "env", "tee", "dd", "rmdir", "ip", "ifconfig", "cd", "pushd",
-     "popd", "declare", "unset", "set", "alias", "xargs", "timeout", "nice", "ionice", "ssh",
-     "exec", "command", "stdbuf", "export", "mongosh", "mongo", "chroot"})
+KNOWN_PROGRAMS = (
+    frozenset(HANDLERS)
+    | frozenset(NAMED_HANDLERS)
+    | READ_ONLY_TOOLS
+    | (MUTATING_TOOLS | DESTRUCTIVE_TOOLS | SCRIPT_TOOLS)
+    | frozenset(
+        {
+            "docker-compose",
+            "sudo",
+            "env",
+            "tee",
+            "dd",
+            "rmdir",
+            "ip",
+            "ifconfig",
+            "cd",
+            "pushd",
+            "popd",
+            "declare",
+            "unset",
+            "set",
+            "alias",
+            "xargs",
+            "timeout",
+            "nice",
+            "ionice",
+            "ssh",
+            "exec",
+            "command",
+            "stdbuf",
+            "export",
+            "mongosh",
+            "mongo",
+            "chroot",
+        }
+    )
+)
 
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _WRAPPER_ARGS = {
-    "sudo": frozenset({"-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "--user",
-                       "--group"}),
+    "sudo": frozenset({"-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "--user", "--group"}),
     "timeout": frozenset({"-s", "--signal", "-k", "--kill-after"}),
     "nice": frozenset({"-n", "--adjustment"}),
     "ionice": frozenset({"-c", "-n", "-p"}),
     "watch": frozenset({"-n", "--interval", "-d"}),
-    "xargs": frozenset({"-I", "-n", "-P", "-L", "-d", "-s", "-E", "-a", "--max-args",
-                        "--max-procs", "--delimiter", "--replace"}),
+    "xargs": frozenset(
+        {
+            "-I",
+            "-n",
+            "-P",
+            "-L",
+            "-d",
+            "-s",
+            "-E",
+            "-a",
+            "--max-args",
+            "--max-procs",
+            "--delimiter",
+            "--replace",
+        }
+    ),
     "stdbuf": frozenset(),
     "env": frozenset({"-u", "--unset", "-C", "--chdir"}),
 }
 _ONE_ARG_WRAPPERS = frozenset({"chroot", "nsenter-t", "runuser-u"})
-_PLAIN_WRAPPERS = frozenset({"time", "nohup", "exec", "command", "builtin", "unbuffer",
-                             "chronic", "caffeinate", "then", "do", "else", "elif", "if",
-                             "while", "until", "!", "{", "}", "noglob"})
+_PLAIN_WRAPPERS = frozenset(
+    {
+        "time",
+        "nohup",
+        "exec",
+        "command",
+        "builtin",
+        "unbuffer",
+        "chronic",
+        "caffeinate",
+        "then",
+        "do",
+        "else",
+        "elif",
+        "if",
+        "while",
+        "until",
+        "!",
+        "{",
+        "}",
+        "noglob",
+    }
+)
 
 
 def strip_wrappers(words: list[str]) -> tuple[list[str], list[str]]:
@@ -984,8 +1512,9 @@ def strip_wrappers(words: list[str]) -> tuple[list[str], list[str]]:
         elif head in _WRAPPER_ARGS:
             args = _WRAPPER_ARGS[head]
             i = 1
-            while i < len(words) and (words[i].startswith("-") or (
-                    head == "env" and _ASSIGN.match(words[i]))):
+            while i < len(words) and (
+                words[i].startswith("-") or (head == "env" and _ASSIGN.match(words[i]))
+            ):
                 i += 2 if words[i] in args else 1
             if head == "timeout" and i < len(words):
                 i += 1
@@ -1016,8 +1545,9 @@ def simple_command(cmd: SimpleCommand, *, piped: bool) -> Part:
             kind, inner, verdict = shell_parts(words[i + 1])
             return Part(kind, inner, verdict)
     if words[0] == "ssh":
-        pos = positionals(words[1:], frozenset({"-i", "-p", "-l", "-o", "-J", "-F", "-L", "-R",
-                                                "-D", "-W"}))
+        pos = positionals(
+            words[1:], frozenset({"-i", "-p", "-l", "-o", "-J", "-F", "-L", "-R", "-D", "-W"})
+        )
         if len(pos) > 1:
             from opsbook.runbooks.classify import shell_parts
 
@@ -1052,5 +1582,3 @@ def simple_command(cmd: SimpleCommand, *, piped: bool) -> Part:
     if notes:
         verdict = Verdict(verdict.safety, f"{verdict.reason} ({', '.join(notes)})")
     return Part(part.kind, part.inner_kind, verdict)
-
-

@@ -11,12 +11,15 @@ def _words(text: str) -> frozenset[str]:
     """A set of words written as one space-separated string."""
     return frozenset(text.split())
 
+
 _ANY_MARK = re.compile(r"[$<\[{]")
 _TEMPLATE = re.compile(r"\{\{-?\s*([^{}]*?)\s*-?\}\}")
 _TEMPLATE_NAME = re.compile(r"^[.$]*([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)")
 _BRACED = re.compile(r"(?<![\\$])\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:#%/^,@\[][^}]*)?\}")
 _DOLLAR = re.compile(r"(?<![\\$])\$([A-Za-z_][A-Za-z0-9_]*)(?![\w(])")
-_ANGLE = re.compile(r"(?<![<\w])<([A-Za-z][A-Za-z0-9_.\-]*(?:[ _][A-Za-z0-9][A-Za-z0-9_.\-]*){0,3})>(?![>\w])")
+_ANGLE = re.compile(
+    r"(?<![<\w])<([A-Za-z][A-Za-z0-9_.\-]*(?:[ _][A-Za-z0-9][A-Za-z0-9_.\-]*){0,3})>(?![>\w])"
+)
 _BRACKET = re.compile(r"(?<![\w\]\[$])\[([A-Z][A-Z0-9_\-]+)\](?![\w(\[])")
 
 SHELL_BUILTINS = _words("""HOME PATH PWD OLDPWD USER LOGNAME SHELL TERM LANG LC_ALL HOSTNAME
@@ -69,8 +72,10 @@ _ASSIGNED = re.compile(
     r"\s*(?:(?:export|local|readonly|declare|typeset)\s+(?:-\w+\s+)*)?([A-Za-z_][A-Za-z0-9_]*)\+?="
 )
 _COMMAND_SPLIT = re.compile(r"[\n;]|&&|\|\|")
-_LOOP_VAR = re.compile(r"\b(?:for|select)\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\b|\bread\s+(?:-\w+\s+)*"
-                       r"([A-Za-z_][A-Za-z0-9_]*(?:\s+[A-Za-z_][A-Za-z0-9_]*)*)")
+_LOOP_VAR = re.compile(
+    r"\b(?:for|select)\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\b|\bread\s+(?:-\w+\s+)*"
+    r"([A-Za-z_][A-Za-z0-9_]*(?:\s+[A-Za-z_][A-Za-z0-9_]*)*)"
+)
 
 
 def assigned_names(script: str) -> set[str]:

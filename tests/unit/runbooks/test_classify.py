@@ -77,8 +77,7 @@ CASES: list[tuple[str, str | None, str, str | None, str]] = [
     ("ALTER TABLE t ADD COLUMN c int", "sql", "sql", None, MUT),
     ("ALTER TABLE t DROP COLUMN c", "sql", "sql", None, DES),
     ("SHOW max_connections", "sql", "sql", None, RO),
-    ("WITH gone AS (DELETE FROM q RETURNING *) SELECT count(*) FROM gone", "sql", "sql", None,
-     DES),
+    ("WITH gone AS (DELETE FROM q RETURNING *) SELECT count(*) FROM gone", "sql", "sql", None, DES),
     # Redis
     ("redis-cli -u $REDIS_URL INFO", "bash", "redis", None, RO),
     ("redis-cli ping", "bash", "redis", None, RO),
@@ -96,8 +95,13 @@ CASES: list[tuple[str, str | None, str, str | None, str]] = [
     ("cypher-shell -a $NEO4J_URI 'MATCH (n) RETURN count(n)'", "bash", "cypher", None, RO),
     ("MATCH (n:Tmp) DETACH DELETE n", "cypher", "cypher", None, DES),
     ("MERGE (s:Service {name: 'api'})", "cypher", "cypher", None, MUT),
-    ("CREATE INDEX svc_name IF NOT EXISTS FOR (s:Service) ON (s.name)", "cypher", "cypher",
-     None, MUT),
+    (
+        "CREATE INDEX svc_name IF NOT EXISTS FOR (s:Service) ON (s.name)",
+        "cypher",
+        "cypher",
+        None,
+        MUT,
+    ),
     ("MATCH (n) REMOVE n.tmp", "cypher", "cypher", None, DES),
     ("CALL dbms.components()", "cypher", "cypher", None, RO),
     ("CALL apoc.periodic.commit('x')", "cypher", "cypher", None, UNK),
@@ -135,8 +139,13 @@ CASES: list[tuple[str, str | None, str, str | None, str]] = [
     ("git reset --hard HEAD~1", "bash", "shell", None, DES),
     ("aws s3 ls s3://bucket", "bash", "shell", None, RO),
     ("aws ec2 terminate-instances --instance-ids i-1", "bash", "shell", None, DES),
-    ("neo4j-admin database load neo4j --from-path=/b --overwrite-destination=true", "bash",
-     "shell", None, DES),
+    (
+        "neo4j-admin database load neo4j --from-path=/b --overwrite-destination=true",
+        "bash",
+        "shell",
+        None,
+        DES,
+    ),
     ("ssh bastion 'systemctl restart api'", "bash", "shell", None, MUT),
     ("bash -c 'redis-cli FLUSHDB'", "bash", "redis", None, DES),
     ("frobnicate --all", "bash", "shell", None, UNK),
@@ -145,26 +154,30 @@ CASES: list[tuple[str, str | None, str, str | None, str]] = [
 
 
 @pytest.mark.parametrize(("command", "lang", "kind", "inner", "safety"), CASES)
-def test_classify(command: str, lang: str | None, kind: str, inner: str | None,
-                  safety: str) -> None:
+def test_classify(
+    command: str, lang: str | None, kind: str, inner: str | None, safety: str
+) -> None:
     c = classify(command, lang)
     assert (c.kind, c.inner_kind, c.safety) == (kind, inner, safety), c.reason
     assert c.executable
     assert c.reason and "\n" not in c.reason
 
 
-@pytest.mark.parametrize(("text", "lang", "kind"), [
-    ("const x = await client.get('a')", "typescript", "typescript"),
-    ("const x = 1", "js", "typescript"),
-    ("replicas: 3", "yaml", "yaml"),
-    ('{"a": 1}', "json", "json"),
-    ("maxmemory 2gb", "conf", "config"),
-    ("[server]\nport = 80", "toml", "config"),
-    ("Rails.cache.clear", "ruby", "ruby"),
-    ("PONG", "text", "text"),
-    ("We are investigating [ISSUE].", None, "text"),
-    ("kubectl get pods", "mermaid", "text"),
-])
+@pytest.mark.parametrize(
+    ("text", "lang", "kind"),
+    [
+        ("const x = await client.get('a')", "typescript", "typescript"),
+        ("const x = 1", "js", "typescript"),
+        ("replicas: 3", "yaml", "yaml"),
+        ('{"a": 1}', "json", "json"),
+        ("maxmemory 2gb", "conf", "config"),
+        ("[server]\nport = 80", "toml", "config"),
+        ("Rails.cache.clear", "ruby", "ruby"),
+        ("PONG", "text", "text"),
+        ("We are investigating [ISSUE].", None, "text"),
+        ("kubectl get pods", "mermaid", "text"),
+    ],
+)
 def test_non_executable_kinds(text: str, lang: str | None, kind: str) -> None:
     c = classify(text, lang)
     assert (c.kind, c.executable, c.safety) == (kind, False, RO)
@@ -177,17 +190,20 @@ def test_unknown_fence_language_is_not_run() -> None:
     assert c.reason.startswith("unknown fence language")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("kubectl get pods -n prod", True),
-    ("redis-cli ping", True),
-    ("SELECT count(*) FROM t", True),
-    ("./restore.sh --dry-run", True),
-    ("kubectl", False),                      # a tool name, not a command
-    ("/api/health/database", False),
-    ("REDIS_URL", False),
-    ("ASSISTANT_ENABLED=false", False),
-    ("bolt://localhost:7687", False),
-    ("INFO", False),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("kubectl get pods -n prod", True),
+        ("redis-cli ping", True),
+        ("SELECT count(*) FROM t", True),
+        ("./restore.sh --dry-run", True),
+        ("kubectl", False),  # a tool name, not a command
+        ("/api/health/database", False),
+        ("REDIS_URL", False),
+        ("ASSISTANT_ENABLED=false", False),
+        ("bolt://localhost:7687", False),
+        ("INFO", False),
+    ],
+)
 def test_looks_like_command(text: str, expected: bool) -> None:
     assert looks_like_command(text) is expected

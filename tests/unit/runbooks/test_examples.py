@@ -34,7 +34,8 @@ EXPECTED = {
         ("2. Ledger connections exhausted", [], None),
     ],
     "alerts/PostgresConnectionsHigh.md": [
-        ("PostgresConnectionsHigh", ["PostgresConnectionsHigh"], "P2")],
+        ("PostgresConnectionsHigh", ["PostgresConnectionsHigh"], "P2")
+    ],
     "alerts/RedisMemoryHigh.md": [("RedisMemoryHigh", ["RedisMemoryHigh"], "P2")],
 }
 
@@ -48,18 +49,34 @@ def test_example_sections(examples: dict[str, Runbook], path: str) -> None:
     assert all(s.steps for s in rb.sections)
 
 
-@pytest.mark.parametrize(("path", "heading", "phases"), [
-    ("checkout-api.md", "Checkout API Down",
-     ["investigate", "mitigate", "validate", "escalate"]),
-    ("search-indexer.md", "IndexerQueueBacklog",
-     ["detect", "mitigate", "investigate", "mitigate", "postmortem"]),
-    ("ledger.md", "1. Standby replication lag",
-     ["detect", "investigate", "mitigate", "validate", "postmortem"]),
-    ("alerts/PostgresConnectionsHigh.md", "PostgresConnectionsHigh",
-     ["investigate", "mitigate"]),
-])
-def test_example_phases(examples: dict[str, Runbook], path: str, heading: str,
-                        phases: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "heading", "phases"),
+    [
+        (
+            "checkout-api.md",
+            "Checkout API Down",
+            ["investigate", "mitigate", "validate", "escalate"],
+        ),
+        (
+            "search-indexer.md",
+            "IndexerQueueBacklog",
+            ["detect", "mitigate", "investigate", "mitigate", "postmortem"],
+        ),
+        (
+            "ledger.md",
+            "1. Standby replication lag",
+            ["detect", "investigate", "mitigate", "validate", "postmortem"],
+        ),
+        (
+            "alerts/PostgresConnectionsHigh.md",
+            "PostgresConnectionsHigh",
+            ["investigate", "mitigate"],
+        ),
+    ],
+)
+def test_example_phases(
+    examples: dict[str, Runbook], path: str, heading: str, phases: list[str]
+) -> None:
     section = examples[path].section(heading)
     assert section is not None
     assert [p.phase for p in section.phases] == phases
@@ -82,7 +99,12 @@ def test_every_example_alert_matches_exactly(examples: dict[str, Runbook]) -> No
 
 
 def test_destructive_example_steps_carry_warnings(examples: dict[str, Runbook]) -> None:
-    destructive = [st for rb in examples.values() for s in rb.sections for st in s.steps
-                   if st.safety == "destructive"]
+    destructive = [
+        st
+        for rb in examples.values()
+        for s in rb.sections
+        for st in s.steps
+        if st.safety == "destructive"
+    ]
     assert len(destructive) == 2
     assert all(st.warned for st in destructive)

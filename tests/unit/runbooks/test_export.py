@@ -28,34 +28,57 @@ DOC = """
 2. Read the logs
 """
 
-GOLDEN = {"runbooks": [{
-    "path": "ops.md",
-    "title": "Ops",
-    "sections": [{
-        "id": "high-error-rate",
-        "heading": "High Error Rate",
-        "line": 3,
-        "alerts": ["HighErrorRate"],
-        "severity": "Critical (P0)",
-        "severity_normalized": "P0",
-        "threshold": ">5% for 5 minutes",
-        "symptoms": ["5xx responses"],
-        "phases": [{
-            "phase": "investigate",
-            "label": "Investigation Steps",
-            "line": 12,
-            "steps": [
-                {"line": 15, "title": "Error ratio",
-                 "text": 'rate(http_requests_total{code=~"5.."}[5m])', "executable": True,
-                 "kind": "promql", "inner_kind": None, "safety": "read-only",
-                 "reason": "PromQL query only reads metrics", "variables": []},
-                {"line": 17, "title": "", "text": "Read the logs", "executable": False,
-                 "kind": "text", "inner_kind": None, "safety": "read-only",
-                 "reason": "an instruction for a person; nothing runs", "variables": []},
+GOLDEN = {
+    "runbooks": [
+        {
+            "path": "ops.md",
+            "title": "Ops",
+            "sections": [
+                {
+                    "id": "high-error-rate",
+                    "heading": "High Error Rate",
+                    "line": 3,
+                    "alerts": ["HighErrorRate"],
+                    "severity": "Critical (P0)",
+                    "severity_normalized": "P0",
+                    "threshold": ">5% for 5 minutes",
+                    "symptoms": ["5xx responses"],
+                    "phases": [
+                        {
+                            "phase": "investigate",
+                            "label": "Investigation Steps",
+                            "line": 12,
+                            "steps": [
+                                {
+                                    "line": 15,
+                                    "title": "Error ratio",
+                                    "text": 'rate(http_requests_total{code=~"5.."}[5m])',
+                                    "executable": True,
+                                    "kind": "promql",
+                                    "inner_kind": None,
+                                    "safety": "read-only",
+                                    "reason": "PromQL query only reads metrics",
+                                    "variables": [],
+                                },
+                                {
+                                    "line": 17,
+                                    "title": "",
+                                    "text": "Read the logs",
+                                    "executable": False,
+                                    "kind": "text",
+                                    "inner_kind": None,
+                                    "safety": "read-only",
+                                    "reason": "an instruction for a person; nothing runs",
+                                    "variables": [],
+                                },
+                            ],
+                        }
+                    ],
+                }
             ],
-        }],
-    }],
-}]}
+        }
+    ]
+}
 
 
 def test_golden_structure() -> None:
@@ -68,14 +91,39 @@ def test_keys_are_exactly_the_documented_ones(seeds: dict) -> None:  # type: ign
     for rb in data["runbooks"]:
         assert list(rb) == ["path", "title", "sections"]
         for s in rb["sections"]:
-            assert list(s) == ["id", "heading", "line", "alerts", "severity",
-                               "severity_normalized", "threshold", "symptoms", "phases"]
+            assert list(s) == [
+                "id",
+                "heading",
+                "line",
+                "alerts",
+                "severity",
+                "severity_normalized",
+                "threshold",
+                "symptoms",
+                "phases",
+            ]
             for p in s["phases"]:
                 assert list(p) == ["phase", "label", "line", "steps"]
-                assert p["phase"] in ("general", "detect", "investigate", "mitigate",
-                                      "validate", "escalate", "postmortem")
+                assert p["phase"] in (
+                    "general",
+                    "detect",
+                    "investigate",
+                    "mitigate",
+                    "validate",
+                    "escalate",
+                    "postmortem",
+                )
                 for st in p["steps"]:
-                    assert list(st) == ["line", "title", "text", "executable", "kind",
-                                        "inner_kind", "safety", "reason", "variables"]
+                    assert list(st) == [
+                        "line",
+                        "title",
+                        "text",
+                        "executable",
+                        "kind",
+                        "inner_kind",
+                        "safety",
+                        "reason",
+                        "variables",
+                    ]
                     assert st["safety"] in ("read-only", "mutating", "destructive", "unknown")
                     assert isinstance(st["variables"], list)

@@ -36,24 +36,29 @@ Warning: this drops every session.
 @pytest.fixture()
 def findings() -> list[Finding]:
     rb = parse(DOC, "runbooks/api.md")
-    return lint([rb], known_variables={"REDIS_URL"},
-                rule_alerts=["ApiDown", "CacheDown", "DiskFull", "api_down"])
+    return lint(
+        [rb],
+        known_variables={"REDIS_URL"},
+        rule_alerts=["ApiDown", "CacheDown", "DiskFull", "api_down"],
+    )
 
 
 def codes(findings: list[Finding]) -> set[tuple[str, int, str, str]]:
     return {(f.path, f.line, f.severity, f.code) for f in findings}
 
 
-@pytest.mark.parametrize(("line", "severity", "code"), [
-    (1, "error", "no-steps"),
-    (9, "warning", "unknown-safety"),
-    (10, "error", "destructive-without-warning"),
-    (16, "warning", "unknown-kind"),
-    (19, "error", "duplicate-alert"),
-    (21, "warning", "undefined-variable"),
-])
-def test_each_finding_code(findings: list[Finding], line: int, severity: str,
-                           code: str) -> None:
+@pytest.mark.parametrize(
+    ("line", "severity", "code"),
+    [
+        (1, "error", "no-steps"),
+        (9, "warning", "unknown-safety"),
+        (10, "error", "destructive-without-warning"),
+        (16, "warning", "unknown-kind"),
+        (19, "error", "duplicate-alert"),
+        (21, "warning", "undefined-variable"),
+    ],
+)
+def test_each_finding_code(findings: list[Finding], line: int, severity: str, code: str) -> None:
     assert ("runbooks/api.md", line, severity, code) in codes(findings)
 
 
@@ -64,7 +69,8 @@ def test_warning_above_a_destructive_step_silences_it(findings: list[Finding]) -
 def test_alerts_of_the_rules_without_a_section(findings: list[Finding]) -> None:
     missing = [f for f in findings if f.code == "alert-without-runbook"]
     assert [(f.path, f.severity, f.message) for f in missing] == [
-        ("rules", "error", "alert DiskFull has no runbook section")]
+        ("rules", "error", "alert DiskFull has no runbook section")
+    ]
 
 
 def test_findings_print_as_file_line(findings: list[Finding]) -> None:
@@ -82,7 +88,8 @@ def test_duplicate_alert_across_files() -> None:
     b = parse("## B\n**Alert:** `Same`\n- `kubectl get pods`\n", "b.md")
     dup = [f for f in lint([a, b]) if f.code == "duplicate-alert"]
     assert [(f.path, f.line, f.message) for f in dup] == [
-        ("b.md", 1, "alert Same is also bound at a.md:1")]
+        ("b.md", 1, "alert Same is also bound at a.md:1")
+    ]
 
 
 def test_read_errors_are_findings() -> None:
@@ -120,7 +127,8 @@ def test_alerts_from_rules_yaml() -> None:
     assert alerts_from_rules_yaml(RULES) == ["ApiDown", "ApiSlow", "KubePodCrashLooping"]
 
 
-@pytest.mark.parametrize("text", ["", "not: [valid", "- a\n- b", "groups: 3",
-                                  "groups: [{rules: [{alert: 5}]}]"])
+@pytest.mark.parametrize(
+    "text", ["", "not: [valid", "- a\n- b", "groups: 3", "groups: [{rules: [{alert: 5}]}]"]
+)
 def test_alerts_from_bad_rules_yaml(text: str) -> None:
     assert alerts_from_rules_yaml(text) == []

@@ -34,8 +34,10 @@ CATALOG_TEXT = """
 
 @pytest.fixture()
 def catalog() -> list[Runbook]:
-    hugo = parse_runbook("---\ntitle: Kube Job Failed\n---\n## Diagnosis\n- `kubectl get jobs`\n",
-                         "content/runbooks/kubernetes/KubeJobFailed.md")
+    hugo = parse_runbook(
+        "---\ntitle: Kube Job Failed\n---\n## Diagnosis\n- `kubectl get jobs`\n",
+        "content/runbooks/kubernetes/KubeJobFailed.md",
+    )
     return [parse(CATALOG_TEXT, "docs/runbooks/payments.md"), hugo]
 
 
@@ -43,25 +45,38 @@ def test_exact_alert_name(catalog: list[Runbook]) -> None:
     m = match_section(catalog, "PaymentsHighErrorRate", {}, {})
     assert m is not None
     assert (m.rule, m.score, m.section.heading, m.suggested) == (
-        "exact", 1.0, "High Error Rate", False)
+        "exact",
+        1.0,
+        "High Error Rate",
+        False,
+    )
 
 
-@pytest.mark.parametrize("alertname", ["HighErrorRate", "high-error-rate", "High Error Rate",
-                                       "BackendDown", "backend_down"])
+@pytest.mark.parametrize(
+    "alertname",
+    ["HighErrorRate", "high-error-rate", "High Error Rate", "BackendDown", "backend_down"],
+)
 def test_normalized_name(catalog: list[Runbook], alertname: str) -> None:
     m = match_section(catalog, alertname, {}, {})
     assert m is not None and m.rule == "normalized"
     assert m.section.heading in ("High Error Rate", "Runbook: Backend Down")
 
 
-@pytest.mark.parametrize(("url", "heading"), [
-    ("https://github.com/acme/ops/blob/main/docs/runbooks/payments.md#redis-memory-near-the-limit",
-     "Redis memory near the limit"),
-    ("https://git.example.com/ops/-/blob/main/docs/runbooks/payments.md", "High Error Rate"),
-    ("https://runbooks.example.dev/runbooks/kubernetes/kubejobfailed/", "Kube Job Failed"),
-    ("https://github.com/x/y/blob/main/payments.md#database-connections-exhausted",
-     "Database Connections Exhausted"),
-])
+@pytest.mark.parametrize(
+    ("url", "heading"),
+    [
+        (
+            "https://github.com/acme/ops/blob/main/docs/runbooks/payments.md#redis-memory-near-the-limit",
+            "Redis memory near the limit",
+        ),
+        ("https://git.example.com/ops/-/blob/main/docs/runbooks/payments.md", "High Error Rate"),
+        ("https://runbooks.example.dev/runbooks/kubernetes/kubejobfailed/", "Kube Job Failed"),
+        (
+            "https://github.com/x/y/blob/main/payments.md#database-connections-exhausted",
+            "Database Connections Exhausted",
+        ),
+    ],
+)
 def test_runbook_url(catalog: list[Runbook], url: str, heading: str) -> None:
     m = match_section(catalog, "SomethingElse", {}, {"runbook_url": url})
     assert m is not None
@@ -74,11 +89,18 @@ def test_runbook_url_to_an_unknown_file_does_not_match(catalog: list[Runbook]) -
 
 
 def test_fulltext_suggestion_with_score(catalog: list[Runbook]) -> None:
-    m = match_section(catalog, "PostgresTooManyClients", {"job": "payments"},
-                      {"summary": "too many clients on the payments database"})
+    m = match_section(
+        catalog,
+        "PostgresTooManyClients",
+        {"job": "payments"},
+        {"summary": "too many clients on the payments database"},
+    )
     assert m is not None
     assert (m.rule, m.section.heading, m.suggested) == (
-        "fulltext", "Database Connections Exhausted", True)
+        "fulltext",
+        "Database Connections Exhausted",
+        True,
+    )
     assert m.score > 1.0
 
 
@@ -88,13 +110,17 @@ def test_fulltext_uses_the_alert_name_words(catalog: list[Runbook]) -> None:
     assert m.section.heading == "Redis memory near the limit"
 
 
-@pytest.mark.parametrize(("alertname", "annotations"), [
-    ("CertificateExpiringSoon", {"summary": "TLS certificate for www expires in 7 days"}),
-    ("Watchdog", {}),
-    ("X", {"summary": "the"}),
-])
-def test_junk_does_not_match(catalog: list[Runbook], alertname: str,
-                             annotations: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("alertname", "annotations"),
+    [
+        ("CertificateExpiringSoon", {"summary": "TLS certificate for www expires in 7 days"}),
+        ("Watchdog", {}),
+        ("X", {"summary": "the"}),
+    ],
+)
+def test_junk_does_not_match(
+    catalog: list[Runbook], alertname: str, annotations: dict[str, str]
+) -> None:
     assert match_section(catalog, alertname, {"severity": "critical"}, annotations) is None
 
 
@@ -125,8 +151,9 @@ def test_seed_sections_match(seeds: dict[str, Runbook]) -> None:
 
 
 def test_exact_prefers_a_section_with_steps() -> None:
-    index = parse("## Alerts\n| Alert | Severity |\n|---|---|\n| `DiskFull` | critical |\n",
-                  "index.md")
+    index = parse(
+        "## Alerts\n| Alert | Severity |\n|---|---|\n| `DiskFull` | critical |\n", "index.md"
+    )
     page = parse("# DiskFull\n## Mitigation\n- `df -h`\n", "DiskFull.md")
     m = match_section([index, page], "DiskFull", {}, {})
     assert m is not None and m.runbook.path == "DiskFull.md"

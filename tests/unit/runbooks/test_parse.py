@@ -44,10 +44,16 @@ def test_alert_field_block_with_symptoms_and_phases() -> None:
     assert s.threshold == ">1000 jobs for 10 minutes"
     assert s.symptoms == ("jobs wait",)
     assert [(p.phase, p.label) for p in s.phases] == [
-        ("investigate", "Investigation Steps"), ("mitigate", "Remediation")]
+        ("investigate", "Investigation Steps"),
+        ("mitigate", "Remediation"),
+    ]
     step = s.phases[0].steps[0]
     assert (step.line, step.title, step.kind, step.safety) == (
-        16, "Check depth", "redis", "read-only")
+        16,
+        "Check depth",
+        "redis",
+        "read-only",
+    )
     assert step.variables == ("REDIS_URL",)
     assert s.line == 3 and s.kind == "alert" and s.id == "queue-backlog"
 
@@ -86,7 +92,9 @@ def test_camel_case_heading_is_an_alert_and_subheadings_are_phases() -> None:
     s = only(rb, "KafkaConsumerLag")
     assert s.alerts == ("KafkaConsumerLag",)
     assert [(p.phase, p.label) for p in s.phases] == [
-        ("mitigate", "Immediate Actions"), ("mitigate", "Resolution")]
+        ("mitigate", "Immediate Actions"),
+        ("mitigate", "Resolution"),
+    ]
 
 
 def test_bold_phase_paragraphs_keep_the_documents_label() -> None:
@@ -107,8 +115,12 @@ def test_bold_phase_paragraphs_keep_the_documents_label() -> None:
     s = only(rb, "1.4 Cache stampede")
     assert s.kind == "incident" and s.alerts == ()
     assert [(p.phase, p.label) for p in s.phases] == [
-        ("detect", "Detect"), ("investigate", "Triage"), ("mitigate", "Fix"),
-        ("validate", "Verify"), ("postmortem", "Follow-up")]
+        ("detect", "Detect"),
+        ("investigate", "Triage"),
+        ("mitigate", "Fix"),
+        ("validate", "Verify"),
+        ("postmortem", "Follow-up"),
+    ]
     triage = s.phases[1].steps[0]
     assert (triage.kind, triage.text) == ("redis", "redis-cli INFO stats")
     assert s.phases[0].steps[0].text == "hit ratio falls below 50%."
@@ -127,7 +139,9 @@ def test_list_intro_opens_a_phase() -> None:
     """)
     s = only(rb, "Runbook: API down")
     assert [(p.phase, p.label) for p in s.phases] == [
-        ("mitigate", "Immediate actions"), ("escalate", "Escalation")]
+        ("mitigate", "Immediate actions"),
+        ("escalate", "Escalation"),
+    ]
     assert s.kind == "incident"
 
 
@@ -144,7 +158,9 @@ def test_hugo_yaml_front_matter_names_the_alert() -> None:
     s = rb.sections[0]
     assert s.alerts == ("KubePodCrashLooping",) and len(rb.sections) == 1
     assert [(p.phase, p.label) for p in s.phases] == [
-        ("investigate", "Diagnosis"), ("mitigate", "Mitigation")]
+        ("investigate", "Diagnosis"),
+        ("mitigate", "Mitigation"),
+    ]
     assert [st.line for st in s.steps] == [12, 19]
     assert s.steps[0].variables == ("pod", "namespace")
     assert s.steps[1].text == "kubectl logs <pod> --previous"
@@ -176,8 +192,9 @@ def test_bad_front_matter_is_recorded_and_the_rest_still_read() -> None:
 
 
 def test_file_name_binds_an_alert_when_nothing_else_does() -> None:
-    rb = parse_runbook("# Crash looping pods\n\n- `kubectl get pods`\n",
-                       "runbooks/KubePodCrashLooping.md")
+    rb = parse_runbook(
+        "# Crash looping pods\n\n- `kubectl get pods`\n", "runbooks/KubePodCrashLooping.md"
+    )
     assert rb.sections[0].alerts == ("KubePodCrashLooping",)
 
 
@@ -193,7 +210,9 @@ def test_console_transcript_keeps_only_prompted_lines() -> None:
         ```
     """)
     assert [(st.text, st.line) for st in steps_of(rb)] == [
-        ("kubectl get pods", 3), ("redis-cli ping", 6)]
+        ("kubectl get pods", 3),
+        ("redis-cli ping", 6),
+    ]
 
 
 def test_prompted_untagged_fence_and_tilde_fence() -> None:
@@ -247,7 +266,10 @@ def test_multi_command_block_comments_continuations_and_heredoc() -> None:
     """)
     steps = steps_of(rb)
     assert [(st.line, st.title) for st in steps] == [
-        (4, "Restart the API"), (8, "Apply the patch"), (12, "")]
+        (4, "Restart the API"),
+        (8, "Apply the patch"),
+        (12, ""),
+    ]
     assert steps[0].text == "kubectl rollout restart deploy/api -n prod"
     assert "kind: ConfigMap" in steps[1].text and steps[1].safety == "mutating"
 
@@ -268,8 +290,11 @@ def test_sql_and_cypher_blocks_split_on_statements() -> None:
     """)
     steps = steps_of(rb)
     assert [(st.title, st.safety) for st in steps] == [
-        ("who is connected", "read-only"), ("clean up", "destructive"),
-        ("", "read-only"), ("", "destructive")]
+        ("who is connected", "read-only"),
+        ("clean up", "destructive"),
+        ("", "read-only"),
+        ("", "destructive"),
+    ]
     assert [st.line for st in steps] == [4, 6, 9, 10]
 
 
@@ -284,7 +309,9 @@ def test_fence_indented_in_a_list_item_takes_the_item_as_title() -> None:
     """)
     steps = steps_of(rb)
     assert [(st.title, st.kind, st.executable) for st in steps] == [
-        ("Roll back the release", "shell", True), ("", "text", False)]
+        ("Roll back the release", "shell", True),
+        ("", "text", False),
+    ]
     assert steps[1].text == "Tell the team"
 
 
@@ -299,7 +326,8 @@ def test_inline_commands_in_list_items_and_checklists() -> None:
     assert [(st.title, st.text, st.executable) for st in steps] == [
         ("Confirm the pods", "kubectl get pods -n web", True),
         ("", "Nothing to run here", False),
-        ("", "See /metrics and REDIS_URL", False)]
+        ("", "See /metrics and REDIS_URL", False),
+    ]
 
 
 def test_table_listing_alerts_gives_one_section_per_row() -> None:
@@ -312,7 +340,11 @@ def test_table_listing_alerts_gives_one_section_per_row() -> None:
     """)
     disk = only(rb, "DiskAlmostFull")
     assert (disk.alerts, disk.severity, disk.threshold, disk.line) == (
-        ("DiskAlmostFull",), "warning", "> 85%", 4)
+        ("DiskAlmostFull",),
+        "warning",
+        "> 85%",
+        4,
+    )
     assert disk.steps[0].kind == "shell" and disk.phases[0].label == "Action"
     assert only(rb, "DiskFull").severity_normalized == "P0"
 
@@ -401,7 +433,10 @@ def test_field_headings_and_key_value_tables() -> None:
     """)
     s = rb.sections[0]
     assert (s.alerts, s.severity, s.threshold) == (
-        ("DiskFilling",), "warning", "Less than 10% free for 30 minutes")
+        ("DiskFilling",),
+        "warning",
+        "Less than 10% free for 30 minutes",
+    )
     assert [p.phase for p in s.phases] == ["investigate"]
 
 

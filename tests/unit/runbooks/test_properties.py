@@ -15,14 +15,55 @@ from opsbook.runbooks.parse import parse_runbook
 from opsbook.runbooks.variables import find_variables
 
 _PIECES = [
-    "# ", "## ", "### ", "#### ", "- ", "* ", "1. ", "   ", "> ", "| a | b |\n|---|---|\n",
-    "```", "```bash\n", "```sql\n", "~~~", "\n", "\n\n", "**", "`", "$ ", "\\\n", "---\n",
-    "+++\n", "**Alert:** ", "**Severity:** ", "**Detect**: ", "Symptoms:", "<<EOF\n", "EOF\n",
-    "kubectl delete pod x", "redis-cli FLUSHDB", "psql -c \"", "SELECT 1;", "$(", ")", "'",
-    '"', "|", "&&", ";", "<pod>", "[X]", "{{ v }}", "HighErrorRate", "Problem:", "title: A\n",
+    "# ",
+    "## ",
+    "### ",
+    "#### ",
+    "- ",
+    "* ",
+    "1. ",
+    "   ",
+    "> ",
+    "| a | b |\n|---|---|\n",
+    "```",
+    "```bash\n",
+    "```sql\n",
+    "~~~",
+    "\n",
+    "\n\n",
+    "**",
+    "`",
+    "$ ",
+    "\\\n",
+    "---\n",
+    "+++\n",
+    "**Alert:** ",
+    "**Severity:** ",
+    "**Detect**: ",
+    "Symptoms:",
+    "<<EOF\n",
+    "EOF\n",
+    "kubectl delete pod x",
+    "redis-cli FLUSHDB",
+    'psql -c "',
+    "SELECT 1;",
+    "$(",
+    ")",
+    "'",
+    '"',
+    "|",
+    "&&",
+    ";",
+    "<pod>",
+    "[X]",
+    "{{ v }}",
+    "HighErrorRate",
+    "Problem:",
+    "title: A\n",
 ]
-markdownish = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=12)),
-                       max_size=60).map("".join)
+markdownish = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=12)), max_size=60).map(
+    "".join
+)
 
 
 def _check(rb_text: str) -> None:
@@ -52,9 +93,24 @@ def test_any_text_never_raises(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=200), st.sampled_from([None, "bash", "sql", "cypher", "redis",
-                                                "promql", "python", "console", "http", "yaml",
-                                                "weird"]))
+@given(
+    st.text(max_size=200),
+    st.sampled_from(
+        [
+            None,
+            "bash",
+            "sql",
+            "cypher",
+            "redis",
+            "promql",
+            "python",
+            "console",
+            "http",
+            "yaml",
+            "weird",
+        ]
+    ),
+)
 def test_classify_and_variables_never_raise(command: str, lang: str | None) -> None:
     c = classify(command, lang)
     assert c.kind in KINDS and c.safety in SAFETY_CLASSES and c.reason
@@ -62,9 +118,15 @@ def test_classify_and_variables_never_raise(command: str, lang: str | None) -> N
 
 
 def test_pathological_nesting_is_bounded() -> None:
-    for text in ("> " * 5000 + "x", "- " * 5000 + "x", "[" * 20000, "`" * 20000,
-                 "*" * 20000 + "a", "```\n" + "$(" * 5000 + "\n```\n",
-                 '```bash\n"' + "a\n" * 20000 + "```\n"):
+    for text in (
+        "> " * 5000 + "x",
+        "- " * 5000 + "x",
+        "[" * 20000,
+        "`" * 20000,
+        "*" * 20000 + "a",
+        "```\n" + "$(" * 5000 + "\n```\n",
+        '```bash\n"' + "a\n" * 20000 + "```\n",
+    ):
         _check(text)
 
 
@@ -113,13 +175,18 @@ kubectl rollout undo deploy/api-{i} -n shop-{i}
 def test_fifty_thousand_line_runbook_parses_in_under_a_second() -> None:
     per = _SECTION.count("\n")
     text = "# Generated runbook\n\n" + "".join(
-        _SECTION.format(i=i, p=i % 50, ms=100 + i % 900) for i in range(50_000 // per + 1))
+        _SECTION.format(i=i, p=i % 50, ms=100 + i % 900) for i in range(50_000 // per + 1)
+    )
     assert text.count("\n") >= 50_000
-    best = float("inf")
-    for _ in range(3):  # best of three: the suite may share the machine with other jobs
+    # CPU time of this process, best of three: `make test` runs the suite on two workers next
+    # to real databases and a browser, so wall-clock time would measure the neighbours too.
+    best_cpu = best_wall = float("inf")
+    for _ in range(3):
         classify.cache_clear()  # no help from the memo of an earlier run
-        started = time.perf_counter()
+        cpu, wall = time.process_time(), time.perf_counter()
         rb = parse_runbook(text, "big.md")
-        best = min(best, time.perf_counter() - started)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+        best_wall = min(best_wall, time.perf_counter() - wall)
     assert len(rb.sections) == 50_000 // per + 1
-    assert best < 1.0, f"50,000 lines took {best:.2f} s"
+    assert sum(len(s.steps) for s in rb.sections) >= 7 * len(rb.sections)
+    assert best_cpu < 1.0, f"50,000 lines took {best_cpu:.2f} s CPU ({best_wall:.2f} s wall)"

@@ -66,15 +66,18 @@ def test_per_alert_page_is_one_alert_section_with_phases() -> None:
     s = rb.sections[0]
     assert s.alerts == ("NodeDiskFillingUp",)
     assert [(p.phase, p.label) for p in s.phases] == [
-        ("investigate", "Diagnosis"), ("mitigate", "Unused images"), ("mitigate", "Journal"),
-        ("mitigate", "Stop scheduling")]
+        ("investigate", "Diagnosis"),
+        ("mitigate", "Unused images"),
+        ("mitigate", "Journal"),
+        ("mitigate", "Stop scheduling"),
+    ]
     got = [(st.kind, st.inner_kind, st.safety) for st in s.steps]
     assert got == [
         ("kubectl", None, "read-only"),
-        ("kubectl", "shell", "read-only"),        # debug pod running du | sort
-        ("kubectl", "shell", "destructive"),      # crictl rmi --prune
-        ("kubectl", "shell", "destructive"),      # journalctl --vacuum
-        ("kubectl", None, "mutating"),            # oc adm cordon
+        ("kubectl", "shell", "read-only"),  # debug pod running du | sort
+        ("kubectl", "shell", "destructive"),  # crictl rmi --prune
+        ("kubectl", "shell", "destructive"),  # journalctl --vacuum
+        ("kubectl", None, "mutating"),  # oc adm cordon
     ]
     assert s.steps[0].variables == ("NODE_NAME",)
 
@@ -117,9 +120,11 @@ def test_untagged_script_that_starts_with_an_assignment() -> None:
         ```
     """)
     steps = steps_of(rb)
-    assert [(st.kind, st.safety) for st in steps] == [("shell", "read-only"),
-                                                      ("redis", "read-only")]
-    assert steps[1].variables == ()          # set by the line above
+    assert [(st.kind, st.safety) for st in steps] == [
+        ("shell", "read-only"),
+        ("redis", "read-only"),
+    ]
+    assert steps[1].variables == ()  # set by the line above
 
 
 def test_troubleshooting_questions_as_headings() -> None:
@@ -130,14 +135,17 @@ def test_troubleshooting_questions_as_headings() -> None:
         ## Why are workers restarting?
         - `kubectl get pods -l app=worker`
     """)
-    assert [s.heading for s in rb.sections] == ["Is the queue draining?",
-                                                "Why are workers restarting?"]
+    assert [s.heading for s in rb.sections] == [
+        "Is the queue draining?",
+        "Why are workers restarting?",
+    ]
     assert all(s.kind == "incident" or s.kind == "reference" for s in rb.sections)
 
 
 def test_command_with_trailing_comment_and_sudo_pipeline() -> None:
-    c = classify("sudo lsof -i tcp:6379 | grep ESTABLISHED | sort | uniq -c  # who is connected",
-                 "bash")
+    c = classify(
+        "sudo lsof -i tcp:6379 | grep ESTABLISHED | sort | uniq -c  # who is connected", "bash"
+    )
     assert (c.kind, c.safety) == ("shell", "read-only")
     c = classify("sudo tcpdump -G 30 -W 1 tcp port 6379 -w redis.pcap -i ens4", "bash")
-    assert c.safety == "mutating"            # writes a capture file
+    assert c.safety == "mutating"  # writes a capture file
