@@ -19,7 +19,7 @@ for _phase, _words in {
     "investigate": "investigate investigation investigations investigating triage diagnosis "
     "diagnose diagnosing diagnostic diagnostics check checks checking debug debugging "
     "troubleshoot troubleshooting analysis analyze analyse assess assessment inspect "
-    "inspection understand",
+    "inspection understand causes cause",
     "mitigate": "mitigate mitigation mitigations mitigating remediate remediation remediations "
     "resolve resolution resolving rollback rollbacks fix fixes fixing recovery recover "
     "recovering restore workaround workarounds solution solutions repair respond response "
@@ -50,6 +50,8 @@ _PHASE_PHRASES: tuple[tuple[str, str], ...] = (
 )
 _WEAK = frozenset(
     {
+        "causes",
+        "cause",
         "procedure",
         "procedures",
         "runbook",
@@ -132,13 +134,14 @@ def phase_of(label: str, *, strict: bool = True) -> str | None:
     if not content:
         return None
     first = content[0]
-    if first in _PHASE_WORDS and (first not in _WEAK or len(content) <= 2):
+    if first in _PHASE_WORDS and first not in _WEAK:
         return _PHASE_WORDS[first]
     limit = 3 if strict else 6
-    if len(content) <= limit:
-        for w in content:
-            if w in _PHASE_WORDS and w not in _WEAK:
-                return _PHASE_WORDS[w]
+    strong = [w for w in content if w in _PHASE_WORDS and w not in _WEAK]
+    if strong and len(content) <= limit:
+        return _PHASE_WORDS[strong[0]]
+    if first in _PHASE_WORDS and len(content) <= 2:
+        return _PHASE_WORDS[first]
     return None
 
 

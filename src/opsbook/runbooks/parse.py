@@ -339,7 +339,7 @@ class _Builder:
         lab = split_label(text)
         if lab is None:
             spans = code_spans(text)
-            if only and len(spans) == 1 and plain(text) == spans[0]:
+            if only and len(spans) == 1 and plain(text).rstrip(".,;: ") == spans[0]:
                 target = sec.phase_for_step(line)
                 target.steps.extend(self.steps.item(line, text, self.pending_title))
             elif only and len(plain(text)) <= 100 and text.rstrip().endswith(":"):
@@ -458,6 +458,8 @@ class _Builder:
                 label = ""
         if sec.collect_symptoms:
             sec.symptoms.append(plain(raw))
+            if "alert" in raw.lower():  # "You see alerts like `FailedToCollectMetrics`"
+                sec.add_alerts([c for c in code_spans(raw) if looks_like_alert_name(c)])
             return
         if _LINK_ONLY.match(raw):
             return

@@ -149,3 +149,26 @@ def test_command_with_trailing_comment_and_sudo_pipeline() -> None:
     assert (c.kind, c.safety) == ("shell", "read-only")
     c = classify("sudo tcpdump -G 30 -W 1 tcp port 6379 -w redis.pcap -i ens4", "bash")
     assert c.safety == "mutating"  # writes a capture file
+
+
+def test_possible_causes_and_fixes_and_bare_command_paragraphs() -> None:
+    rb = parse("""
+        ## Replication flapping
+        ### Symptoms
+        - You see alerts like `RedisReplicationBroken`.
+        ### Possible causes
+        - the primary is overloaded
+        ### Possible fixes
+        If the service is down, restart it with
+
+        `gitlab-ctl restart redis`.
+    """)
+    s = rb.sections[0]
+    assert s.alerts == ("RedisReplicationBroken",)
+    assert s.symptoms == ("You see alerts like RedisReplicationBroken.",)
+    assert [(p.phase, p.label) for p in s.phases] == [  # an empty phase is left out
+        ("investigate", "Possible causes"),
+        ("mitigate", "Possible fixes"),
+    ]
+    restart = s.phases[-1].steps[0]
+    assert (restart.text, restart.safety) == ("gitlab-ctl restart redis", "mutating")
