@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 
 from opsbook.runbooks.blocks import fence_language, lang_kind
+from opsbook.runbooks.commands.argv import Part
+from opsbook.runbooks.commands.clients import http_verdict
+from opsbook.runbooks.commands.dispatch import KNOWN_PROGRAMS, simple_command, strip_wrappers
 from opsbook.runbooks.models import TEXT_KINDS
 from opsbook.runbooks.queries import (
     cypher_safety,
@@ -22,7 +25,6 @@ from opsbook.runbooks.queries import (
 )
 from opsbook.runbooks.safety import Verdict, unk, worst
 from opsbook.runbooks.shellwords import Parsed, tokenize
-from opsbook.runbooks.tools import KNOWN_PROGRAMS, Part, simple_command, strip_wrappers
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,5 @@ def _raw_http(text: str) -> Classification:
         k, inner, v = shell_parts(text)
         return Classification(k, inner, True, v.safety, v.reason)
     method, url = m.groups()
-    from opsbook.runbooks.tools import _http_verdict
-
-    v = _http_verdict("HTTP", method, url)
+    v = http_verdict("HTTP", method, url)
     return Classification("http", None, True, v.safety, v.reason)

@@ -150,6 +150,10 @@ CASES: list[tuple[str, str | None, str, str | None, str]] = [
     ("bash -c 'redis-cli FLUSHDB'", "bash", "redis", None, DES),
     ("frobnicate --all", "bash", "shell", None, UNK),
     ("$ kubectl get pods", "console", "kubectl", None, RO),
+    # raw HTTP requests in an ```http block
+    ("GET /api/v1/status HTTP/1.1", "http", "http", None, RO),
+    ("DELETE /api/v1/sessions/42", "http", "http", None, DES),
+    ("POST /api/v1/jobs", "http", "http", None, MUT),
 ]
 
 
