@@ -190,3 +190,17 @@ def test_fifty_thousand_line_runbook_parses_in_under_a_second() -> None:
     assert len(rb.sections) == 50_000 // per + 1
     assert sum(len(s.steps) for s in rb.sections) >= 7 * len(rb.sections)
     assert best_cpu < 1.0, f"50,000 lines took {best_cpu:.2f} s CPU ({best_wall:.2f} s wall)"
+
+
+def test_parse_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    parse_runbook("## X\n- `kubectl get pods`\n", "x.md")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_runbook("## X\n", "x.md")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
