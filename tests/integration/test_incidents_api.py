@@ -61,17 +61,22 @@ def test_full_lifecycle_is_on_the_timeline_with_actor_and_utc_time(h: Harness) -
         and body["commander"] == "alice"
     )
     kinds = [e["kind"] for e in body["timeline"]]
+    # CheckoutDown is not a heading in the example runbook; full-text search suggests "Checkout API Down"
     assert kinds == [
         "opened",
+        "runbook_matched",
         "acknowledged",
         "commander_assigned",
         "comment",
         "resolved",
         "closed",
     ]
+    assert (
+        body["runbook"]["heading"] == "Checkout API Down" and body["runbook"]["suggested"] is True
+    )
     assert all(e["at"].endswith("Z") or e["at"].endswith("+00:00") for e in body["timeline"])
-    assert body["timeline"][3]["actor"] == "acme-responder"
-    assert body["timeline"][3]["message"] == "rolling back release 42"
+    assert body["timeline"][4]["actor"] == "acme-responder"
+    assert body["timeline"][4]["message"] == "rolling back release 42"
     assert body["resolved_at"].startswith("2026-01-01T12:05")
     assert _post(h, f"/api/v1/incidents/{inc}/resolve", "commander").status_code == 409
 

@@ -17,7 +17,7 @@ INTAKE = {
     ("POST", "/api/v1/events"),
 }
 GLOBAL_ADMIN = {("POST", "/-/reload")}  # re-reads the shared config file; changes no tenant's data
-COLLECTIONS = {("GET", "/api/v1/incidents"), ("GET", "/api/v1/tokens")}
+COLLECTIONS = {("GET", "/api/v1/incidents"), ("GET", "/api/v1/tokens"), ("GET", "/api/v1/runbooks")}
 CREATES = {("POST", "/api/v1/incidents"), ("POST", "/api/v1/tokens")}
 
 BODIES: dict[tuple[str, str], Any] = {
@@ -44,7 +44,13 @@ def _b_objects(h: Harness) -> dict[str, str]:
         am_body(am_alert("LedgerDown", service="ledger", severity="critical")), tenant="globex"
     )
     tokens = h.client.get("/api/v1/tokens", headers=h.auth("globex", "admin")).json()
-    return {"incident_id": inc["incidents"][0], "token_id": tokens[0]["id"]}
+    runbooks = h.client.get("/api/v1/runbooks", headers=h.auth("globex", "viewer")).json()
+    assert runbooks, "tenant B needs a runbook of its own for the walk"
+    return {
+        "incident_id": inc["incidents"][0],
+        "token_id": tokens[0]["id"],
+        "runbook_id": runbooks[0]["id"],
+    }
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
@@ -85,9 +91,7 @@ def test_tenant_a_can_read_or_change_nothing_of_tenant_b(h: Harness) -> None:
         if key in COLLECTIONS:
             assert r.status_code == 200
             text = r.text
-            assert ids["incident_id"] not in text and ids["token_id"] not in text, (
-                f"{method} {path} leaks B"
-            )
+            assert not any(v in text for v in ids.values()), f"{method} {path} leaks B"
         elif key in CREATES:
             assert r.status_code in (201, 404), f"{method} {path}: {r.status_code}"
             assert "globex" not in r.text

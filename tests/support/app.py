@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -18,26 +19,31 @@ from opsbook.storage import migrate
 from opsbook.storage.db import make_engine, make_sessionmaker
 from opsbook.testing import FrozenClock
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
 TEST_CONFIG = """
 tenants:
   - {name: acme, default_service: acme-catchall}
   - {name: globex}
 services:
-  - {name: checkout-api, tenant: acme}
+  - {name: checkout-api, tenant: acme, runbooks: ["@EXAMPLES@/runbooks/checkout-api.md"]}
   - {name: search-indexer, tenant: acme}
   - {name: acme-catchall, tenant: acme}
-  - {name: ledger, tenant: globex}
+  - {name: ledger, tenant: globex, runbooks: ["@EXAMPLES@/runbooks/ledger.md"]}
 routes:
   - {match: {job: checkout}, service: checkout-api}
   - {match_re: {alertname: "Indexer.*"}, service: search-indexer, group_by: [alertname, queue]}
-  - {matchers: ['service=~"ledger|ledger-replica"'], service: ledger, severity_map: {warning: P1}, auto_resolve: false}
+  - matchers: ['service=~"ledger|ledger-replica"']
+    service: ledger
+    severity_map: {warning: P1}
+    auto_resolve: false
 severity_map: {critical: P0, high: P1, warning: P2, info: P3}
 severities: {P0: {ack_within: 5m}, P1: {ack_within: 15m}, P2: {ack_within: 1h}, P3: {ack_within: 4h}}
 users:
   - {name: alice, tenant: acme, role: commander}
   - {name: bob, tenant: acme, role: responder}
   - {name: carmen, tenant: globex, role: commander}
-"""
+""".replace("@EXAMPLES@", str(EXAMPLES))
 
 ROLES = ("viewer", "responder", "commander", "admin")
 

@@ -16,13 +16,14 @@ from opsbook.api import problems
 from opsbook.api.auth import TokenCache
 from opsbook.api.metrics import Metrics
 from opsbook.api.middleware import BodyLimits, RequestContext
-from opsbook.api.routes import incidents, intake, ops, tokens
+from opsbook.api.routes import incidents, intake, ops, runbooks, tokens
 from opsbook.api.state import AppState
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock
 from opsbook.core.settings import Settings
 from opsbook.flows.expire import expire_stale_alerts
 from opsbook.flows.group_commit import GroupCommitter
+from opsbook.flows.runbook_catalog import RunbookCatalog
 from opsbook.storage import repos
 from opsbook.storage.db import make_engine, make_sessionmaker
 
@@ -54,6 +55,7 @@ def create_app(
     clock: Clock | None = None,
     handle_sighup: bool = False,
     expire_every: float = 15.0,
+    catalog: RunbookCatalog | None = None,
 ) -> FastAPI:
     """Build the app; the database must already be at the current schema (see storage.migrate)."""
     engine = make_engine(settings.database_url)
@@ -73,7 +75,10 @@ def create_app(
         sessions=sessions,
         clock=clk,
         metrics=Metrics(open_counts),
-        committer=GroupCommitter(sessions, lambda: holder["s"].config, clk),
+        committer=GroupCommitter(
+            sessions, lambda: holder["s"].config, clk, finder=lambda: holder["s"].catalog.match
+        ),
+        catalog=catalog or RunbookCatalog.load(config, config_path.parent if config_path else "."),
     )
     holder["s"] = state
 
@@ -100,7 +105,7 @@ def create_app(
     app.state.opsbook = state
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     problems.install(app)
-    for r in (ops.router, intake.router, incidents.router, tokens.router):
+    for r in (ops.router, intake.router, incidents.router, runbooks.router, tokens.router):
         app.include_router(r)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)

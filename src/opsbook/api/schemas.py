@@ -21,6 +21,37 @@ class AckTarget(BaseModel):
     breached: bool
 
 
+class RunbookMatch(BaseModel):
+    """The runbook section found for the incident's first alert; ``suggested`` for full-text matches."""
+
+    runbook_id: str
+    path: str
+    section_id: str
+    heading: str
+    rule: str
+    score: float | None
+    suggested: bool
+    section: dict[str, Any] | None = Field(
+        default=None,
+        description="the section in the runbook JSON format; null if the file changed since",
+    )
+
+    @classmethod
+    def of(cls, inc: Incident, section: dict[str, Any] | None = None) -> RunbookMatch | None:
+        if inc.runbook_id is None or inc.section_id is None:
+            return None
+        return cls(
+            runbook_id=inc.runbook_id,
+            path=inc.runbook_path or "",
+            section_id=inc.section_id,
+            heading=inc.section_heading or "",
+            rule=inc.match_rule or "",
+            score=inc.match_score,
+            suggested=inc.match_rule == "fulltext",
+            section=section,
+        )
+
+
 class IncidentOut(BaseModel):
     id: str
     service: str
@@ -40,6 +71,7 @@ class IncidentOut(BaseModel):
     closed_at: datetime | None
     close_reason: str | None
     acknowledgement: AckTarget
+    runbook: RunbookMatch | None = None
 
     @classmethod
     def of(cls, inc: Incident, now: datetime) -> IncidentOut:
@@ -66,6 +98,7 @@ class IncidentOut(BaseModel):
             closed_at=inc.closed_at,
             close_reason=inc.close_reason,
             acknowledgement=AckTarget(deadline=inc.ack_deadline, met=met, breached=met is False),
+            runbook=RunbookMatch.of(inc),
         )
 
 
@@ -125,9 +158,15 @@ class IncidentDetail(IncidentOut):
 
     @classmethod
     def full(
-        cls, inc: Incident, alerts: Sequence[Alert], entries: Sequence[TimelineEntry], now: datetime
+        cls,
+        inc: Incident,
+        alerts: Sequence[Alert],
+        entries: Sequence[TimelineEntry],
+        now: datetime,
+        section: dict[str, Any] | None = None,
     ) -> IncidentDetail:
         base = IncidentOut.of(inc, now).model_dump()
+        base["runbook"] = RunbookMatch.of(inc, section)
         return cls(
             **base,
             alerts=[AlertOut.of(a) for a in alerts],

@@ -17,6 +17,7 @@ from opsbook.core.clock import Clock
 from opsbook.core.errors import ConfigError
 from opsbook.core.settings import Settings
 from opsbook.flows.group_commit import GroupCommitter
+from opsbook.flows.runbook_catalog import RunbookCatalog
 
 log = structlog.get_logger("opsbook.config")
 
@@ -31,6 +32,7 @@ class AppState:
     clock: Clock
     metrics: Metrics
     committer: GroupCommitter
+    catalog: RunbookCatalog
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reload(self) -> tuple[bool, str]:
@@ -43,6 +45,12 @@ class AppState:
             except ConfigError as exc:
                 log.warning("config_reload_failed", reason=exc.detail)
                 return False, f"kept the previous configuration: {exc.detail}"
-            self.config = new
-        log.info("config_reloaded", path=str(self.config_path))
+            catalog = RunbookCatalog.load(new, self.config_path.parent)
+            self.config, self.catalog = new, catalog
+        log.info(
+            "config_reloaded",
+            path=str(self.config_path),
+            runbooks=len(catalog.runbooks),
+            runbook_errors=catalog.errors()[:20],
+        )
         return True, f"reloaded {self.config_path}"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock
 from opsbook.core.errors import StorageUnavailable
-from opsbook.flows.ingest import IngestBatch, IngestResult, ingest_many
+from opsbook.flows.ingest import IngestBatch, IngestResult, SectionFinder, ingest_many
 from opsbook.storage.db import is_unavailable
 
 log = structlog.get_logger("opsbook.intake")
@@ -38,7 +38,9 @@ class GroupCommitter:
         config: Callable[[], Config],
         clock: Clock,
         max_alerts: int = 2000,
+        finder: Callable[[], SectionFinder | None] = lambda: None,
     ) -> None:
+        self._finder = finder
         self._sessions = sessions
         self._config = config
         self._clock = clock
@@ -95,7 +97,7 @@ class GroupCommitter:
                 config = self._config()
                 now = self._clock.now()
                 with self._sessions.begin() as s:
-                    return ingest_many(s, config, batches, now)
+                    return ingest_many(s, config, batches, now, self._finder())
             except IntegrityError:
                 if attempt == 2:
                     raise

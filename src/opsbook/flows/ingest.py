@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
@@ -21,6 +22,8 @@ from opsbook.incidents.lifecycle import ack_deadline
 from opsbook.incidents.models import EntryKind, Severity, Status
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.intake.routing import Decision, decide
+from opsbook.flows.runbook_catalog import runbook_id
+from opsbook.runbooks.match import Match
 from opsbook.storage import repos
 from opsbook.storage.tables import Alert, Incident, TimelineEntry
 
@@ -61,6 +64,29 @@ ALERTS: Table = Alert.__table__  # type: ignore[assignment]
 ENTRIES: Table = TimelineEntry.__table__  # type: ignore[assignment]
 
 
+RUNBOOK_COLUMNS = (
+    "runbook_id",
+    "runbook_path",
+    "section_id",
+    "section_heading",
+    "match_rule",
+    "match_score",
+)
+
+
+class SectionFinder(Protocol):
+    """Finds the runbook section for an alert of a service (``RunbookCatalog.match``)."""
+
+    def __call__(
+        self,
+        tenant: str,
+        service: str,
+        alertname: str,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+    ) -> Match | None: ...
+
+
 class _New:
     """A row this batch adds: a plain object with the table's column names as attributes.
 
@@ -86,9 +112,15 @@ class _Work:
     """
 
     def __init__(
-        self, s: Session, config: Config, tenant: str, alerts: list[AlertIn], now: datetime
+        self,
+        s: Session,
+        config: Config,
+        tenant: str,
+        alerts: list[AlertIn],
+        now: datetime,
+        finder: SectionFinder | None = None,
     ) -> None:
-        self.s, self.config, self.tenant, self.now = s, config, tenant, now
+        self.s, self.config, self.tenant, self.now, self.finder = s, config, tenant, now, finder
         self.actor = ""
         self.integration = ""
         fps = sorted({a.fingerprint for a in alerts})
@@ -179,6 +211,7 @@ class _Work:
             ack_deadline=ack_deadline(self.now, self.config.ack_window(d.severity)),
             first_alert_at=alert.starts_at or self.now,
             alert_count=0,
+            **self.runbook_fields(d.service, alert),
         )
         self.new_incidents.append(inc)
         self.by_group[d.group_key] = inc
@@ -195,7 +228,39 @@ class _Work:
                 "route": d.route_index,
             },
         )
+        if inc.section_id is not None:
+            self.entry(
+                inc,
+                EntryKind.RUNBOOK_MATCHED,
+                f"runbook section {inc.section_heading!r} ({inc.runbook_path}) "
+                f"{'suggested by full-text search' if inc.match_rule == 'fulltext' else 'matched'}"
+                f" by rule {inc.match_rule}",
+                {
+                    "runbook_id": inc.runbook_id,
+                    "section_id": inc.section_id,
+                    "rule": inc.match_rule,
+                    "score": inc.match_score,
+                },
+            )
         return inc
+
+    def runbook_fields(self, service: str, alert: AlertIn) -> dict[str, Any]:
+        """The incident columns that record the runbook section found for its first alert."""
+        m = (
+            self.finder(self.tenant, service, alert.alertname, alert.labels, alert.annotations)
+            if self.finder
+            else None
+        )
+        if m is None:
+            return dict.fromkeys(RUNBOOK_COLUMNS)
+        return {
+            "runbook_id": runbook_id(m.runbook.path),
+            "runbook_path": m.runbook.path,
+            "section_id": m.section.id,
+            "section_heading": m.section.heading,
+            "match_rule": m.rule,
+            "match_score": m.score,
+        }
 
     def trigger(self, alert: AlertIn, res: IngestResult) -> None:
         current = self.current.get(alert.fingerprint)
@@ -332,7 +397,11 @@ class _Work:
 
 
 def ingest_many(
-    s: Session, config: Config, batches: list[IngestBatch], now: datetime
+    s: Session,
+    config: Config,
+    batches: list[IngestBatch],
+    now: datetime,
+    finder: SectionFinder | None = None,
 ) -> list[IngestResult]:
     """Apply several requests' batches in arrival order in one transaction; the caller commits."""
     results: list[IngestResult] = []
@@ -340,7 +409,7 @@ def ingest_many(
     with s.no_autoflush:
         for tenant in dict.fromkeys(b.tenant for b in batches):
             alerts = [a for b in batches if b.tenant == tenant for a in b.alerts]
-            works[tenant] = _Work(s, config, tenant, alerts, now)
+            works[tenant] = _Work(s, config, tenant, alerts, now, finder)
         results = [works[b.tenant].apply(b) for b in batches]
     for work in works.values():
         work.finish()

@@ -47,6 +47,7 @@ class EntryKind(StrEnum):
     SEVERITY_CHANGED = "severity_changed"
     COMMANDER_ASSIGNED = "commander_assigned"
     COMMENT = "comment"
+    RUNBOOK_MATCHED = "runbook_matched"
 
 
 CLOSE_REASONS = ("resolved", "false_positive", "duplicate", "wont_fix", "other")

@@ -56,7 +56,9 @@ def current_alerts(s: Session, tenant: str, fingerprints: Sequence[str]) -> dict
         q = (
             select(Alert)
             .join(Incident, Incident.id == Alert.incident_id)
-            .where(Alert.tenant == tenant, Alert.fingerprint.in_(chunk), Incident.open_key.is_not(None))
+            .where(
+                Alert.tenant == tenant, Alert.fingerprint.in_(chunk), Incident.open_key.is_not(None)
+            )
             .order_by(Alert.first_received_at)
         )
         out.update((a.fingerprint, a) for a in s.scalars(q))

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -106,6 +107,13 @@ class Incident(Base):
     close_reason: Mapped[str | None] = mapped_column(String(32))
     first_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     alert_count: Mapped[int] = mapped_column(Integer, default=0)
+    # the runbook section found for the first alert, and which rule found it
+    runbook_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    runbook_path: Mapped[str | None] = mapped_column(Text, default=None)
+    section_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    section_heading: Mapped[str | None] = mapped_column(Text, default=None)
+    match_rule: Mapped[str | None] = mapped_column(String(16), default=None)
+    match_score: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class Alert(Base):

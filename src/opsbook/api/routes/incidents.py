@@ -21,6 +21,7 @@ from opsbook.api.schemas import (
 )
 from opsbook.flows import incidents as flows
 from opsbook.incidents.models import Severity, Status
+from opsbook.runbooks.export import section_dict
 from opsbook.storage import repos
 from opsbook.storage.db import translate_errors
 from opsbook.storage.tables import Incident
@@ -41,15 +42,23 @@ def _tx(request: Request, fn: Callable[[Session], T]) -> T:
         return fn(s)
 
 
+def _section(request: Request, inc: Incident) -> dict[str, Any] | None:
+    """The matched section as it reads now, from the loaded catalog (None if it is gone)."""
+    if inc.runbook_id is None or inc.section_id is None:
+        return None
+    rb = state_of(request).catalog.get(inc.tenant, inc.runbook_id)
+    section = rb.section(inc.section_id) if rb else None
+    return section_dict(section) if section else None
+
+
 def _detail(request: Request, s: Session, inc: Incident) -> IncidentDetail:
     s.flush()
     now = state_of(request).clock.now()
-    return IncidentDetail.full(
-        inc,
+    alerts, entries = (
         repos.incident_alerts(s, inc.tenant, inc.id),
         repos.timeline(s, inc.tenant, inc.id),
-        now,
     )
+    return IncidentDetail.full(inc, alerts, entries, now, _section(request, inc))
 
 
 @router.get("", response_model=IncidentPage, responses=_ERRORS)
