@@ -8,9 +8,9 @@ batch of a thousand alerts costs a handful of round trips, not thousands.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import Mapping
 from typing import Any, Protocol
 
 from sqlalchemy import Table, insert
@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from opsbook.config.models import Config
 from opsbook.core.ids import new_id
+from opsbook.flows.runbook_catalog import runbook_id
 from opsbook.incidents.lifecycle import ack_deadline
 from opsbook.incidents.models import EntryKind, Severity, Status
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.intake.routing import Decision, decide
-from opsbook.flows.runbook_catalog import runbook_id
 from opsbook.runbooks.match import Match
 from opsbook.storage import repos
 from opsbook.storage.tables import Alert, Incident, TimelineEntry
