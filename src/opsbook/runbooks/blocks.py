@@ -385,7 +385,7 @@ def split_statements(content: str, first_line: int, *, comment: str) -> list[Raw
                 i = 0
                 continue
             i += 1
-        if buf and not "\n".join(buf).strip():
+        if buf and len(buf) == 1 and not buf[0].strip():
             buf = []
     rest = "\n".join(ln.rstrip() for ln in buf).strip()
     if rest and not all(ln.strip().startswith(comment) for ln in rest.split("\n") if ln.strip()):

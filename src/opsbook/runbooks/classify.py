@@ -186,7 +186,12 @@ def _query_part(kind: str, text: str) -> Verdict:
     return python_safety(text)
 
 
-def shell_parts(text: str, parsed: Parsed | None = None) -> tuple[str, str | None, Verdict]:
+_MAX_SUBSHELL_DEPTH = 3
+
+
+def shell_parts(
+    text: str, parsed: Parsed | None = None, depth: int = 0
+) -> tuple[str, str | None, Verdict]:
     """Kind, inner kind and worst verdict of a shell command line (pipelines, lists,
     subshells)."""
     parsed = parsed or tokenize(text)
@@ -203,7 +208,10 @@ def shell_parts(text: str, parsed: Parsed | None = None) -> tuple[str, str | Non
         parts.append(simple_command(cmd, piped=cmd.op_before in ("|", "|&")))
     verdicts = [p.verdict for p in parts]
     for sub in parsed.subshells[:20]:
-        _, _, v = shell_parts(sub)
+        if depth >= _MAX_SUBSHELL_DEPTH:
+            verdicts.append(unk("subshells nested too deep to read"))
+            break
+        _, _, v = shell_parts(sub, depth=depth + 1)
         verdicts.append(Verdict(v.safety, f"subshell: {v.reason}"))
     main = next((p for p in parts if p.kind != "shell"), parts[0])
     inner = main.inner_kind
@@ -214,7 +222,19 @@ def shell_parts(text: str, parsed: Parsed | None = None) -> tuple[str, str | Non
 
 @functools.lru_cache(maxsize=4096)
 def classify(command: str, fence_lang: str | None = None) -> Classification:
-    """Classify a command as written in a runbook, given its fence language (or None)."""
+    """Classify a command as written in a runbook, given its fence language (or None).
+    Never raises: a command that cannot be read is ``unknown``."""
+    try:
+        return _classify(command, fence_lang)
+    except RecursionError:
+        return Classification("shell", None, True, "unknown", "command nested too deep to read")
+    except Exception as exc:  # noqa: BLE001 - a classifier bug must not hide the runbook
+        return Classification(
+            "shell", None, True, "unknown", f"could not read the command ({type(exc).__name__})"
+        )
+
+
+def _classify(command: str, fence_lang: str | None) -> Classification:
     text = command.strip()
     lang = fence_language(fence_lang)
     kind = lang_kind(lang)

@@ -18,21 +18,34 @@ _SPACES = re.compile(r"\s+")
 _MARKUP = re.compile(r"[*_`\[\]<>~\\]")
 
 
+def _code_text(m: re.Match[str]) -> str:
+    return m.group(2).strip()
+
+
+def _emphasis_text(m: re.Match[str]) -> str:
+    return m.group(2) or m.group(3) or ""
+
+
 def plain(markdown: str) -> str:
     """Inline Markdown as plain text: emphasis, links and code markers removed, spaces folded."""
     if not _MARKUP.search(markdown):
         if "  " in markdown or "\n" in markdown or "\t" in markdown:
             return _SPACES.sub(" ", markdown).strip()
         return markdown.strip()
-    text = _LINK.sub(r"\1", markdown)
-    text = _REF_LINK.sub(r"\1", text)
-    text = _INLINE_CODE.sub(lambda m: m.group(2).strip(), text)
+    text = markdown
+    if "[" in text:
+        text = _REF_LINK.sub(r"\1", _LINK.sub(r"\1", text))
+    if "`" in text:
+        text = _INLINE_CODE.sub(_code_text, text)
     for _ in range(3):
-        new = _EMPHASIS.sub(lambda m: m.group(2) or m.group(3) or "", text)
+        if "*" not in text and "_" not in text and "~" not in text:
+            break
+        new = _EMPHASIS.sub(_emphasis_text, text)
         if new == text:
             break
         text = new
-    text = _HTML_TAG.sub("", text)
+    if "<" in text:
+        text = _HTML_TAG.sub("", text)
     text = text.replace("\\", "") if "\\" in text and "`" not in markdown else text
     return _SPACES.sub(" ", text).strip()
 

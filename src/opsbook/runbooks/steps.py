@@ -21,7 +21,12 @@ from opsbook.runbooks.blocks import (
     split_shell,
     split_statements,
 )
-from opsbook.runbooks.classify import classify, looks_like_command, sniff_query
+from opsbook.runbooks.classify import (
+    Classification,
+    classify,
+    looks_like_command,
+    sniff_query,
+)
 from opsbook.runbooks.fields import WARNING_WORDS
 from opsbook.runbooks.models import TEXT_KINDS, Step
 from opsbook.runbooks.names import code_spans, plain
@@ -61,8 +66,10 @@ class StepMaker:
         local_names: frozenset[str] = frozenset(),
     ) -> Step:
         """A step for one command (executable or not, as classification says)."""
+        c = classify(text[:_MAX_STEP_TEXT], lang)
+        if len(text) > _MAX_STEP_TEXT and c.executable:
+            c = Classification(c.kind, c.inner_kind, True, "unknown", "command too long to read")
         text = text[:_MAX_STEP_TEXT]
-        c = classify(text, lang)
         variables: tuple[str, ...] = ()
         if c.executable:
             variables = tuple(v for v in find_variables(text) if v not in local_names)

@@ -76,7 +76,8 @@ def _check(rb_text: str) -> None:
         for phase in section.phases:
             assert phase.phase in PHASES and phase.steps
             for step in phase.steps:
-                assert step.kind in KINDS and step.safety in SAFETY_CLASSES and step.reason
+                assert step.kind in KINDS and step.safety in SAFETY_CLASSES
+                assert step.reason and "\n" not in step.reason
     to_json_dict([rb])
 
 
@@ -113,11 +114,21 @@ def test_any_text_never_raises(text: str) -> None:
 )
 def test_classify_and_variables_never_raise(command: str, lang: str | None) -> None:
     c = classify(command, lang)
-    assert c.kind in KINDS and c.safety in SAFETY_CLASSES and c.reason
+    assert c.kind in KINDS and c.safety in SAFETY_CLASSES
+    assert c.reason and "\n" not in c.reason
     find_variables(command)
 
 
 def test_pathological_nesting_is_bounded() -> None:
+    deep = [
+        "```bash\n" + "echo $(" * 20000 + "\n```\n",
+        "```bash\n" + "kubectl exec x -- " * 3000 + "ls\n```\n",
+        "```sql\n" + "SELECT a FROM t WHERE x = 'y'\n" * 20000 + "```\n",
+    ]
+    for text in deep:
+        rb = parse_runbook(text, "deep.md")
+        assert rb.errors == ()
+        assert all(st.reason for s in rb.sections for st in s.steps)
     for text in (
         "> " * 5000 + "x",
         "- " * 5000 + "x",
