@@ -7,7 +7,7 @@ database from the ``postgres_db`` fixture) and waits until ``/readyz`` answers 2
     with OpsbookServer() as srv:
         intake = srv.create_token("acme", integration="alertmanager")
         viewer = srv.create_token("acme", role="viewer")
-        srv.client(intake).post("/api/v1/integrations/alertmanager", json=body)
+        srv.post("/api/v1/integrations/alertmanager", intake, json=body)
         srv.kill()      # SIGKILL, as a crash would
         srv.start()     # same port, same database, same config
         srv.sighup()    # reload the config
