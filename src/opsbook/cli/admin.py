@@ -10,9 +10,6 @@ from opsbook.cli.common import ConfigOpt, config_or_exit, fail, ready_engine, se
 from opsbook.cli.render import table
 from opsbook.core.clock import SystemClock, isoformat
 from opsbook.core.errors import OpsbookError
-from opsbook.flows import tokens as flows
-from opsbook.storage import migrate, repos
-from opsbook.storage.db import make_engine, make_sessionmaker
 
 config_app = typer.Typer(help="Validate opsbook.yaml.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
@@ -39,6 +36,9 @@ def config_check(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database at OPSBOOK_DATABASE_URL to the current schema (safe to repeat)."""
+    from opsbook.storage import migrate
+    from opsbook.storage.db import make_engine
+
     st = settings()
     engine = make_engine(st.database_url)
     try:
@@ -51,6 +51,9 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Print the schema revision of the database and whether it is current."""
+    from opsbook.storage import migrate
+    from opsbook.storage.db import make_engine
+
     st = settings()
     engine = make_engine(st.database_url)
     try:
@@ -78,6 +81,9 @@ def tokens_create(
     config: Path = ConfigOpt,
 ) -> None:
     """Create a token and print it ONCE, alone on stdout (so `TOKEN=$(opsbook tokens create …)` works)."""
+    from opsbook.flows import tokens as flows
+    from opsbook.storage.db import make_sessionmaker
+
     st = settings()
     cfg, _ = config_or_exit(config, st)
     engine = ready_engine(st)
@@ -106,6 +112,9 @@ def tokens_list(
     tenant: str = typer.Option(None, "--tenant", "-t", help="only this tenant"),
 ) -> None:
     """List tokens (never their secrets)."""
+    from opsbook.storage import repos
+    from opsbook.storage.db import make_sessionmaker
+
     engine = ready_engine(settings())
     with make_sessionmaker(engine)() as s:
         rows = [
@@ -133,6 +142,9 @@ def tokens_revoke(
     token_id: str = typer.Argument(..., help="id from `opsbook tokens list`"),
 ) -> None:
     """Revoke a token; servers stop accepting it within a few seconds."""
+    from opsbook.flows import tokens as flows
+    from opsbook.storage.db import make_sessionmaker
+
     engine = ready_engine(settings())
     try:
         with make_sessionmaker(engine).begin() as s:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import httpx
-
 from opsbook.cli.common import fail
 
 
@@ -20,6 +18,8 @@ class Client:
             )
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx  # lazily: most commands never talk to a server
+
         try:
             r = httpx.request(
                 method,

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from sqlalchemy import Engine
 
 from opsbook.config.load import load_config
 from opsbook.config.models import Config
 from opsbook.core.errors import ConfigError, OpsbookError
 from opsbook.core.settings import Settings
-from opsbook.storage import migrate
-from opsbook.storage.db import make_engine
+
+if TYPE_CHECKING:  # imported lazily below: keeps `opsbook --help` fast
+    from sqlalchemy import Engine
 
 ConfigOpt = typer.Option(
     None, "--config", "-c", help="path of opsbook.yaml [env OPSBOOK_CONFIG; default ./opsbook.yaml]"
@@ -44,6 +44,9 @@ def config_or_exit(path: Path | None, st: Settings) -> tuple[Config, Path]:
 
 def ready_engine(st: Settings, *, upgrade_sqlite: bool = True) -> Engine:
     """An engine whose schema is current: SQLite is upgraded in place, PostgreSQL must be upgraded by hand."""
+    from opsbook.storage import migrate
+    from opsbook.storage.db import make_engine
+
     engine = make_engine(st.database_url)
     try:
         if migrate.is_current(engine):

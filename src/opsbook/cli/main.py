@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from opsbook.cli import admin, incidents
+from opsbook.cli import admin, incidents, runbooks
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.add_typer(admin.config_app, name="config")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(incidents.app, name="incidents")
+app.add_typer(runbooks.app, name="runbooks")
 
 
 @app.command()

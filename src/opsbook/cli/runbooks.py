@@ -1,0 +1,142 @@
+"""`opsbook runbooks …`: read, lint, show and export Markdown runbooks, offline (no server needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from opsbook.cli.common import config_or_exit, fail, settings
+from opsbook.runbooks.catalog import load_paths
+from opsbook.runbooks.export import to_json_dict
+from opsbook.runbooks.lint import alerts_from_rules_yaml, lint
+from opsbook.runbooks.models import Runbook, Section
+
+app = typer.Typer(
+    help="Read, lint, show and export Markdown runbooks (works offline, no server).",
+    no_args_is_help=True,
+)
+
+_BADGE = {
+    "read-only": "read-only",
+    "mutating": "MUTATING",
+    "destructive": "DESTRUCTIVE",
+    "unknown": "UNKNOWN",
+}
+
+
+def _load(paths: list[str]) -> list[Runbook]:
+    books = load_paths(paths, ".")
+    if not books:
+        fail("no runbook found; give files, directories or globs such as docs/runbooks/*.md")
+    return books
+
+
+@app.command("lint")
+def lint_cmd(
+    paths: list[str] = typer.Argument(
+        None, help="files, directories or globs [default: every service's runbooks]"
+    ),
+    rules: list[Path] = typer.Option(
+        None, "--rules", help="Prometheus rule file: every alert needs a section"
+    ),
+    config: Path = typer.Option(
+        None, "--config", "-c", help="opsbook.yaml: check variables against services"
+    ),
+) -> None:
+    """Report what a reviewer would flag, as file:line. Exit 1 on errors, so it can gate CI."""
+    known: set[str] | None = None
+    if config is not None or not paths:
+        cfg, cfg_path = config_or_exit(config, settings())
+        known = {n for s in cfg.services for n in (*s.variables, *s.secrets)}
+        if not paths:
+            books = load_paths([p for s in cfg.services for p in s.runbooks], cfg_path.parent)
+        else:
+            books = _load(paths)
+    else:
+        books = _load(paths)
+    rule_alerts: list[str] = []
+    rules_label = "rules"
+    for r in rules or []:
+        try:
+            rule_alerts += alerts_from_rules_yaml(r.read_text(encoding="utf-8"))
+        except OSError as exc:
+            fail(f"cannot read {r}: {exc.strerror}")
+        rules_label = str(r)
+    findings = lint(books, known, rule_alerts or None, rules_path=rules_label)
+    for f in findings:
+        typer.echo(str(f))
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = len(findings) - errors
+    steps = sum(len(s.steps) for b in books for s in b.sections)
+    typer.echo(
+        f"{len(books)} runbooks, {sum(len(b.sections) for b in books)} sections, {steps} steps: "
+        f"{errors} errors, {warnings} warnings",
+        err=True,
+    )
+    raise typer.Exit(1 if errors else 0)
+
+
+def _print_section(s: Section) -> None:
+    head = f"\n{s.heading}  (line {s.line}"
+    head += f", alerts: {', '.join(s.alerts)}" if s.alerts else ""
+    head += f", severity: {s.severity} → {s.severity_normalized}" if s.severity else ""
+    typer.echo(head + ")")
+    if s.threshold:
+        typer.echo(f"  threshold: {s.threshold}")
+    for sym in s.symptoms:
+        typer.echo(f"  symptom: {sym}")
+    for phase in s.phases:
+        typer.echo(f"  [{phase.phase}] {phase.label}  (line {phase.line})")
+        for i, step in enumerate(phase.steps, 1):
+            first = step.text.strip().splitlines()[0] if step.text.strip() else step.title
+            if step.executable:
+                kind = step.kind + (f"→{step.inner_kind}" if step.inner_kind else "")
+                typer.echo(
+                    f"    {i:>2}. {_BADGE.get(step.safety, step.safety):<11} {kind:<14} {first[:90]}"
+                )
+                if step.safety != "read-only":
+                    typer.echo(f"        why: {step.reason}")
+                if step.variables:
+                    typer.echo(f"        needs: {', '.join(step.variables)}")
+            else:
+                typer.echo(
+                    f"    {i:>2}. {'':<11} {step.kind if step.kind != 'text' else '':<14} {first[:90]}"
+                )
+
+
+@app.command("show")
+def show(
+    path: str = typer.Argument(..., help="a runbook file"),
+    section: str = typer.Option(
+        None, "--section", "-s", help="only this section (id, heading or alert name)"
+    ),
+) -> None:
+    """Print a runbook's structure: sections, alerts, phases, and each step with its kind and safety."""
+    for rb in _load([path]):
+        for err in rb.errors:
+            typer.echo(f"error: {err}", err=True)
+        typer.echo(f"{rb.path}: {rb.title}")
+        chosen = list(rb.sections)
+        if section:
+            chosen = [s for s in rb.sections if section in (s.id, s.heading) or section in s.alerts]
+            if not chosen:
+                fail(
+                    f"no section {section!r} in {rb.path}; sections: {', '.join(s.id for s in rb.sections)}"
+                )
+        for s in chosen:
+            _print_section(s)
+
+
+@app.command("export")
+def export(
+    paths: list[str] = typer.Argument(..., help="files, directories or globs"),
+    fmt: str = typer.Option(
+        "json", "--format", "-f", help="json (documented in docs/runbook-format.md)"
+    ),
+) -> None:
+    """Print the parsed model in the stable JSON format."""
+    if fmt != "json":
+        fail(f"unknown format {fmt!r}; only json is supported")
+    typer.echo(json.dumps(to_json_dict(_load(paths)), indent=2, ensure_ascii=False))
