@@ -14,19 +14,27 @@ from typing import Any
 
 import pytest
 
-from tests.support.app import TEST_CONFIG, am_alert, am_body
+from tests.support.app import am_alert, am_body
 from tests.support.server import OpsbookServer, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-reload"), pytest.mark.timeout(120)]
 
-ROUTE_A = "  - {match: {job: checkout}, service: checkout-api}\n"
-ROUTE_B = "  - {match: {job: checkout}, service: search-indexer}\n"
-assert ROUTE_A in TEST_CONFIG
-CONFIG_A = TEST_CONFIG  # job=checkout → checkout-api
-CONFIG_B = TEST_CONFIG.replace(ROUTE_A, ROUTE_B)  # job=checkout → search-indexer
+CONFIG = """\
+tenants:
+  - {name: acme, default_service: acme-catchall}
+services:
+  - {name: checkout-api, tenant: acme}
+  - {name: search-indexer, tenant: acme}
+  - {name: acme-catchall, tenant: acme}
+routes:
+ROUTE
+severity_map: {critical: P0, high: P1, warning: P2, info: P3}
+"""
+CONFIG_A = CONFIG.replace("ROUTE", "  - {match: {job: checkout}, service: checkout-api}")
+CONFIG_B = CONFIG.replace("ROUTE", "  - {match: {job: checkout}, service: search-indexer}")
 # valid YAML, invalid config: the route names a service that does not exist
-CONFIG_BAD = TEST_CONFIG.replace(ROUTE_A, "  - {match: {job: checkout}, service: no-such-service}\n")
-BAD_LINE = CONFIG_BAD.splitlines().index(ROUTE_A.replace("checkout-api", "no-such-service").rstrip()) + 1
+CONFIG_BAD = CONFIG.replace("ROUTE", "  - {match: {job: checkout}, service: no-such-service}")
+BAD_LINE = CONFIG.splitlines().index("ROUTE") + 1
 
 _names = itertools.count()
 
