@@ -79,6 +79,12 @@ _INCIDENT_ANCESTOR = re.compile(
 _SEVERITY_HEADING_WORDS = frozenset(
     {"critical", "high", "medium", "low", "warning", "info", "minor", "major", "severity", "levels"}
 )
+_LEADING_MARKS = re.compile(r"^[^\w`]+")
+_STRICT_SEVERITY = re.compile(
+    r"(?i)(?:severity\s*[:=]?\s*)?(?:p[0-4]|sev-?[0-5]|critical|warning|warn|info|high|low"
+    r"|medium|major|minor|page|ticket)(?:\s*[-/,]\s*p[0-4])?"
+)
+_STEP_HEADING = re.compile(r"(?i)^\s*step\s*\d+\b")
 _NOTE_LABELS = frozenset(
     {
         "note",
@@ -201,6 +207,7 @@ class _Builder:
         *,
         from_heading: bool = True,
         slug: str | None = None,
+        raw: str = "",
     ) -> _Section:
         sec = _Section(
             heading=heading,
@@ -210,14 +217,14 @@ class _Builder:
             ancestors=tuple(t for lvl, t in self.heading_stack if 1 < lvl < level),
             from_heading=from_heading,
         )
-        self._read_heading(sec)
+        self._read_heading(sec, raw)
         self.sections.append(sec)
         self.current = sec
         self.pending_title = ""
         self.steps.new_scope()
         return sec
 
-    def _read_heading(self, sec: _Section) -> None:
+    def _read_heading(self, sec: _Section, raw: str = "") -> None:
         text = sec.heading.strip()
         m = _ALERT_PREFIX.match(text)
         if m:
@@ -232,21 +239,25 @@ class _Builder:
         if m:
             sec.prefixed = True
             return
-        core = _HEADING_NUMBER.sub("", text, count=1) if text[:1].isdigit() else text
+        core = _LEADING_MARKS.sub("", text)
+        core = _HEADING_NUMBER.sub("", core, count=1) if core[:1].isdigit() else core
         tokens = core.replace("`", " ").split()
+        spans = code_spans(raw) if "`" in raw else []
         if (
             tokens
             and looks_like_alert_name(tokens[0])
             and (
                 len(tokens) == 1
                 or tokens[1] in ("-", "–", "—", ":", "|")
+                or tokens[1].lower() in ("alert", "alerts", "firing", "fires", "is")
                 or tokens[1].startswith(("(", "["))
+                or (spans and spans[0] == tokens[0])
             )
         ):
             sec.add_alerts([tokens[0]])
-            sev = _SEV_PAREN.search(core)
-            if sev and normalize_severity(sev.group(1)):
-                sec.severity = sev.group(1).strip()
+        sev = _SEV_PAREN.search(core)
+        if sev and _STRICT_SEVERITY.fullmatch(sev.group(1).strip()):
+            sec.severity = sev.group(1).strip()
 
     def heading(self, level: int, raw: str, line: int) -> None:
         self.flush_items()
@@ -270,12 +281,12 @@ class _Builder:
             # the H1 repeats the front-matter title: it becomes the root section
             self.sections.pop()
             self.current = cur = None
-            self.new_section(text, line, level, slug=slug).add_alerts(carried.alerts)
+            self.new_section(text, line, level, slug=slug, raw=raw).add_alerts(carried.alerts)
             self.heading_stack.append((level, text))
             return
         if cur is not None and cur.level < level:
             probe = _Section(heading=text, line=line, level=level, slug=slug)
-            self._read_heading(probe)
+            self._read_heading(probe, raw)
             if not probe.alerts:
                 heading_field = field_of(text)
                 if heading_field in ("severity", "threshold", "alert"):
@@ -289,6 +300,10 @@ class _Builder:
                     self.heading_stack.append((level, text))
                     return
                 phase = phase_of(text)
+                if phase is None and _STEP_HEADING.match(text):  # "### Step 2: restart"
+                    phase = phase_of(_STEP_HEADING.sub("", text).strip(" :.-–—")) or (
+                        cur.phases[-1].phase if cur.phases else "general"
+                    )
                 if phase is None and cur.alerts and (cur.from_heading or cur.level == 0):
                     phase = cur.phases[-1].phase if cur.phases else "general"
                 if phase is not None and not probe.prefixed:
@@ -297,7 +312,7 @@ class _Builder:
                     self.pending_title = ""
                     self.heading_stack.append((level, text))
                     return
-        self.new_section(text, line, level, slug=slug)
+        self.new_section(text, line, level, slug=slug, raw=raw)
         self.heading_stack.append((level, text))
 
     def ensure_section(self, line: int) -> _Section:

@@ -503,3 +503,43 @@ def test_names_set_by_an_earlier_block_of_the_section_are_not_variables() -> Non
     steps = steps_of(rb)
     assert steps[1].variables == ()
     assert steps[2].variables == ("NAMESPACE",)
+
+
+def test_alert_headings_in_other_shapes() -> None:
+    rb = parse("""
+        ## 🔴 KubeAPIDown
+        - `kubectl get --raw /healthz`
+        ## `EtcdNoLeader` in the control plane
+        - `etcdctl endpoint status`
+        ## DiskFull alert
+        - `df -h`
+        ## Database down (P1)
+        - `pg_isready -h db`
+        ## High Error Rate (5xx Errors)
+        - `kubectl logs deploy/api`
+    """)
+    got = [(s.alerts, s.severity) for s in rb.sections]
+    assert got == [
+        (("KubeAPIDown",), None),
+        (("EtcdNoLeader",), None),
+        (("DiskFull",), None),
+        ((), "P1"),
+        ((), None),  # "5xx Errors" is not a severity
+    ]
+
+
+def test_numbered_step_headings_are_phases_not_sections() -> None:
+    rb = parse("""
+        ## Incidents
+        ### Queue stuck
+        #### Step 1: Check the workers
+        - `kubectl get pods -l app=worker`
+        #### Step 2: Restart them
+        - `kubectl rollout restart deploy/worker`
+    """)
+    s = only(rb, "Queue stuck")
+    assert [(p.phase, p.label) for p in s.phases] == [
+        ("investigate", "Step 1: Check the workers"),
+        ("investigate", "Step 2: Restart them"),
+    ]
+    assert len(rb.sections) == 1
