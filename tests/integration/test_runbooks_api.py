@@ -57,3 +57,26 @@ def test_runbooks_api_lists_and_shows_with_lint_findings(h: Harness) -> None:
         h.client.get("/api/v1/runbooks/rb_nope", headers=h.auth("acme", "viewer")).status_code
         == 404
     )
+
+
+def test_example_config_loads_every_example_runbook_and_the_seeds() -> None:
+    from pathlib import Path
+
+    import pytest
+
+    from opsbook.config.load import load_config
+    from opsbook.flows.runbook_catalog import RunbookCatalog
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_config(root / "opsbook.example.yaml")
+    cat = RunbookCatalog.load(cfg, root)
+    own = [e for e in cat.errors() if "shared/seeds" not in e]
+    assert own == []
+    checkout = cat.for_service("acme", "checkout-api")
+    assert any("CheckoutApiDown" in s.alerts for rb in checkout for s in rb.sections)
+    seeds = root.parent / "shared" / "seeds"
+    if not seeds.is_dir():
+        pytest.skip(f"seed runbooks not found at {seeds}")
+    demo = ["assistant-api", "maestro", "rag-chatbot", "rag7", "local-mind"]
+    loaded = [cat.for_service("acme", name) for name in demo]
+    assert all(len(books) == 1 and books[0].sections and not books[0].errors for books in loaded)

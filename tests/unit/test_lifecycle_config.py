@@ -139,7 +139,5 @@ def test_config_errors_name_file_line_and_field(text: str, expected: str) -> Non
 def test_example_config_is_valid() -> None:
     from pathlib import Path
 
-    cfg = parse_config(
-        (Path(__file__).resolve().parents[2] / "examples" / "opsbook.yaml").read_text()
-    )
+    cfg = parse_config((Path(__file__).resolve().parents[2] / "opsbook.example.yaml").read_text())
     assert {t.name for t in cfg.tenants} == {"acme", "globex"}

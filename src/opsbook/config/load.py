@@ -77,7 +77,7 @@ def parse_config(text: str, filename: str = "opsbook.yaml") -> Config:
             )
             what = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                what = "unknown key (check the spelling; see examples/opsbook.yaml for the accepted keys)"
+                what = "unknown key (check the spelling; see opsbook.example.yaml for the accepted keys)"
             elif err["type"] == "missing":
                 what = "required field is missing"
             msgs.append(f"{filename}:{_line_of(loc, lines)}: {_dotted(loc)}: {what}")
@@ -169,7 +169,7 @@ def load_config(path: str | Path) -> Config:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{p}: no such file; copy examples/opsbook.yaml there or pass --config PATH"
+            f"{p}: no such file; copy opsbook.example.yaml there or pass --config PATH"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read: {exc}") from None
