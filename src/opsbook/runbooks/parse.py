@@ -257,7 +257,11 @@ class _Builder:
             sec.add_alerts([tokens[0]])
         sev = _SEV_PAREN.search(core)
         if sev and _STRICT_SEVERITY.fullmatch(sev.group(1).strip()):
-            sec.severity = sev.group(1).strip()
+            value = sev.group(1).strip()
+            # a bare word such as "(Critical)" is a severity only next to an alert name;
+            # "(P1)" or "(severity: high)" is one anywhere
+            if sec.alerts or re.search(r"(?i)\bp\d|sev|severity", sev.group(0)):
+                sec.severity = value
 
     def heading(self, level: int, raw: str, line: int) -> None:
         self.flush_items()
