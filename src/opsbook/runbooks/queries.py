@@ -65,6 +65,8 @@ _SQL_DDL = frozenset(
         "repair",
     }
 )
+_SQL_OBJECT_WORDS = _words("""table index view policy extension schema database role user
+function trigger materialized sequence type unique concurrently or system statistics""")
 _SQL_DANGER_FUNCS = (
     "pg_terminate_backend",
     "pg_drop_replication_slot",
@@ -149,8 +151,8 @@ def _sql_statement(stmt: str) -> Verdict:
             return unk(f"{first.upper()} runs a procedure whose effect cannot be read here")
         return mut(f"{first.upper()} writes rows")
     if first in ("create", "reindex", "vacuum", "cluster", "refresh") or first in _SQL_DDL:
-        what = " ".join(words[:3]).upper()
-        return mut(f"{what} is DDL/maintenance: it changes the database but can be undone")
+        what = " ".join(w for w in words[:2] if w in _SQL_OBJECT_WORDS or w == first).upper()
+        return mut(f"{what} changes the schema or maintains tables; it can be undone")
     if first in ("set", "reset"):
         return ro(f"{first.upper()} changes only this session's settings")
     if first in _SQL_READ:

@@ -129,7 +129,7 @@ def find(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
                 SimpleCommand(words=inner, quoted=[False] * len(inner)), piped=False
             )
             v = part.verdict
-            return Part("shell", None, Verdict(v.safety, f"find {flag} runs {v.reason}"))
+            return Part("shell", None, Verdict(v.safety, f"find {flag} runs: {v.reason}"))
     if any(a.startswith("-fprint") or a == "-fls" for a in args):
         return Part("shell", None, mut("find writes its results to a file"))
     return Part("shell", None, ro("find only lists files"))
@@ -350,6 +350,26 @@ SCRIPT_TOOLS = words("""k6 locust vegeta wrk artillery source . bash sh zsh ansi
 ansible-playbook ./""")
 
 
+_MUTATING_REASONS = {
+    "cp": "cp copies files (it may overwrite the target)",
+    "mv": "mv moves or renames files",
+    "mkdir": "mkdir creates directories",
+    "touch": "touch creates or updates files",
+    "chmod": "chmod changes file permissions",
+    "chown": "chown changes file owners",
+    "ln": "ln creates links",
+    "rsync": "rsync copies files (it may overwrite the target)",
+    "scp": "scp copies files between machines",
+    "gzip": "gzip replaces files with compressed ones",
+    "gunzip": "gunzip replaces files with decompressed ones",
+    "sysctl": "sysctl changes kernel settings",
+    "mount": "mount changes mounted file systems",
+    "umount": "umount unmounts a file system",
+    "logrotate": "logrotate rotates log files",
+    "certbot": "certbot requests or renews certificates",
+}
+
+
 def generic(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     if prog in ("tee",):
         files = [a for a in args if not a.startswith("-") and a != "/dev/null"]
@@ -411,7 +431,7 @@ def generic(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part
             what = what if "rm -rf" in what else "rm deletes files"
         return Part("shell", None, des(what))
     if prog in MUTATING_TOOLS:
-        return Part("shell", None, mut(f"{prog} changes files or processes (reversible)"))
+        return Part("shell", None, mut(_MUTATING_REASONS.get(prog, f"{prog} changes this machine")))
     if prog in SCRIPT_TOOLS:
         return Part("shell", None, unk(f"{prog} runs a script whose effect cannot be read here"))
     if "/" in prog or prog.endswith((".sh", ".py", ".rb", ".pl")):
