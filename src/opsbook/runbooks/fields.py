@@ -47,6 +47,12 @@ _PHASE_PHRASES: tuple[tuple[str, str], ...] = (
     ("root cause", "investigate"),
     ("how to detect", "detect"),
     ("how to fix", "mitigate"),
+    ("what to do", "mitigate"),
+    ("next steps", "mitigate"),
+    ("actions to take", "mitigate"),
+    ("action items", "postmortem"),
+    ("quick checks", "investigate"),
+    ("health checks", "investigate"),
 )
 _WEAK = frozenset(
     {

@@ -34,6 +34,9 @@ from opsbook.runbooks.queries import REDIS_COMMANDS
 from opsbook.runbooks.variables import assigned_names, find_variables
 
 _MAX_STEP_TEXT = 20_000
+_NESTED_FENCE = re.compile(
+    r"^\s*(?P<fence>```+|~~~+)[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)\n\s*(?P=fence)\s*$", re.S
+)
 _ASSIGNMENT = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=\S")
 _REPL_LINE = re.compile(r"^(?:[\w.@-]+(?::\d+)?)?(?:=[#>]|>)\s+\S")
 _PROMPT_PREFIX = re.compile(r"(?m)^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*)?\$\s+")
@@ -120,6 +123,12 @@ class StepMaker:
         body = content.rstrip("\n")
         if not body.strip():
             return []
+        inner = _NESTED_FENCE.match(body) if not lang else None
+        if inner:  # an indented block holding a fence (content tabs, admonitions)
+            offset = body[: inner.start("body")].count("\n")
+            return self.block(
+                inner.group("info"), inner.group("body"), first_line + offset, default_title
+            )
         if kind is None and not lang:
             kind = _sniff_block(body)
             lang = {"shell": "bash"}.get(kind or "", kind or "")

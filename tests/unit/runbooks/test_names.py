@@ -84,7 +84,8 @@ def test_names_and_words() -> None:
         ("Kubernetes Rollback", "mitigate"),
         ("Redis recovery failure while the primary is down", None),
         ("Runbook: Backend Down", None),
-        ("Health Checks", None),
+        ("Health Checks", "investigate"),
+        ("What to do", "mitigate"),
         ("Steps", None),
     ],
 )

@@ -172,3 +172,24 @@ def test_possible_causes_and_fixes_and_bare_command_paragraphs() -> None:
     ]
     restart = s.phases[-1].steps[0]
     assert (restart.text, restart.safety) == ("gitlab-ctl restart redis", "mutating")
+
+
+def test_fences_inside_content_tabs() -> None:
+    rb = parse("""
+        ## Restart
+        === "Kubernetes"
+
+            ```bash
+            kubectl rollout restart deploy/api
+            ```
+
+        === "Compose"
+
+            ```bash
+            docker compose restart api
+            ```
+    """)
+    assert [(st.line, st.kind, st.safety) for st in steps_of(rb)] == [
+        (5, "kubectl", "mutating"),
+        (11, "docker", "mutating"),
+    ]
