@@ -165,6 +165,7 @@ _OUTPUT_HINT = re.compile(
     re.I,
 )
 _OPENER = re.compile(r"(?:^|[;&|]\s*|\b(?:then|do|else)\s+)(if|for|while|until|case|select)\b")
+_OUTPUT_FIRST = frozenset('{}[]"|+=├└│─')  # JSON, tables and trees: output, never a command
 _CONTINUATION = re.compile(r"[ \t]*\\\n[ \t]*")
 _QUOTE_CHARS = re.compile(r"['\"\\#]")
 _COMPOUND_WORD = re.compile(r"\b(?:if|for|while|until|case|select|fi|done|esac)\b")
@@ -288,7 +289,7 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
                     title = comment_text(stripped)
                     output_mode = bool(_OUTPUT_HINT.search(title))
                 continue
-            elif output_mode or stripped[0] in '{}[]"' or stripped.startswith("..."):
+            elif output_mode or stripped[0] in _OUTPUT_FIRST or stripped.startswith(("...", "`--")):
                 if not output_buf:
                     output_start = lineno
                 output_buf.append(raw)

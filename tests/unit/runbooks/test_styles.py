@@ -193,3 +193,22 @@ def test_fences_inside_content_tabs() -> None:
         (5, "kubectl", "mutating"),
         (11, "docker", "mutating"),
     ]
+
+
+def test_tree_and_table_output_inside_a_shell_block() -> None:
+    rb = parse("""
+        ## Packages
+        ```bash
+        npm ls --depth=1
+        +-- express@4.18.2
+        |   `-- body-parser@1.20.1
+        `-- redis@4.6.7
+        kubectl get pods
+        ```
+    """)
+    steps = steps_of(rb)
+    assert [(st.kind, st.executable) for st in steps] == [
+        ("shell", True),
+        ("text", False),
+        ("kubectl", True),
+    ]
