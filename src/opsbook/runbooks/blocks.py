@@ -294,6 +294,7 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
                     output_start = lineno
                 output_buf.append(raw)
                 continue
+            flush_output()
             buf = [raw]
             start = lineno
         code, quote = _strip_quotes_state(raw, quote)
