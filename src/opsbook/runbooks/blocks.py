@@ -248,13 +248,14 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
     output_start = 0
 
     def flush_output() -> None:
-        nonlocal output_buf
+        nonlocal output_buf, title
         if output_buf:
             out.append(
                 RawCommand(
                     output_start, title or "Example output", "\n".join(output_buf), output=True
                 )
             )
+            title = ""
         output_buf = []
 
     for idx, raw in enumerate(lines):
