@@ -1,12 +1,14 @@
 """Review runbooks the way a reviewer would, with ``file:line`` findings.
 
 Codes (severity):
-- ``no-steps`` (error): a section bound to an alert has no steps at all.
+- ``no-steps`` (error): a section bound to an alert has no steps at all, and no other section
+  for that alert has any.
 - ``unknown-kind`` (warning): a code block in a language that cannot be read as a command.
 - ``unknown-safety`` (warning): a command whose safety cannot be told (treated as destructive).
 - ``destructive-without-warning`` (error): a destructive step with no warning word
   (warning, caution, danger, careful, ⚠ …) in its title or the few lines above it.
-- ``duplicate-alert`` (error): one alert name bound by two sections.
+- ``duplicate-alert`` (error): one alert name bound by two sections with steps (a summary
+  table row without steps does not count).
 - ``undefined-variable`` (warning): a variable that no service defines (needs known_variables).
 - ``alert-without-runbook`` (error): an alert of the Prometheus rules with no section.
 - ``read-error`` (error): the file could not be read.
@@ -65,10 +67,12 @@ def alerts_from_rules_yaml(text: str) -> list[str]:
     return names
 
 
-def _step_findings(rb: Runbook, known_variables: set[str] | None) -> list[Finding]:
+def _step_findings(
+    rb: Runbook, known_variables: set[str] | None, with_steps: set[str]
+) -> list[Finding]:
     out: list[Finding] = []
     for section in rb.sections:
-        if section.alerts and not section.steps:
+        if section.alerts and not section.steps and not set(section.alerts) <= with_steps:
             out.append(
                 Finding(
                     rb.path,
@@ -137,11 +141,14 @@ def lint(
     books = list(runbooks)
     out: list[Finding] = []
     bound: dict[str, tuple[str, int]] = {}
+    # an alert listed in a summary table (no steps) and written up elsewhere is fine: only
+    # sections with steps count as bindings for duplicates, and the write-up answers no-steps
+    with_steps = {a for rb in books for s in rb.sections if s.steps for a in s.alerts}
     for rb in books:
         out.extend(Finding(rb.path, 1, ERROR, "read-error", e) for e in rb.errors)
-        out.extend(_step_findings(rb, known_variables))
+        out.extend(_step_findings(rb, known_variables, with_steps))
         for section in rb.sections:
-            for alert in section.alerts:
+            for alert in section.alerts if section.steps else ():
                 if alert in bound and bound[alert] != (rb.path, section.line):
                     first_path, first_line = bound[alert]
                     out.append(
@@ -156,10 +163,11 @@ def lint(
                 else:
                     bound.setdefault(alert, (rb.path, section.line))
     if rule_alerts:
-        keys = {normalize_key(a) for a in bound}
+        every = {a for rb in books for s in rb.sections for a in s.alerts}
+        keys = {normalize_key(a) for a in every}
         keys |= {heading_key(s.heading) for rb in books for s in rb.sections}
         for alert in rule_alerts:
-            if alert not in bound and normalize_key(alert) not in keys:
+            if alert not in every and normalize_key(alert) not in keys:
                 out.append(
                     Finding(
                         rules_path,

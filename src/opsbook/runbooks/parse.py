@@ -530,10 +530,13 @@ class _Builder:
 
     def _field_table(self, sec: _Section, header: list[str], rows: list[TableRow]) -> bool:
         """A two-column ``| Field | Value |`` table holding Alert/Severity/Threshold fields."""
-        if len(header) != 2:
-            return False
+        if len(header) != 2 or field_of(header[1]) is not None:
+            return False  # "| Alert | Severity |" names columns: a table of alerts
         pairs = [(plain(r.cells[0]), r.cells[1]) for r in rows if len(r.cells) >= 2]
-        pairs.insert(0, (header[0], header[1]))
+        if field_of(header[0]) is not None:  # headerless key/value table: the first pair
+            pairs.insert(0, (header[0], header[1]))
+        if not any(field_of(k) for k, _ in pairs):
+            return False
         found = False
         for key, value in pairs:
             kind = field_of(key)

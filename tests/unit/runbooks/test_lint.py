@@ -132,3 +132,10 @@ def test_alerts_from_rules_yaml() -> None:
 )
 def test_alerts_from_bad_rules_yaml(text: str) -> None:
     assert alerts_from_rules_yaml(text) == []
+
+
+def test_summary_table_rows_do_not_duplicate_a_written_up_alert() -> None:
+    index = parse("## Alerts\n| Alert | Severity |\n|---|---|\n| `DiskFull` | critical |\n", "i.md")
+    page = parse("# DiskFull\n## Mitigation\n- `df -h`\n", "DiskFull.md")
+    assert lint([index, page], rule_alerts=["DiskFull"]) == []
+    assert [f.code for f in lint([index])] == ["no-steps"]
