@@ -132,9 +132,15 @@ _REDIS_BARE = frozenset(
 _PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*)?\$\s+")
 
 
+_RAW_HTTP = re.compile(r"^(?:GET|HEAD|OPTIONS|POST|PUT|PATCH|DELETE)\s+(?:https?://|/|_)\S*")
+
+
 def sniff_query(text: str) -> str | None:
-    """The query language a bare text is written in (sql, cypher, promql, redis), if any."""
+    """The query language a bare text is written in (sql, cypher, promql, redis, or a raw
+    ``GET /path`` HTTP request), if any."""
     t = text.lstrip()
+    if _RAW_HTTP.match(t):
+        return "http"
     if _CYPHER_START.match(t):
         return "cypher"
     if _SQL_START.match(t):
@@ -170,6 +176,10 @@ def looks_like_command(text: str, *, min_words: int = 2) -> bool:
 
 
 def _query_part(kind: str, text: str) -> Verdict:
+    if kind == "http":
+        m = _RAW_HTTP.match(text.lstrip())
+        method, _, url = text.lstrip().partition(" ")
+        return http_verdict("HTTP", method, url.split()[0] if m and url.split() else url)
     if kind == "sql":
         return sql_safety(text)
     if kind == "cypher":

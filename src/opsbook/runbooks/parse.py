@@ -234,6 +234,7 @@ class _Builder:
                 sec.severity = sev.group(1).strip()
             names = _alert_names(_SEV_PAREN.sub("", rest))
             sec.add_alerts(names[:1] if names else [])
+            sec.prefixed = not names  # "Alert: High CPU usage" is an incident by that name
             return
         m = _PREFIXED.match(text)
         if m:

@@ -150,6 +150,15 @@ CASES: list[tuple[str, str | None, str, str | None, str]] = [
     ("bash -c 'redis-cli FLUSHDB'", "bash", "redis", None, DES),
     ("frobnicate --all", "bash", "shell", None, UNK),
     ("$ kubectl get pods", "console", "kubectl", None, RO),
+    # wrappers holding a quoted command, kubectl alias, GitOps CLIs
+    ("watch -n 5 'kubectl get pods'", "bash", "kubectl", None, RO),
+    ("k get pods -A", "bash", "kubectl", None, RO),
+    ("argocd app get api", "bash", "shell", None, RO),
+    ("argocd app sync api", "bash", "shell", None, MUT),
+    ("argocd app delete api", "bash", "shell", None, DES),
+    # Elasticsearch/Kibana console requests
+    ("GET _cat/indices?v", "console", "http", None, RO),
+    ("DELETE /logs-2020", "console", "http", None, DES),
     # raw HTTP requests in an ```http block
     ("GET /api/v1/status HTTP/1.1", "http", "http", None, RO),
     ("DELETE /api/v1/sessions/42", "http", "http", None, DES),

@@ -543,3 +543,9 @@ def test_numbered_step_headings_are_phases_not_sections() -> None:
         ("investigate", "Step 2: Restart them"),
     ]
     assert len(rb.sections) == 1
+
+
+def test_alert_heading_with_a_sentence_name_is_an_incident() -> None:
+    rb = parse("## Alert: High CPU usage\n- `top -b -n 1`\n")
+    s = rb.sections[0]
+    assert (s.alerts, s.kind) == ((), "incident")

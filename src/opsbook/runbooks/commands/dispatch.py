@@ -58,6 +58,7 @@ _NamedHandler = Callable[[str, list[str], SimpleCommand, bool], Part]
 
 HANDLERS: dict[str, _Handler] = {
     "kubectl": kubectl,
+    "k": kubectl,
     "oc": kubectl,
     "curl": curl,
     "wget": wget,
@@ -98,6 +99,13 @@ NAMED_HANDLERS: dict[str, _NamedHandler] = {
             "gsutil",
             "consul",
             "nomad",
+            "argocd",
+            "flux",
+            "velero",
+            "istioctl",
+            "linkerd",
+            "eksctl",
+            "gh",
         ),
         cloud,
     ),
@@ -265,6 +273,11 @@ def simple_command(cmd: SimpleCommand, *, piped: bool) -> Part:
         if any(_ASSIGN.match(w) for w in raw_words):
             return Part("shell", None, ro("only sets shell variables"))
         return Part("shell", None, ro("nothing to run"))
+    if len(words) == 1 and " " in words[0].strip() and len(raw_words) > 1:
+        from opsbook.runbooks.classify import shell_parts
+
+        kind, inner, verdict = shell_parts(words[0])  # watch -n 5 'kubectl get pods'
+        return Part(kind, inner, verdict)
     if words[0] in ("for", "case", "select", "function"):
         return Part("shell", None, ro(f"{words[0]} loop header"))
     if words[0] in ("done", "fi", "esac", "}", ")"):

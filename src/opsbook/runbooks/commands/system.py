@@ -339,7 +339,7 @@ MUTATING_TOOLS = words("""mkdir touch cp mv ln chmod chown chgrp chattr install 
 logrotate useradd usermod groupadd passwd gzip gunzip bzip2 xz zip unzip mount umount sysctl
 modprobe swapon swapoff update-alternatives export uvicorn gunicorn celery node npm npx yarn
 pnpm java go cargo make docker-machine minikube kind sed-i nohup screen tmux ssh-keygen
-certbot nginx apachectl caddy kubeadm velero flux argocd istioctl linkerd""")
+certbot nginx apachectl caddy kubeadm""")
 
 
 DESTRUCTIVE_TOOLS = words("""rm shred wipe srm truncate mkfs mkfs.ext4 mkfs.xfs wipefs
