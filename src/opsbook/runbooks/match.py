@@ -14,6 +14,7 @@ Rules, tried in order (the first that finds something wins; ``Match.rule`` recor
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -153,13 +154,19 @@ def _runbook_url(
     return Match(best, rb, "runbook_url", 0.8)
 
 
-def _fulltext(
-    catalog: Sequence[Runbook],
-    alertname: str,
-    labels: Mapping[str, str],
-    annotations: Mapping[str, str],
-    min_score: float,
-) -> Match | None:
+_Index = tuple[list[list[str]], list[tuple[Runbook, Section]], BM25]
+_INDEXES: dict[tuple[int, ...], tuple[tuple[Runbook, ...], _Index]] = {}
+_INDEX_LOCK = threading.Lock()
+
+
+def _index(catalog: Sequence[Runbook]) -> _Index:
+    """The BM25 index of a catalog's sections, kept for the last few catalogs: runbooks are
+    immutable, so the same runbook objects always give the same index."""
+    key = tuple(id(rb) for rb in catalog)
+    with _INDEX_LOCK:
+        hit = _INDEXES.get(key)
+    if hit is not None:
+        return hit[1]
     docs: list[list[str]] = []
     where: list[tuple[Runbook, Section]] = []
     for rb in catalog:
@@ -167,6 +174,22 @@ def _fulltext(
             text = " ".join([s.heading, s.heading, *s.alerts, *s.symptoms, s.threshold or ""])
             docs.append(tokens(text))
             where.append((rb, s))
+    built: _Index = (docs, where, BM25(docs))
+    with _INDEX_LOCK:
+        if len(_INDEXES) >= 8:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[key] = (tuple(catalog), built)  # holding the runbooks keeps their ids unique
+    return built
+
+
+def _fulltext(
+    catalog: Sequence[Runbook],
+    alertname: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    min_score: float,
+) -> Match | None:
+    docs, where, index = _index(catalog)
     if not docs:
         return None
     name_terms = tokens(alertname)
@@ -179,7 +202,6 @@ def _fulltext(
             query.extend(tokens(str(value)))
     if not query:
         return None
-    index = BM25(docs)
     best_i, best = -1, 0.0
     for i in range(len(docs)):
         score = index.score(query, i)
