@@ -248,6 +248,7 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
     output_start = 0
 
     def flush_output() -> None:
+        """Emit collected example output as one text step."""
         nonlocal output_buf, title
         if output_buf:
             out.append(

@@ -78,9 +78,11 @@ class _Tokenizer:
 
     @property
     def cmd(self) -> SimpleCommand:
+        """The command being read."""
         return self.commands[-1]
 
     def flush(self) -> None:
+        """End the current word (or redirection target)."""
         if not self.in_word:
             return
         word = "".join(self.word)
@@ -98,6 +100,7 @@ class _Tokenizer:
         self.word_quoted = False
 
     def end_command(self, op: str) -> None:
+        """End the current simple command at an operator."""
         self.flush()
         self.pending_redirect = None
         if self.cmd.words or self.cmd.redirects:
@@ -106,6 +109,7 @@ class _Tokenizer:
             self.cmd.op_before = self.cmd.op_before or op
 
     def subshell(self, i: int) -> int:
+        """Record a ``$(…)`` subshell starting at ``i``; return the index after it."""
         end = _find_closing(self.text, i)
         self.subshells.append(self.text[i:end])
         self.word.append("$(…)")
@@ -113,6 +117,7 @@ class _Tokenizer:
         return end + 1
 
     def run(self) -> Parsed:
+        """Read the whole text."""
         text = self.text
         n = len(text)
         i = 0
@@ -225,6 +230,7 @@ class _Tokenizer:
         return Parsed(commands, self.subshells)
 
     def double_quoted(self, i: int) -> int:
+        """Read a double-quoted string starting at ``i``; return the index after it."""
         text = self.text
         n = len(text)
         self.in_word = self.word_quoted = True
@@ -248,6 +254,7 @@ class _Tokenizer:
         return n
 
     def skip_heredocs(self, i: int) -> int:
+        """Read heredoc bodies that start at ``i``; return the index after them."""
         text = self.text
         while self.pending_heredocs:
             delim, strip_tabs, target = self.pending_heredocs.pop(0)

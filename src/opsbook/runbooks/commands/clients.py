@@ -40,6 +40,7 @@ _URL_DANGER = re.compile(
 
 
 def http_verdict(tool: str, method: str, url: str) -> Verdict:
+    """Safety of an HTTP request from its method and URL."""
     method = method.upper()
     if method in ("GET", "HEAD", "OPTIONS"):
         return ro(f"{tool} {method} request only reads")

@@ -371,6 +371,7 @@ _MUTATING_REASONS = {
 
 
 def generic(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
+    """Everyday Unix utilities by name: read-only, mutating, destructive or scripts."""
     if prog in ("tee",):
         files = [a for a in args if not a.startswith("-") and a != "/dev/null"]
         return Part(
