@@ -4,4 +4,5 @@ variables, match alerts to sections and lint. Pure: no I/O besides ``catalog.loa
 
 Entry points: ``parse.parse_runbook``, ``classify.classify``, ``variables.find_variables``,
 ``match.match_section``, ``lint.lint``, ``export.to_json_dict``, ``catalog.load_paths``.
+The format is documented in docs/runbook-format.md.
 """

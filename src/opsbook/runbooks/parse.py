@@ -1,9 +1,9 @@
 """Read a Markdown runbook into the typed model (see models.py).
 
-markdown-it-py gives the block structure with source line maps; this module walks it:
-headings open sections or phases, bold labels and list intros open phases, ``**Alert:**``-style
-fields fill section fields, list items and code blocks become steps (steps.py), tables that list
-alerts become one section per row (tables.py). ``parse_runbook`` never raises.
+markdown-it-py gives the block structure with source line maps; this module walks the tokens
+and hands them to builder.py (headings, labels, fields, list items, tables), which uses
+steps.py to turn code and list items into steps. Then front matter and file names bind alerts,
+empty sections are dropped and each section gets its kind. ``parse_runbook`` never raises.
 """
 
 from __future__ import annotations
