@@ -28,7 +28,9 @@ from opsbook.runbooks.steps import StepMaker
 from opsbook.runbooks.tables import TableRow, alert_table_rows
 
 _PREFIXED = re.compile(
-    r"^(?:runbook|problem|incident|issue|scenario|playbook|failure|case)\s*[:\-–—]\s*(.+)$", re.I
+    r"^(?:runbook|problem|incident|issue|scenario|playbook|failure|case|symptom|q|question)"
+    r"\s*#?\d*\s*[:\-–—]\s*(.+)$",
+    re.I,
 )
 _ALERT_PREFIX = re.compile(r"^(?:alert(?:\s*name)?|alertname)\s*[:\-–—]\s*(.+)$", re.I)
 _SEV_PAREN = re.compile(

@@ -197,6 +197,7 @@ def _query_part(kind: str, text: str) -> Verdict:
 
 
 _MAX_SUBSHELL_DEPTH = 3
+_MAX_REASON = 160
 
 
 def shell_parts(
@@ -235,7 +236,13 @@ def classify(command: str, fence_lang: str | None = None) -> Classification:
     """Classify a command as written in a runbook, given its fence language (or None).
     Never raises: a command that cannot be read is ``unknown``."""
     try:
-        return _classify(command, fence_lang)
+        c = _classify(command, fence_lang)
+        if "\n" in c.reason or len(c.reason) > _MAX_REASON:
+            reason = " ".join(c.reason.split())
+            if len(reason) > _MAX_REASON:
+                reason = reason[: _MAX_REASON - 1] + "…"
+            c = Classification(c.kind, c.inner_kind, c.executable, c.safety, reason)
+        return c
     except RecursionError:
         return Classification("shell", None, True, "unknown", "command nested too deep to read")
     except Exception as exc:  # noqa: BLE001 - a classifier bug must not hide the runbook

@@ -27,8 +27,8 @@ from opsbook.runbooks.names import github_slug, normalize_key
 
 RULES = ("exact", "normalized", "runbook_url", "fulltext")
 _PREFIX = re.compile(
-    r"^(?:runbook|problem|incident|issue|alert(?:\s*name)?|scenario|playbook)"
-    r"\s*[:\-–—]\s*",
+    r"^(?:runbook|problem|incident|issue|alert(?:\s*name)?|scenario|playbook|failure|case"
+    r"|symptom|q|question)\s*#?\d*\s*[:\-–—]\s*",
     re.I,
 )
 _TEXT_ANNOTATIONS = ("summary", "description", "message", "title")

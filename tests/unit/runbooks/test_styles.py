@@ -5,6 +5,7 @@ scripts, troubleshooting Q&A. Texts are written for these tests."""
 from __future__ import annotations
 
 from opsbook.runbooks.classify import classify
+from opsbook.runbooks.match import match_section
 
 from .conftest import parse, steps_of
 
@@ -212,3 +213,38 @@ def test_tree_and_table_output_inside_a_shell_block() -> None:
         ("text", False),
         ("kubectl", True),
     ]
+
+
+def test_scenarios_questions_and_admonitions() -> None:
+    rb = parse("""
+        # Payments troubleshooting
+
+        ## Scenario 1: Database failover
+        **Symptom:** writes fail with read-only errors.
+
+        **Cause:** the primary was demoted.
+
+        **Resolution:**
+        1. Confirm the new primary: `psql -h db -c "SELECT pg_is_in_recovery()"`
+        2. Restart the API: `kubectl rollout restart deploy/payments`
+
+        ## FAQ
+        ### Q: Why are webhooks delayed?
+        > [!WARNING]
+        > Purging drops every pending webhook.
+
+        ```bash
+        redis-cli -n 3 DEL webhooks:pending
+        ```
+    """)
+    failover, question = rb.sections
+    assert failover.symptoms == ("writes fail with read-only errors.",)
+    assert [(p.phase, p.label) for p in failover.phases] == [
+        ("investigate", "Cause"),
+        ("mitigate", "Resolution"),
+    ]
+    assert question.kind == "incident"
+    purge = question.steps[0]
+    assert (purge.safety, purge.warned) == ("destructive", True)
+    m = match_section([rb], "DatabaseFailover", {}, {})
+    assert m is not None and (m.rule, m.section.heading) == ("normalized", failover.heading)
