@@ -150,6 +150,24 @@ CASES: list[tuple[str, str | None, str, str | None, str]] = [
     ("bash -c 'redis-cli FLUSHDB'", "bash", "redis", None, DES),
     ("frobnicate --all", "bash", "shell", None, UNK),
     ("$ kubectl get pods", "console", "kubectl", None, RO),
+    # shell control flow around real commands
+    ("curl -fsS $API_BASE/healthz || exit 1", "bash", "http", None, RO),
+    ("kubectl exec -it api-0 -- sh -c 'redis-cli FLUSHALL'", "bash", "kubectl", "redis", DES),
+    (
+        "for p in $(kubectl get pods -o name); do kubectl delete $p; done",
+        "bash",
+        "kubectl",
+        None,
+        DES,
+    ),
+    (
+        "kubectl get pods | awk '{print $1}' | xargs kubectl delete pod",
+        "bash",
+        "kubectl",
+        None,
+        DES,
+    ),
+    ("if ! kubectl get ns x; then kubectl create ns x; fi", "bash", "kubectl", None, MUT),
     # wrappers holding a quoted command, kubectl alias, GitOps CLIs
     ("watch -n 5 'kubectl get pods'", "bash", "kubectl", None, RO),
     ("k get pods -A", "bash", "kubectl", None, RO),

@@ -321,7 +321,8 @@ def rabbitmqctl(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     return Part("shell", None, mut(f"rabbitmqctl {sub} changes the broker"))
 
 
-READ_ONLY_TOOLS = words("""ls ll cat less more head tail grep egrep fgrep rg ag awk gawk jq
+READ_ONLY_TOOLS = words("""exit return break continue wait trap shift true false :
+ls ll cat less more head tail grep egrep fgrep rg ag awk gawk jq
 wc sort uniq cut tr echo printf date df du free top htop atop btop ps pgrep pidof uptime whoami
 id hostname uname env printenv which whereis type stat file lsof ss netstat ping ping6 dig
 nslookup host traceroute tracepath mtr nc ncat telnet iostat vmstat mpstat sar dmesg
