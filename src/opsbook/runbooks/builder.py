@@ -209,6 +209,8 @@ class Builder:
         core = _HEADING_NUMBER.sub("", core, count=1) if core[:1].isdigit() else core
         tokens = core.replace("`", " ").split()
         spans = code_spans(raw) if "`" in raw else []
+        if tokens and tokens[0][-1:] in (":", ","):  # "KubeAPIDown: the API is unreachable"
+            tokens = [tokens[0][:-1], ":", *tokens[1:]]
         if (
             tokens
             and looks_like_alert_name(tokens[0])

@@ -513,6 +513,8 @@ def test_alert_headings_in_other_shapes() -> None:
         - `etcdctl endpoint status`
         ## DiskFull alert
         - `df -h`
+        ## KubeletDown: nodes stop reporting
+        - `kubectl get nodes`
         ## Database down (P1)
         - `pg_isready -h db`
         ## High Error Rate (5xx Errors)
@@ -523,6 +525,7 @@ def test_alert_headings_in_other_shapes() -> None:
         (("KubeAPIDown",), None),
         (("EtcdNoLeader",), None),
         (("DiskFull",), None),
+        (("KubeletDown",), None),
         ((), "P1"),
         ((), None),  # "5xx Errors" is not a severity
     ]
