@@ -127,3 +127,28 @@ def test_keys_are_exactly_the_documented_ones(seeds: dict) -> None:  # type: ign
                     ]
                     assert st["safety"] in ("read-only", "mutating", "destructive", "unknown")
                     assert isinstance(st["variables"], list)
+
+
+def test_the_documented_example_is_what_the_reader_exports() -> None:
+    import re
+
+    from opsbook.runbooks.catalog import load_paths
+
+    from .conftest import REPO
+
+    doc = (REPO / "docs" / "runbook-format.md").read_text()
+    block = re.search(r"```json\n(.*?)```", doc, re.S)
+    assert block is not None
+    shown = json.loads(block.group(1))["runbooks"][0]
+    actual = to_json_dict(load_paths(["examples/runbooks/checkout-api.md"], REPO))["runbooks"][0]
+    assert (shown["path"], shown["title"]) == (actual["path"], actual["title"])
+    section = next(s for s in actual["sections"] if s["id"] == shown["sections"][0]["id"])
+    expected = shown["sections"][0]
+    for key in ("heading", "line", "alerts", "severity", "severity_normalized", "threshold"):
+        assert section[key] == expected[key]
+    assert section["symptoms"][0] == expected["symptoms"][0]
+    phase = section["phases"][0]
+    assert {k: phase[k] for k in ("phase", "label", "line")} == {
+        k: expected["phases"][0][k] for k in ("phase", "label", "line")
+    }
+    assert phase["steps"][0] == expected["phases"][0]["steps"][0]
