@@ -24,7 +24,8 @@ from opsbook.runbooks.queries import (
     sql_safety,
 )
 from opsbook.runbooks.safety import Verdict, unk, worst
-from opsbook.runbooks.shellwords import Parsed, tokenize
+from opsbook.runbooks.shellwords import Parsed
+from opsbook.runbooks.shellwords import tokenize_shared as tokenize
 
 
 @dataclass(frozen=True)

@@ -274,10 +274,19 @@ class _Tokenizer:
 _SIMPLE = re.compile(r"[^'\"\\$`;&()<>#\n]*")
 
 
-@functools.lru_cache(maxsize=2048)
 def tokenize(text: str) -> Parsed:
-    """Split a command line into simple commands; never raises. The result is shared (cached):
-    callers must not change it."""
+    """Split a command line into simple commands; never raises. The result is the caller's."""
+    return _tokenize(text)
+
+
+@functools.lru_cache(maxsize=2048)
+def tokenize_shared(text: str) -> Parsed:
+    """``tokenize`` memoised for the classifier, which reads a command more than once.
+    The result is shared: callers must not change it."""
+    return _tokenize(text)
+
+
+def _tokenize(text: str) -> Parsed:
     if _SIMPLE.fullmatch(text) and "||" not in text:
         # fast path: plain words, maybe a pipeline, no quoting or redirection to read
         commands = []
