@@ -37,6 +37,33 @@ class SecretRef(Strict):
     file: str | None = None
 
 
+class GatePolicy(Strict):
+    """Who may let a step of one safety class run."""
+
+    role: Role
+    confirm: bool = Field(default=False, description="the approver must type the step's title")
+    second_person: bool = Field(default=False, description="the requester cannot approve alone")
+
+
+class ExecutionPolicy(Strict):
+    """How runbook steps of a service run; the defaults follow DESIGN §5."""
+
+    auto_run: bool = Field(default=True, description="run read-only diagnostics when an incident opens")
+    auto_phases: list[str] = ["detect", "investigate"]
+    validate_on_resolve: bool = True
+    step_timeout: Duration = timedelta(seconds=30)
+    budget: Duration = Field(default=timedelta(minutes=2), description="total time for automatic steps per incident")
+    approval_ttl: Duration = timedelta(minutes=15)
+    allowed_hosts: list[str] = Field(default=[], description="extra hosts HTTP steps may reach")
+    mutating: GatePolicy = GatePolicy(role="responder")
+    destructive: GatePolicy = GatePolicy(role="commander", confirm=True)
+    unknown: GatePolicy = GatePolicy(role="commander", confirm=True)
+
+    def gate(self, safety: str) -> GatePolicy | None:
+        """The approval a safety class needs; None for read-only (may run at once)."""
+        return {"mutating": self.mutating, "destructive": self.destructive}.get(safety, None if safety == "read-only" else self.unknown)
+
+
 class Service(Strict):
     name: str = Field(pattern=_NAME)
     tenant: str
@@ -46,6 +73,7 @@ class Service(Strict):
     escalation_policy: str | None = None
     variables: dict[str, str] = {}
     secrets: dict[str, SecretRef] = {}
+    execution: ExecutionPolicy = ExecutionPolicy()
 
 
 class Matcher(Strict):

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
         default=None, description="bearer token for /metrics; unset = loopback clients only"
     )
     max_body_bytes: int = 1024 * 1024
+    run_worker: bool = Field(default=True, description="run a job worker inside `serve` (steps, diagnostics)")
     token_cache_seconds: float = Field(default=5.0, description="how long a token lookup is reused")
 
     def safe_database_url(self) -> str:

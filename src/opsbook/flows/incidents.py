@@ -12,7 +12,8 @@ from opsbook.core.ids import new_id
 from opsbook.incidents.lifecycle import ack_deadline, check_close_reason, next_status
 from opsbook.incidents.models import Action, EntryKind, Severity, Status
 from opsbook.intake.routing import group_key
-from opsbook.storage import repos
+from opsbook.flows.ingest import DIAGNOSE_JOB
+from opsbook.storage import jobs, repos
 from opsbook.storage.tables import Incident
 
 
@@ -34,12 +35,28 @@ def acknowledge(s: Session, tenant: str, incident_id: str, actor: str, now: date
 
 
 def resolve(
-    s: Session, tenant: str, incident_id: str, actor: str, now: datetime, note: str = ""
+    s: Session,
+    tenant: str,
+    incident_id: str,
+    actor: str,
+    now: datetime,
+    note: str = "",
+    config: Config | None = None,
 ) -> Incident:
+    """Resolve; the section's validate-phase steps are queued to confirm recovery."""
     inc = repos.get_incident(s, tenant, incident_id, for_update=True)
     inc.status = next_status(Status(inc.status), Action.RESOLVE).value
     inc.open_key = None
     inc.resolved_at, inc.resolved_by, inc.updated_at = now, actor, now
+    svc = config.service(tenant, inc.service) if config else None
+    if svc and inc.section_id and svc.execution.auto_run and svc.execution.validate_on_resolve:
+        jobs.enqueue(
+            s,
+            tenant,
+            DIAGNOSE_JOB,
+            {"incident_id": inc.id, "phases": ["validate"], "reason": "resolved"},
+            now,
+        )
     repos.add_entry(
         s,
         inc,

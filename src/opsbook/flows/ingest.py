@@ -25,7 +25,8 @@ from opsbook.intake.models import AlertIn, EventAction
 from opsbook.intake.routing import Decision, decide
 from opsbook.runbooks.match import Match
 from opsbook.storage import repos
-from opsbook.storage.tables import Alert, Incident, TimelineEntry
+from opsbook.storage.jobs import job_row
+from opsbook.storage.tables import Alert, Incident, Job, TimelineEntry
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,10 @@ def _title(alert: AlertIn) -> str:
 INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
 ALERTS: Table = Alert.__table__  # type: ignore[assignment]
 ENTRIES: Table = TimelineEntry.__table__  # type: ignore[assignment]
+JOBS: Table = Job.__table__  # type: ignore[assignment]
 
 
+DIAGNOSE_JOB = "diagnose"
 RUNBOOK_COLUMNS = (
     "runbook_id",
     "runbook_path",
@@ -149,6 +152,7 @@ class _Work:
         self.new_incidents: list[_New] = []
         self.new_alerts: list[_New] = []
         self.new_entries: list[dict[str, Any]] = []
+        self.new_jobs: list[dict[str, Any]] = []
 
     def apply(self, batch: IngestBatch) -> IngestResult:
         """Apply one request's alerts in order, acting as its integration."""
@@ -242,7 +246,20 @@ class _Work:
                     "score": inc.match_score,
                 },
             )
+            if inc.match_rule != "fulltext":  # a suggestion may be wrong: people start those steps
+                self.diagnose(inc, "opened")
         return inc
+
+    def diagnose(self, inc: Incident | _New, reason: str) -> None:
+        """Queue the service's automatic read-only steps: detect/investigate on open, validate on resolve."""
+        svc = self.config.service(self.tenant, inc.service)
+        if svc is None or inc.section_id is None or not svc.execution.auto_run:
+            return
+        if reason == "resolved" and not svc.execution.validate_on_resolve:
+            return
+        phases = list(svc.execution.auto_phases) if reason == "opened" else ["validate"]
+        payload = {"incident_id": inc.id, "phases": phases, "reason": reason}
+        self.new_jobs.append(job_row(self.tenant, DIAGNOSE_JOB, payload, self.now))
 
     def runbook_fields(self, service: str, alert: AlertIn) -> dict[str, Any]:
         """The incident columns that record the runbook section found for its first alert."""
@@ -385,11 +402,13 @@ class _Work:
                         EntryKind.RESOLVED,
                         "all alerts resolved; incident resolved automatically",
                     )
+                    self.diagnose(inc, "resolved")
         # Core executemany, parents first: no per-row ORM bookkeeping
         for table, rows in (
             (INCIDENTS, [vars(i) for i in self.new_incidents]),
             (ALERTS, [vars(a) for a in self.new_alerts]),
             (ENTRIES, self.new_entries),
+            (JOBS, self.new_jobs),
         ):
             if rows:
                 self.s.execute(insert(table), rows)

@@ -48,6 +48,7 @@ class EntryKind(StrEnum):
     COMMANDER_ASSIGNED = "commander_assigned"
     COMMENT = "comment"
     RUNBOOK_MATCHED = "runbook_matched"
+    STEP = "step"
 
 
 CLOSE_REASONS = ("resolved", "false_positive", "duplicate", "wont_fix", "other")

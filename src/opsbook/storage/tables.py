@@ -160,3 +160,67 @@ class TimelineEntry(Base):
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     incident: Mapped[Incident] = relationship(lazy="raise")
+
+
+class StepRun(Base):
+    """One request to run one runbook step for an incident: its gate, its approvals and its result."""
+
+    __tablename__ = "step_runs"
+    __table_args__ = (Index("ix_step_runs_incident", "tenant", "incident_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    runbook_id: Mapped[str] = mapped_column(String(32))
+    section_id: Mapped[str] = mapped_column(String(200))
+    step_index: Mapped[int] = mapped_column(Integer)  # 1-based position among the section's steps
+    step_title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    safety: Mapped[str] = mapped_column(String(16))
+    command: Mapped[str] = mapped_column(Text)  # resolved, secrets masked
+    binding: Mapped[str] = mapped_column(String(64))  # sha256 of step text + resolved variables
+    variables: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # values given by people
+    status: Mapped[str] = mapped_column(String(24))
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_by: Mapped[str] = mapped_column(String(160))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    approval_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class Approval(Base):
+    """An approval (or rejection) of a step run, bound to the exact command it saw."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    step_run_id: Mapped[str] = mapped_column(ForeignKey("step_runs.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(160))
+    role: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))  # approved | rejected
+    binding: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class Job(Base):
+    """A durable unit of background work; workers claim it with a lease (SKIP LOCKED on PostgreSQL)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_ready", "status", "run_after"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed | interrupted
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -157,7 +157,11 @@ def resolve(
     note = body.note if body else ""
     return _tx(
         request,
-        lambda s: _detail(request, s, flows.resolve(s, p.tenant, incident_id, p.actor, now, note)),
+        lambda s: _detail(
+            request,
+            s,
+            flows.resolve(s, p.tenant, incident_id, p.actor, now, note, state_of(request).config),
+        ),
     )
 
 
