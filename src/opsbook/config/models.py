@@ -48,11 +48,15 @@ class GatePolicy(Strict):
 class ExecutionPolicy(Strict):
     """How runbook steps of a service run; the defaults follow DESIGN §5."""
 
-    auto_run: bool = Field(default=True, description="run read-only diagnostics when an incident opens")
+    auto_run: bool = Field(
+        default=True, description="run read-only diagnostics when an incident opens"
+    )
     auto_phases: list[str] = ["detect", "investigate"]
     validate_on_resolve: bool = True
     step_timeout: Duration = timedelta(seconds=30)
-    budget: Duration = Field(default=timedelta(minutes=2), description="total time for automatic steps per incident")
+    budget: Duration = Field(
+        default=timedelta(minutes=2), description="total time for automatic steps per incident"
+    )
     approval_ttl: Duration = timedelta(minutes=15)
     allowed_hosts: list[str] = Field(default=[], description="extra hosts HTTP steps may reach")
     mutating: GatePolicy = GatePolicy(role="responder")
@@ -61,7 +65,11 @@ class ExecutionPolicy(Strict):
 
     def gate(self, safety: str) -> GatePolicy | None:
         """The approval a safety class needs; None for read-only (may run at once)."""
-        return {"mutating": self.mutating, "destructive": self.destructive}.get(safety, None if safety == "read-only" else self.unknown)
+        if safety == "read-only":
+            return None
+        return {"mutating": self.mutating, "destructive": self.destructive}.get(
+            safety, self.unknown
+        )
 
 
 class Service(Strict):

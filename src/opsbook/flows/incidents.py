@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from opsbook.config.models import Config
 from opsbook.core.errors import InputError, NotFound
 from opsbook.core.ids import new_id
+from opsbook.flows.ingest import DIAGNOSE_JOB
 from opsbook.incidents.lifecycle import ack_deadline, check_close_reason, next_status
 from opsbook.incidents.models import Action, EntryKind, Severity, Status
 from opsbook.intake.routing import group_key
-from opsbook.flows.ingest import DIAGNOSE_JOB
 from opsbook.storage import jobs, repos
 from opsbook.storage.tables import Incident
 
