@@ -301,7 +301,7 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
             start = lineno
         code, quote = _strip_quotes_state(raw, quote)
         if heredoc is None and not quote and "<<" in code:
-            hm = _HEREDOC_START.search(code)
+            hm = _HEREDOC_START.search(raw)  # on the raw line: the delimiter may be quoted
             if hm:
                 heredoc = hm.group(2)
         if _COMPOUND_WORD.search(code):

@@ -552,3 +552,20 @@ def test_alert_heading_with_a_sentence_name_is_an_incident() -> None:
     rb = parse("## Alert: High CPU usage\n- `top -b -n 1`\n")
     s = rb.sections[0]
     assert (s.alerts, s.kind) == ((), "incident")
+
+
+def test_heredoc_with_a_quoted_delimiter_stays_with_its_command() -> None:
+    rb = parse("""
+        ## Clean
+        ```bash
+        psql "$DATABASE_URL" <<'SQL'
+        DELETE FROM sessions WHERE expired;
+        SQL
+        kubectl get pods
+        ```
+    """)
+    steps = steps_of(rb)
+    assert [(st.line, st.kind, st.safety) for st in steps] == [
+        (3, "sql", "destructive"),
+        (6, "kubectl", "read-only"),
+    ]
