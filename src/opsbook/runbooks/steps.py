@@ -54,11 +54,12 @@ class StepMaker:
         self.scope_names = set()
 
     def warned(self, line: int, *texts: str) -> bool:
-        """True when a warning word is in the given texts or in the 4 lines above ``line``."""
+        """True when a warning word is in the given texts, on ``line`` itself (a note after an
+        inline command) or in the 4 lines above it."""
         if any(WARNING_WORDS.search(t) for t in texts if t):
             return True
         start = max(0, line - 5)
-        return any(WARNING_WORDS.search(ln) for ln in self.lines[start : max(line - 1, 0)])
+        return any(WARNING_WORDS.search(ln) for ln in self.lines[start : max(line, 0)])
 
     def command(
         self,

@@ -139,3 +139,8 @@ def test_summary_table_rows_do_not_duplicate_a_written_up_alert() -> None:
     page = parse("# DiskFull\n## Mitigation\n- `df -h`\n", "DiskFull.md")
     assert lint([index, page], rule_alerts=["DiskFull"]) == []
     assert [f.code for f in lint([index])] == ["no-steps"]
+
+
+def test_a_warning_after_an_inline_command_on_the_same_line_counts() -> None:
+    rb = parse("## Cache\n- Empty it: `redis-cli FLUSHALL` (danger: every key is lost)\n")
+    assert [f.code for f in lint([rb])] == []
