@@ -157,3 +157,57 @@ def test_exact_prefers_a_section_with_steps() -> None:
     page = parse("# DiskFull\n## Mitigation\n- `df -h`\n", "DiskFull.md")
     m = match_section([index, page], "DiskFull", {}, {})
     assert m is not None and m.runbook.path == "DiskFull.md"
+
+
+@pytest.mark.parametrize(
+    ("seed", "alertname", "annotations", "rule", "heading"),
+    [
+        (
+            "000",
+            "Neo4jConnectivityIssue",
+            {"summary": "Neo4j driver errors and timeouts"},
+            "fulltext",
+            "2.6 Neo4j connectivity/locks",
+        ),
+        (
+            "000",
+            "EnrichmentBacklogHigh",
+            {"summary": "queue depth rising"},
+            "fulltext",
+            "2.3 Enrichment queue backlog",
+        ),
+        ("000", "SocketIOReconnectStorm", {}, "fulltext", "2.8 Socket.IO reconnect storms"),
+        (
+            "001",
+            "MaestroPodsCrashing",
+            {"summary": "orchestrator pods not responding"},
+            "fulltext",
+            "MaestroServiceDown",
+        ),
+        ("003", "DiskFull", {}, "fulltext", "Disk Space Full"),
+        ("003", "HighLatency", {}, "exact", "High Latency / Slow Responses"),
+        ("004", "Neo4jUnhealthy", {}, "normalized", "Neo4j unhealthy"),
+        (
+            "004",
+            "MilvusDown",
+            {"summary": "Milvus connection timeout"},
+            "fulltext",
+            "Milvus connection timeout",
+        ),
+    ],
+)
+def test_alerts_find_seed_sections(
+    seeds: dict[str, Runbook],
+    seed: str,
+    alertname: str,
+    annotations: dict[str, str],
+    rule: str,
+    heading: str,
+) -> None:
+    m = match_section([seeds[seed]], alertname, {}, annotations)
+    assert m is not None and (m.rule, m.section.heading) == (rule, heading)
+
+
+def test_unrelated_alert_finds_no_seed_section(seeds: dict[str, Runbook]) -> None:
+    m = match_section([seeds["002"]], "CertificateExpiry", {}, {"summary": "TLS cert expires"})
+    assert m is None
