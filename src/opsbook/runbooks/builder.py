@@ -128,10 +128,11 @@ def _alert_names(text: str) -> list[str]:
     spans = [s for s in code_spans(text) if re.fullmatch(r"[A-Za-z][\w:.\-]{1,120}", s)]
     if spans:
         return spans
-    value = plain(text)
+    value = plain(text).strip().strip("\"'“”‘’")
     value = re.split(r"\s[-–—(]\s*|\s\(", value, maxsplit=1)[0]
     names = [w for w in re.split(r"[,;/]|\band\b|\bor\b|\s+", value) if w]
-    good = [w.strip(".") for w in names if looks_like_alert_name(w.strip("."))]
+    names = [w.strip(".\"'“”‘’") for w in names]
+    good = [w for w in names if looks_like_alert_name(w)]
     if good:
         return good
     single = value.strip()

@@ -190,7 +190,7 @@ def field_of(label: str) -> str | None:
 
 _LABEL_LINE = re.compile(
     r"""^\s*(?:[-*+]\s+|\d+[.)]\s+)?(?:\[[ xX]\]\s+)?
-    (?:(?P<b>\*\*|__)(?P<bold>[^*_`\n]{1,60}?)\s*(?P<bc>:?)\s*(?P=b)\s*(?P<bc2>:?)
+    (?:(?P<b>\*\*|__|\*|_)(?P<bold>[^*_`\n]{1,60}?)\s*(?P<bc>:?)\s*(?P=b)\s*(?P<bc2>:?)
       |(?P<plainlabel>[A-Za-z][\w /&'-]{0,40}?)\s*(?P<pc>:))
     \s*(?P<rest>.*)$""",
     re.X | re.S,
@@ -199,7 +199,8 @@ _LABEL_LINE = re.compile(
 
 @functools.lru_cache(maxsize=8192)
 def split_label(line: str) -> tuple[str, str, bool] | None:
-    """Split ``**Label:** rest``, ``**Label**: rest``, ``**Label**`` or ``Label: rest``.
+    """Split ``**Label:** rest``, ``**Label**: rest``, ``*Label*: rest``, ``**Label**`` or
+    ``Label: rest``.
 
     Returns (label, rest, bold). A plain ``Label:`` counts only when the label is short.
     """

@@ -248,3 +248,25 @@ def test_scenarios_questions_and_admonitions() -> None:
     assert (purge.safety, purge.warned) == ("destructive", True)
     m = match_section([rb], "DatabaseFailover", {}, {})
     assert m is not None and (m.rule, m.section.heading) == ("normalized", failover.heading)
+
+
+def test_mixin_style_alert_list_with_italic_fields() -> None:
+    rb = parse("""
+        # Alert runbooks
+
+        ### Group Name: "apps"
+
+        ##### Alert Name: "KubePodCrashLooping"
+        + *Message*: `{{ $labels.pod }} is restarting`
+        + *Severity*: critical
+        + *Action*: read the previous logs with `kubectl logs -n <namespace> <pod> --previous`
+
+        ##### Alert Name: "KubePodNotReady"
+        + *Severity*: warning
+        + *Action*: `kubectl describe pod -n <namespace> <pod>`
+    """)
+    got = [(s.alerts, s.severity_normalized, [st.kind for st in s.steps]) for s in rb.sections]
+    assert got == [
+        (("KubePodCrashLooping",), "P0", ["text", "kubectl"]),
+        (("KubePodNotReady",), "P2", ["kubectl"]),
+    ]
