@@ -8,6 +8,7 @@ import typer
 
 from opsbook.cli import admin, incidents, runbooks
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
+from opsbook.cli.run import run_command
 
 app = typer.Typer(
     help="opsbook: alerts in, incidents out, runbooks that run.\n\n"
@@ -20,6 +21,7 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(runbooks.app, name="runbooks")
+app.command("run")(run_command)
 
 
 @app.command()
@@ -50,6 +52,36 @@ def serve(
         err=True,
     )
     uvicorn.run(app_, host=st.host, port=st.port, log_config=None, access_log=False, lifespan="on")
+
+
+@app.command()
+def worker(config: Path = ConfigOpt) -> None:
+    """Run a job worker (step runs, automatic diagnostics) beside `serve`; run several for more throughput.
+
+    On PostgreSQL, workers claim jobs with FOR UPDATE SKIP LOCKED: no job runs twice, none is lost
+    when a worker dies (read-only work is retried, anything that changes state is marked interrupted).
+    """
+    import signal
+
+    from opsbook.core.clock import SystemClock
+    from opsbook.core.logging import configure_logging
+    from opsbook.flows.run_steps import StepRunner
+    from opsbook.flows.runbook_catalog import RunbookCatalog
+    from opsbook.jobs.worker import Worker
+    from opsbook.storage.db import make_sessionmaker
+
+    st = settings()
+    cfg, path = config_or_exit(config, st)
+    configure_logging(st.log_level, st.log_format)
+    engine = ready_engine(st)
+    catalog = RunbookCatalog.load(cfg, path.parent)
+    sessions = make_sessionmaker(engine)
+    runner = StepRunner(sessions, lambda: cfg, lambda: catalog, SystemClock())
+    w = Worker(sessions, SystemClock(), runner.job_kinds())
+    signal.signal(signal.SIGTERM, lambda *_: w.stop())
+    signal.signal(signal.SIGINT, lambda *_: w.stop())
+    typer.echo(f"opsbook worker {w.name} on {st.safe_database_url()} (config {path})", err=True)
+    w.run_forever()
 
 
 if __name__ == "__main__":
