@@ -180,6 +180,10 @@ def _gate(step: Step, allowed: int, interactive: bool, label: str) -> str | None
     return f"stopped before {why}: confirmation did not match"
 
 
+def _name(step: Step) -> str:
+    return step.title or " ".join(step.text.split())[:60]
+
+
 def render_result(res: StepResult) -> str:
     """A result for a terminal: aligned tables, indented text and code."""
     out: list[str] = []
@@ -277,7 +281,7 @@ def run_command(
     results: list[dict[str, Any]] = []
     stopped: str | None = None
     for n, step in enumerate(steps, 1):
-        label = f"step {n}/{total} {step.kind} {step.title!r}"
+        label = f"step {n}/{total} {step.kind} {_name(step)!r}"
         stopped = _gate(step, allowed, interactive, label)
         if stopped:
             _err(f"■ {stopped}")

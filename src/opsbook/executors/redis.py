@@ -111,6 +111,7 @@ def parse_redis_cli(words: list[str]) -> RedisCall:
             pass
         else:
             call.args.append(w)
+        i += 1
     return call
 
 
@@ -187,7 +188,8 @@ def render_reply(args: list[str], reply: Any, limit: int) -> tuple[str, list[Blo
     if reply is None:
         return "(nil)", [TextBlock("(nil)")]
     if reply is True:
-        return "OK", [TextBlock("OK")]
+        word = "PONG" if name == "PING" else "OK"
+        return word, [TextBlock(word)]
     text, _ = cap(_text(reply), limit)
     first = text.splitlines()[0] if text else '""'
     return (first if len(first) < 200 else first[:199] + "…"), [TextBlock(text or '""')]
