@@ -59,7 +59,7 @@ def _key(secret: str | bytes) -> bytes:
 
 
 def _mac(key: bytes, signed: str) -> str:
-    return _b64(hmac.new(key, signed.encode("ascii"), hashlib.sha256).digest())
+    return _b64(hmac.new(key, signed.encode("utf-8"), hashlib.sha256).digest())
 
 
 def sign(
@@ -95,7 +95,7 @@ def verify(token: str, secret: str | bytes, now: datetime) -> LinkClaims:
     if len(parts) != 3 or parts[0] != _VERSION:
         raise InvalidLink("malformed link")
     signed = f"{parts[0]}.{parts[1]}"
-    if not hmac.compare_digest(_mac(key, signed).encode(), parts[2].encode("ascii", "replace")):
+    if not hmac.compare_digest(_mac(key, signed).encode(), parts[2].encode("utf-8")):
         raise InvalidLink("bad signature")
     try:
         data = json.loads(_unb64(parts[1]))
