@@ -16,7 +16,11 @@ SCHED = Schedule.model_validate(
         "name": "platform-primary",
         "tenant": "t",
         "timezone": "Europe/Berlin",
-        "rotation": {"every": "1w", "handoff": "Mon 09:00", "participants": ["alice", "bøb, jr; \\x"]},
+        "rotation": {
+            "every": "1w",
+            "handoff": "Mon 09:00",
+            "participants": ["alice", "bøb, jr; \\x"],
+        },
     }
 )
 START = datetime(2025, 3, 20, tzinfo=UTC)
@@ -60,7 +64,13 @@ def test_user_feed_has_only_their_shifts() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "escaped"),
-    [("a,b", "a\\,b"), ("a;b", "a\\;b"), ("a\\b", "a\\\\b"), ("l1\nl2", "l1\\nl2"), ("x\r\ny", "x\\ny")],
+    [
+        ("a,b", "a\\,b"),
+        ("a;b", "a\\;b"),
+        ("a\\b", "a\\\\b"),
+        ("l1\nl2", "l1\\nl2"),
+        ("x\r\ny", "x\\ny"),
+    ],
 )
 def test_escape(raw: str, escaped: str) -> None:
     assert escape_text(raw) == escaped
@@ -77,7 +87,7 @@ def test_fold_never_splits_a_character() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("icalendar") is None, reason="icalendar not installed")
 def test_parses_back_with_icalendar() -> None:
-    import icalendar  # type: ignore[import-not-found, unused-ignore]
+    import icalendar  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
     stamp = datetime(2025, 3, 1, tzinfo=UTC)
     got = shifts(SCHED, START, END)

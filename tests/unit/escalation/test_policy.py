@@ -42,10 +42,12 @@ def snap(ack: timedelta, policy: EscalationPolicy = POLICY) -> Snapshot:
     return Snapshot.freeze(policy, severity="P0", ack_window=ack, started_at=T0)
 
 
-def run(snapshot: Snapshot, ticks: list[timedelta], state: State | None = None) -> list[tuple]:
+def run(
+    snapshot: Snapshot, ticks: list[timedelta], state: State | None = None
+) -> list[tuple[object, ...]]:
     """Tick at each offset from T0; return what happened, applying actions as a worker would."""
     state = state or State()
-    log: list[tuple] = []
+    log: list[tuple[object, ...]] = []
     for offset in ticks:
         now = T0 + offset
         action = next_action(snapshot, state, now)
@@ -112,9 +114,7 @@ def test_level_delays_add_up_when_the_window_is_long() -> None:
     assert isinstance(fire, NotifyLevel) and fire.level == 1 and not fire.breached
 
 
-@pytest.mark.parametrize(
-    ("stop", "reason"), [(acknowledge, "acknowledged"), (resolve, "resolved")]
-)
+@pytest.mark.parametrize(("stop", "reason"), [(acknowledge, "acknowledged"), (resolve, "resolved")])
 def test_acknowledge_or_resolve_stops_it(stop, reason) -> None:  # type: ignore[no-untyped-def]
     s = snap(5 * M)
     first = next_action(s, State(), T0)
@@ -126,8 +126,12 @@ def test_acknowledge_or_resolve_stops_it(stop, reason) -> None:  # type: ignore[
     assert isinstance(later, Done) and later.reason == reason
     # the tick scheduled before the acknowledgement is stale: it changes nothing
     stale = NotifyLevel(
-        level=1, round=0, targets=s.levels[1].targets, token=scheduled.token,
-        at=T0 + 5 * M, due=T0 + 5 * M,
+        level=1,
+        round=0,
+        targets=s.levels[1].targets,
+        token=scheduled.token,
+        at=T0 + 5 * M,
+        due=T0 + 5 * M,
     )
     assert apply(state, stale, scheduled.token) == state
 
@@ -202,9 +206,16 @@ def test_first_level_delay_and_no_repeat_exhausts() -> None:
 
 def test_resolve_targets_at_fire_time() -> None:
     schedule = Schedule.model_validate(
-        {"name": "platform-primary", "tenant": "t",
-         "rotation": {"every": "1d", "handoff": "09:00", "participants": ["alice", "bob"],
-                      "start": "2025-06-01"}}
+        {
+            "name": "platform-primary",
+            "tenant": "t",
+            "rotation": {
+                "every": "1d",
+                "handoff": "09:00",
+                "participants": ["alice", "bob"],
+                "start": "2025-06-01",
+            },
+        }
     )
     schedules = {"platform-primary": schedule}
     s = snap(5 * M)

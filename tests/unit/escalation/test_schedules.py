@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,8 +24,8 @@ def sched(tz: str = "UTC", **rotation: Any) -> Schedule:
     )
 
 
-def local(zone: ZoneInfo, *args: int) -> datetime:
-    return datetime(*args, tzinfo=zone)  # type: ignore[misc]
+def local(zone: ZoneInfo, y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, tzinfo=zone)
 
 
 WEEKLY_BER = sched("Europe/Berlin", every="1w", handoff="Mon 09:00", start="2025-01-06")
@@ -142,7 +143,7 @@ def test_layered_timeline_is_merged() -> None:
         ("erin", "business", "Mon 09:00"),
     ]
     assert got[-1].end == local(BER, 2025, 3, 10, 12)
-    assert all(a.end == b.start for a, b in zip(got, got[1:], strict=False))
+    assert all(a.end == b.start for a, b in pairwise(got))
 
 
 def test_night_window_runs_past_midnight() -> None:
@@ -168,9 +169,17 @@ T0 = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)  # alice's day on DAILY_UTC, then bo
     [
         # bob covers alice for two hours
         ([Override("primary", "bob", T0, T0 + timedelta(hours=2), "alice")], T0, "bob"),
-        ([Override("primary", "bob", T0, T0 + timedelta(hours=2), "alice")], T0 + timedelta(hours=2), "alice"),
+        (
+            [Override("primary", "bob", T0, T0 + timedelta(hours=2), "alice")],
+            T0 + timedelta(hours=2),
+            "alice",
+        ),
         # replaces only alice: no effect on carol's day
-        ([Override("primary", "zed", T0, T0 + timedelta(days=3), "alice")], T0 + timedelta(days=2), "carol"),
+        (
+            [Override("primary", "zed", T0, T0 + timedelta(days=3), "alice")],
+            T0 + timedelta(days=2),
+            "carol",
+        ),
         # no replaces: covers whoever it is
         ([Override("primary", "zed", T0, T0 + timedelta(days=3))], T0 + timedelta(days=2), "zed"),
         # another schedule's override does nothing here
@@ -227,6 +236,10 @@ def test_unknown_zone_and_both_shapes_are_refused() -> None:
         sched("Mars/Olympus", every="1d")
     with pytest.raises(ValidationError, match="either rotation"):
         Schedule.model_validate(
-            {"name": "s", "tenant": "t", "rotation": {"every": "1d", "participants": ["a"]},
-             "layers": []}
+            {
+                "name": "s",
+                "tenant": "t",
+                "rotation": {"every": "1d", "participants": ["a"]},
+                "layers": [],
+            }
         )

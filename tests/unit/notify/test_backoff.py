@@ -17,8 +17,15 @@ S = timedelta(seconds=1)
 
 @pytest.mark.parametrize(
     ("attempt", "ceiling"),
-    [(0, 30 * S), (1, 60 * S), (2, 120 * S), (5, 960 * S), (7, 3600 * S), (50, 3600 * S),
-     (10_000, 3600 * S)],
+    [
+        (0, 30 * S),
+        (1, 60 * S),
+        (2, 120 * S),
+        (5, 960 * S),
+        (7, 3600 * S),
+        (50, 3600 * S),
+        (10_000, 3600 * S),
+    ],
 )
 def test_full_jitter_stays_within_bounds(attempt: int, ceiling: timedelta) -> None:
     rng = random.Random(attempt)
@@ -47,9 +54,20 @@ def test_extremes_of_the_random_source() -> None:
 @pytest.mark.parametrize(
     ("outcome", "expected"),
     [
-        (500, True), (502, True), (503, True), (429, True), (408, True),
-        (400, False), (401, False), (403, False), (404, False), (410, False), (422, False),
-        (ConnectionRefusedError(), True), (TimeoutError(), True), (ConnectionResetError(), True),
+        (500, True),
+        (502, True),
+        (503, True),
+        (429, True),
+        (408, True),
+        (400, False),
+        (401, False),
+        (403, False),
+        (404, False),
+        (410, False),
+        (422, False),
+        (ConnectionRefusedError(), True),
+        (TimeoutError(), True),
+        (ConnectionResetError(), True),
         (OSError("network unreachable"), True),
         (smtplib.SMTPServerDisconnected(), True),
         (smtplib.SMTPResponseException(451, b"try later"), True),
@@ -74,9 +92,11 @@ def test_bool_is_not_a_status() -> None:
 
 @pytest.mark.parametrize(
     ("age", "max_age", "dead"),
-    [(timedelta(hours=23, minutes=59), timedelta(hours=24), False),
-     (timedelta(hours=24), timedelta(hours=24), True),
-     (timedelta(minutes=11), timedelta(minutes=10), True)],
+    [
+        (timedelta(hours=23, minutes=59), timedelta(hours=24), False),
+        (timedelta(hours=24), timedelta(hours=24), True),
+        (timedelta(minutes=11), timedelta(minutes=10), True),
+    ],
 )
 def test_dead_letter(age: timedelta, max_age: timedelta, dead: bool) -> None:
     assert dead_letter(NOW, NOW + age, max_age) is dead

@@ -30,7 +30,10 @@ def tamper_payload(token: str, **changes: object) -> str:
 def test_round_trip_exposes_the_nonce() -> None:
     claims = verify(good(), SECRET, NOW)
     assert (claims.action, claims.incident_id, claims.user, claims.nonce) == (
-        "acknowledge", "inc_1", "alice", "n1",
+        "acknowledge",
+        "inc_1",
+        "alice",
+        "n1",
     )
     assert claims.expires_at == EXP
 
@@ -70,9 +73,13 @@ def test_signed_garbage_payload_is_malformed() -> None:
     import hmac
 
     body = base64.urlsafe_b64encode(b'{"a":"delete"}').rstrip(b"=").decode()
-    mac = base64.urlsafe_b64encode(
-        hmac.new(SECRET.encode(), f"v1.{body}".encode(), hashlib.sha256).digest()
-    ).rstrip(b"=").decode()
+    mac = (
+        base64.urlsafe_b64encode(
+            hmac.new(SECRET.encode(), f"v1.{body}".encode(), hashlib.sha256).digest()
+        )
+        .rstrip(b"=")
+        .decode()
+    )
     with pytest.raises(InvalidLink, match="malformed"):
         verify(f"v1.{body}.{mac}", SECRET, NOW)
 

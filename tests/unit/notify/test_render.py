@@ -46,15 +46,27 @@ class Tpl:
 
 
 def test_id_is_stable_per_update_and_contact() -> None:
-    assert note().id == note("other text").id == notification_id("inc_42", 3, "mailto://alice@example.com")
+    assert (
+        note().id
+        == note("other text").id
+        == notification_id("inc_42", 3, "mailto://alice@example.com")
+    )
     assert notification_id("inc_42", 4, "mailto://alice@example.com") != note().id
     assert notification_id("inc_42", 3, "slack://x") != note().id
 
 
 @pytest.mark.parametrize(
     ("scheme", "kind"),
-    [("mailto", "email"), ("mailtos", "email"), ("slack", "chat"), ("msteams", "chat"),
-     ("ntfy", "chat"), ("json", "webhook"), ("jsons", "webhook"), ("pagerduty", "chat")],
+    [
+        ("mailto", "email"),
+        ("mailtos", "email"),
+        ("slack", "chat"),
+        ("msteams", "chat"),
+        ("ntfy", "chat"),
+        ("json", "webhook"),
+        ("jsons", "webhook"),
+        ("pagerduty", "chat"),
+    ],
 )
 def test_channel_kinds(scheme: str, kind: str) -> None:
     assert channel_kind(scheme) == kind
@@ -65,14 +77,21 @@ def test_email_has_everything_a_responder_needs() -> None:
     assert title.startswith("[P0] assistant-api: DB down {{ 7*7 }}")
     assert "\n" not in title and "\r" not in title  # no header injection through the subject
     assert "{{ 7*7 }}" in body and "49" not in body  # incident text is never template code
-    for part in ("step0: failed — result 0", "step1: ok", "https://ops.example.com/incidents/inc_42",
-                 "Acknowledge (no login needed): https://ops.example.com/l/ack-token",
-                 "Resolve: https://ops.example.com/l/res-token", note().id):
+    for part in (
+        "step0: failed — result 0",
+        "step1: ok",
+        "https://ops.example.com/incidents/inc_42",
+        "Acknowledge (no login needed): https://ops.example.com/l/ack-token",
+        "Resolve: https://ops.example.com/l/res-token",
+        note().id,
+    ):
         assert part in body
 
 
 def test_chat_is_short_and_defuses_mentions() -> None:
-    title, body = render("escalated", "slack", note(summary=HOSTILE + " x" * 1000, diagnostics=9).context())
+    title, body = render(
+        "escalated", "slack", note(summary=HOSTILE + " x" * 1000, diagnostics=9).context()
+    )
     assert body.startswith("Still unacknowledged · triggered")
     assert "<!channel>" not in body and "@here" not in body
     assert body.count("• ") == 3
@@ -116,7 +135,7 @@ def test_unsafe_or_broken_templates_are_refused(text: str) -> None:
 
 
 def test_a_broken_template_never_stops_a_page() -> None:
-    title, body, warning = render_safe(
+    _title, body, warning = render_safe(
         "triggered", "slack", note().context(), {"chat": Tpl("t", "{{ ''.__class__ }}")}
     )
     assert warning and "refused" in warning

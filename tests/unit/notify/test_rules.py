@@ -23,9 +23,13 @@ class Person:
 NIGHT = {"start": "22:00", "end": "07:00", "timezone": "Europe/Berlin"}
 RULES = [
     NotificationRule(severities=[Severity.P0], channels="all"),
-    NotificationRule(severities=[Severity.P1], channels=["slack", "ntfy"], quiet_hours=NIGHT),  # type: ignore[arg-type]
-    NotificationRule(severities=[Severity.P2], channels=["mailto"], quiet_hours=NIGHT,  # type: ignore[arg-type]
-                     except_severities=[]),
+    NotificationRule(severities=[Severity.P1], channels=["slack", "ntfy"], quiet_hours=NIGHT),
+    NotificationRule(
+        severities=[Severity.P2],
+        channels=["mailto"],
+        quiet_hours=NIGHT,
+        except_severities=[],
+    ),
 ]
 DAY = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)  # 14:00 Berlin
 LATE = datetime(2025, 6, 2, 23, 30, tzinfo=UTC)  # 01:30 Berlin
@@ -48,8 +52,9 @@ LATE = datetime(2025, 6, 2, 23, 30, tzinfo=UTC)  # 01:30 Berlin
         (Severity.P3, LATE, RULES, [MAIL]),  # no rule names P3: the default
     ],
 )
-def test_contacts_for(severity: Severity, now: datetime, rules: list[NotificationRule],
-                      expected: list[str]) -> None:
+def test_contacts_for(
+    severity: Severity, now: datetime, rules: list[NotificationRule], expected: list[str]
+) -> None:
     assert contacts_for(Person(), severity, now, rules) == expected
 
 
@@ -82,8 +87,13 @@ def test_quiet_hours_cross_midnight_in_local_time(hour: int, quiet: bool) -> Non
         ({"severities": []}, "at least 1"),
         ({"severities": ["P1"], "channels": ["Slack!"]}, "URL schemes"),
         ({"severities": ["P1"], "quiet_hours": {"start": "22", "end": "07:00"}}, "HH:MM"),
-        ({"severities": ["P1"], "quiet_hours": {"start": "22:00", "end": "07:00",
-                                                "timezone": "Nowhere"}}, "unknown time zone"),
+        (
+            {
+                "severities": ["P1"],
+                "quiet_hours": {"start": "22:00", "end": "07:00", "timezone": "Nowhere"},
+            },
+            "unknown time zone",
+        ),
         ({"severities": ["P1"], "chanels": "all"}, "Extra inputs"),
     ],
 )
