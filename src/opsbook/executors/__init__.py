@@ -13,6 +13,8 @@ One module per kind (http, postgres, redis, cypher, promql, shell, binary for ku
 
 from __future__ import annotations
 
+import re
+
 from opsbook.executors.binary import docker_executor, kubectl_executor
 from opsbook.executors.common import now, result, unavailable
 from opsbook.executors.cypher import CypherExecutor
@@ -70,6 +72,9 @@ REGISTRY: dict[str, Executor] = {
 }
 
 
+_PYTHON_COMMAND = re.compile(r"^\s*(?:\S*/)?python[0-9.]*\s+(?!<<)\S")
+
+
 def _secret_values(ctx: ExecContext, resolved: Resolved | None) -> list[str]:
     values = ctx.secret_values()
     if resolved is not None:
@@ -97,6 +102,8 @@ def execute(step: Step, ctx: ExecContext) -> StepResult:
         )
     resolved = resolve(step, ctx)
     executor = REGISTRY.get(step.kind)
+    if step.kind == "python" and _PYTHON_COMMAND.match(step.text):
+        executor = REGISTRY["shell"]  # `python3 script.py …` is a command line, not source code
     if executor is None:
         res = unavailable(
             f"{step.kind} steps are not run by opsbook; run this step by hand",

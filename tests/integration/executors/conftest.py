@@ -55,10 +55,17 @@ class HealthApp:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode() if length else ""
                 app.requests.append(
-                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": body,
+                    }
                 )
                 if self.path.startswith("/health"):
-                    self._send(200, {"status": "ok", "services": {"neo4j": "healthy", "redis": "healthy"}})
+                    self._send(
+                        200, {"status": "ok", "services": {"neo4j": "healthy", "redis": "healthy"}}
+                    )
                 elif self.path.startswith("/down"):
                     self._send(503, {"status": "down", "services": {"neo4j": "unreachable"}})
                 elif self.path.startswith("/redirect"):
@@ -68,15 +75,24 @@ class HealthApp:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                 else:
-                    self._send(200, {"method": self.command, "path": self.path, "body": body,
-                                     "authorization": self.headers.get("Authorization")})
+                    self._send(
+                        200,
+                        {
+                            "method": self.command,
+                            "path": self.path,
+                            "body": body,
+                            "authorization": self.headers.get("Authorization"),
+                        },
+                    )
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
         self.thread.start()
 
     @property

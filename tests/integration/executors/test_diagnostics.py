@@ -38,7 +38,9 @@ def test_curl_post_with_headers_body_and_basic_auth(health_app, make_step: MakeS
     step = make_step(
         """curl -X POST "$API_BASE/api" -H "Authorization: Bearer $TOKEN" -d '{"input":"x"}'"""
     )
-    ctx = ExecContext(variables={"API_BASE": health_app.url}, secrets={"TOKEN": SecretStr("tkn-123")})
+    ctx = ExecContext(
+        variables={"API_BASE": health_app.url}, secrets={"TOKEN": SecretStr("tkn-123")}
+    )
     res = execute(step, ctx)
     assert res.status == "ok"
     seen = health_app.requests[-1]
@@ -94,18 +96,28 @@ def test_redis_ping_and_info_memory(redis_server, make_step: MakeStep) -> None:
 def test_redis_host_port_db_form_and_latency(redis_server, make_step: MakeStep) -> None:
     client = redis_lib.Redis.from_url(redis_server.url_for(3))
     client.set("opsbook:k", "v1")
-    res = execute(make_step(f"redis-cli -h 127.0.0.1 -p {redis_server.port} -n 3 GET opsbook:k"), ExecContext())
+    res = execute(
+        make_step(f"redis-cli -h 127.0.0.1 -p {redis_server.port} -n 3 GET opsbook:k"),
+        ExecContext(),
+    )
     assert res.status == "ok" and res.summary == "v1"
-    lat = execute(make_step(f"redis-cli -h 127.0.0.1 -p {redis_server.port} --latency"), ExecContext(timeout=1))
+    lat = execute(
+        make_step(f"redis-cli -h 127.0.0.1 -p {redis_server.port} --latency"),
+        ExecContext(timeout=1),
+    )
     assert lat.status == "ok" and "avg" in lat.summary and lat.duration_ms < 3000
-    bad = execute(make_step(f"redis-cli -h 127.0.0.1 -p {redis_server.port} NOSUCHCMD"), ExecContext())
+    bad = execute(
+        make_step(f"redis-cli -h 127.0.0.1 -p {redis_server.port} NOSUCHCMD"), ExecContext()
+    )
     assert bad.status == "failed" and not bad.retryable
 
 
 def test_postgres_pool_count_and_long_running_queries(postgres_db, make_step: MakeStep) -> None:
     url = libpq(postgres_db)
     ctx = ExecContext(variables={"DATABASE_URL": postgres_db})
-    count = execute(make_step("psql $DATABASE_URL -c \"SELECT count(*) FROM pg_stat_activity;\""), ctx)
+    count = execute(
+        make_step('psql $DATABASE_URL -c "SELECT count(*) FROM pg_stat_activity;"'), ctx
+    )
     assert count.status == "ok" and count.summary.startswith("count = ")
     assert int(count.summary.split("= ")[1]) >= 1
 
@@ -143,7 +155,10 @@ def test_postgres_read_only_step_that_writes_fails_safely(postgres_db, make_step
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
     bad = execute(make_step("SELECT nosuchcolumn FROM t;", "sql"), ctx)
     assert bad.status == "failed" and not bad.retryable and "nosuchcolumn" in bad.summary
-    slow = execute(make_step("SELECT pg_sleep(5);", "sql"), ExecContext(variables={"DATABASE_URL": url}, timeout=0.5))
+    slow = execute(
+        make_step("SELECT pg_sleep(5);", "sql"),
+        ExecContext(variables={"DATABASE_URL": url}, timeout=0.5),
+    )
     assert slow.status == "timeout" and slow.retryable
 
 
@@ -179,7 +194,9 @@ def test_cypher_count_on_falkordb(falkordb_server, make_step: MakeStep) -> None:
     ctx = ExecContext(variables={"FALKORDB_URL": f"{falkordb_server.url}/diag"})
     res = execute(make_step("MATCH (n) RETURN count(n) AS nodes;", "cypher"), ctx)
     assert res.status == "ok" and res.summary == "nodes = 3"
-    shell = make_step('cypher-shell -a $NEO4J_URI -u $NEO4J_USER -p $NEO4J_PASSWORD "MATCH (u:User) RETURN u.id ORDER BY u.id"')
+    shell = make_step(
+        'cypher-shell -a $NEO4J_URI -u $NEO4J_USER -p $NEO4J_PASSWORD "MATCH (u:User) RETURN u.id ORDER BY u.id"'
+    )
     ctx = ExecContext(
         variables={"NEO4J_URI": f"{falkordb_server.url}/diag", "NEO4J_USER": "neo4j"},
         secrets={"NEO4J_PASSWORD": SecretStr("")},
@@ -187,12 +204,19 @@ def test_cypher_count_on_falkordb(falkordb_server, make_step: MakeStep) -> None:
     res = execute(shell, ctx)
     assert res.status == "ok", res.summary
     assert isinstance(res.blocks[0], TableBlock) and res.blocks[0].rows == [["u1"], ["u2"]]
-    write = execute(make_step("CREATE (:X)", "cypher", safety="read-only"), ExecContext(variables={"FALKORDB_URL": f"{falkordb_server.url}/diag"}))
+    write = execute(
+        make_step("CREATE (:X)", "cypher", safety="read-only"),
+        ExecContext(variables={"FALKORDB_URL": f"{falkordb_server.url}/diag"}),
+    )
     assert write.status == "failed" and "read-only" in write.summary
 
 
-def test_missing_binary_and_kubectl_context(make_step: MakeStep, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_binary_and_kubectl_context(
+    make_step: MakeStep, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     res = execute(make_step("kubectl get pods -n prod"), ExecContext(variables={}))
     assert res.status == "unavailable"
-    assert res.summary == "kubectl is not installed on this host; install it or run this step by hand"
+    assert (
+        res.summary == "kubectl is not installed on this host; install it or run this step by hand"
+    )
