@@ -24,6 +24,7 @@ from opsbook.runbooks.models import Step
 URL_VARIABLES = ("REDIS_URL", "REDIS_URI", "CACHE_URL")
 LATENCY_SECONDS = 2.0
 SCAN_LIMIT = 1000
+_STREAMING = {"MONITOR", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "SYNC", "PSYNC"}
 _CLI_FLAGS = {
     "--raw",
     "--no-raw",
@@ -112,6 +113,8 @@ def parse_redis_cli(words: list[str]) -> RedisCall:
         else:
             call.args.append(w)
         i += 1
+    if call.args and call.args[0].upper() in _STREAMING:
+        raise Unsupported(f"{call.args[0].upper()} streams until stopped; run it by hand")
     return call
 
 

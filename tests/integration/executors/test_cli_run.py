@@ -82,7 +82,9 @@ def test_dry_run_shows_resolved_commands(runbook: Path) -> None:
     assert "[redis, mutating]" in res.stdout
 
 
-def test_real_run_stops_before_mutating_without_tty(runbook: Path, redis_server, health_app) -> None:
+def test_real_run_stops_before_mutating_without_tty(
+    runbook: Path, redis_server, health_app
+) -> None:
     client = redis_lib.Redis.from_url(redis_server.url_for(5))
     client.delete("opsbook:maintenance")
     args = [f"{runbook}#RedisDown", "--var", f"API_BASE={health_app.url}",
@@ -110,7 +112,14 @@ def test_json_output_and_failure_exit_code(runbook: Path, health_app) -> None:
     first, second = doc["results"]
     assert first["kind"] == "http" and first["result"]["status"] == "ok"
     assert second["result"]["status"] == "error" and second["result"]["retryable"] is True
-    assert set(second["result"]) == {"status", "summary", "duration_ms", "blocks", "retryable", "command"}
+    assert set(second["result"]) == {
+        "status",
+        "summary",
+        "duration_ms",
+        "blocks",
+        "retryable",
+        "command",
+    }
 
 
 def test_step_selection_and_env_file(runbook: Path, redis_server) -> None:

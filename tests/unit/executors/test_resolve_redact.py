@@ -1,0 +1,127 @@
+"""Table-driven: variable resolution, masking, redaction, SSRF verdicts, result round trips."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from opsbook.executors import (
+    ChartBlock,
+    CodeBlock,
+    ExecContext,
+    MissingVariables,
+    StepResult,
+    TableBlock,
+    TextBlock,
+    dry_run,
+    redact,
+    resolve,
+)
+from opsbook.executors.redact import redact_result
+from opsbook.executors.ssrf import Refused, check_url, hosts_in
+from opsbook.runbooks.models import Step
+from opsbook.runbooks.variables import find_variables
+
+CTX = ExecContext(
+    variables={"REDIS_URL": "redis://r:6379/0", "POD_NAME": "web-1", "RELEASE": "v2", "value": "7",
+               "NAMESPACE": "prod"},
+    secrets={"TOKEN": SecretStr("s3cr3t/+ x")},
+)  # fmt: skip
+
+
+def step(text: str) -> Step:
+    return Step(1, "t", text, True, "shell", None, "read-only", "", tuple(find_variables(text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "real", "shown"),
+    [
+        ("redis-cli -u $REDIS_URL ping", "redis-cli -u redis://r:6379/0 ping", "redis-cli -u redis://r:6379/0 ping"),
+        ("kubectl logs <pod-name> -n ${NAMESPACE}", "kubectl logs web-1 -n prod", "kubectl logs web-1 -n prod"),
+        ("helm rollback app [RELEASE]", "helm rollback app v2", "helm rollback app v2"),
+        ("echo {{ value }}", "echo 7", "echo 7"),
+        ("echo ${MISSING:-fallback}", "echo fallback", "echo fallback"),
+        ('curl -H "Authorization: Bearer $TOKEN" x', 'curl -H "Authorization: Bearer s3cr3t/+ x" x',
+         'curl -H "Authorization: Bearer ******" x'),
+        ("echo $HOME $1", "echo $HOME $1", "echo $HOME $1"),
+    ],
+)  # fmt: skip
+def test_resolve(text: str, real: str, shown: str) -> None:
+    r = resolve(step(text), CTX)
+    assert (r.text, r.display) == (real, shown)
+
+
+def test_missing_variables_are_all_listed_never_guessed() -> None:
+    with pytest.raises(MissingVariables) as info:
+        resolve(step("kubectl -n $NS logs <container> --since [WINDOW] $REDIS_URL"), CTX)
+    assert info.value.names == ["NS", "container", "WINDOW"]
+    assert "--var NAME=VALUE" in info.value.detail
+
+
+def test_dry_run_masks_secrets_and_url_passwords() -> None:
+    ctx = ExecContext(
+        variables={"DATABASE_URL": "postgresql://app:hunter2@db/app"}, secrets=CTX.secrets
+    )
+    assert dry_run(step('psql "$DATABASE_URL" -c "SELECT 1" # $TOKEN'), ctx) == (
+        'psql "postgresql://app:******@db/app" -c "SELECT 1" # ******'
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token s3cr3t/+ x here",
+        "url?t=s3cr3t%2F%2B%20x",
+        "form=s3cr3t%2F%2B+x",
+        "path/s3cr3t/%2B%20x",
+    ],
+)
+def test_redact_plain_and_url_encoded(text: str) -> None:
+    assert "s3cr3t" not in redact(text, CTX.secrets)
+
+
+def test_redact_result_cleans_every_string() -> None:
+    s = "s3cr3t/+ x"
+    res = StepResult(
+        "failed", f"auth {s} refused", 1.0,
+        (TextBlock(s), CodeBlock(f'{{"t": "{s}"}}', "json"), TableBlock([s], [[s, "ok"]]),
+         ChartBlock(s, [{"name": s, "points": [[1.0, 2.0]]}])),
+        False, f"curl -u a:{s} redis://u:pw@h/0",
+    )  # fmt: skip
+    clean = redact_result(res, [s])
+    assert s not in str(clean.to_dict()) and "pw@" not in clean.command
+    assert StepResult.from_dict(clean.to_dict()) == clean
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "refusal"),
+    [
+        ("http://169.254.169.254/latest/meta-data", frozenset(), "link-local"),
+        ("http://[fe80::1]/", frozenset(), "link-local"),
+        ("http://[fd00:ec2::254]/", frozenset(), "metadata"),
+        ("http://100.100.100.200/", frozenset(), "metadata"),
+        ("http://metadata.google.internal/", frozenset(), "metadata"),
+        ("http://0.0.0.0:8080/", frozenset(), "link-local"),
+        ("file:///etc/passwd", frozenset(), "only http and https"),
+        ("http://evil.example/", frozenset({"api.internal"}), "not allowed"),
+        ("http://api.internal:8000/x", frozenset({"api.internal"}), None),
+        ("http://127.0.0.1:8000/x", frozenset(), None),
+    ],
+)
+def test_ssrf_verdicts(url: str, allowed: frozenset[str], refusal: str | None) -> None:
+    ctx = ExecContext(allowed_hosts=allowed)
+    if refusal is None:
+        check_url(url, ctx)
+    else:
+        with pytest.raises(Refused, match=refusal):
+            check_url(url, ctx)
+
+
+def test_private_hosts_can_be_forbidden_and_hosts_come_from_variables() -> None:
+    with pytest.raises(Refused, match="private"):
+        check_url("http://10.0.0.5/", ExecContext(allow_private_hosts=False))
+    assert hosts_in(["http://api:8000/x", "redis://:p@cache.local:6379/0", "db.internal:5432", "plain"]) == {
+        "api", "cache.local", "db.internal",
+    }  # fmt: skip
+    with pytest.raises(Refused, match="add it to the service's variables"):
+        check_url("http://other/", ExecContext(variables={"API_BASE": "http://api:8000"}))
