@@ -16,14 +16,16 @@ from opsbook.api import problems
 from opsbook.api.auth import TokenCache
 from opsbook.api.metrics import Metrics
 from opsbook.api.middleware import BodyLimits, RequestContext
-from opsbook.api.routes import incidents, intake, ops, runbooks, tokens
+from opsbook.api.routes import incidents, intake, ops, runbooks, steps, tokens
 from opsbook.api.state import AppState
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock
 from opsbook.core.settings import Settings
 from opsbook.flows.expire import expire_stale_alerts
 from opsbook.flows.group_commit import GroupCommitter
+from opsbook.flows.run_steps import StepRunner
 from opsbook.flows.runbook_catalog import RunbookCatalog
+from opsbook.jobs.worker import Worker
 from opsbook.storage import repos
 from opsbook.storage.db import make_engine, make_sessionmaker
 
@@ -45,6 +47,12 @@ def expire_once(state: AppState) -> int:
     with state.sessions.begin() as s:
         results = expire_stale_alerts(s, state.config, state.clock.now())
     return sum(r.counts()["resolved"] for r in results)
+
+
+def make_worker(state: AppState) -> Worker:
+    """A worker for this app's jobs: step runs and automatic diagnostics."""
+    runner = StepRunner(state.sessions, lambda: state.config, lambda: state.catalog, state.clock)
+    return Worker(state.sessions, state.clock, runner.job_kinds())
 
 
 def create_app(
@@ -88,7 +96,12 @@ def create_app(
         if handle_sighup:
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, state.reload))
         sweeper = loop.create_task(_expire_loop(state, expire_every)) if expire_every > 0 else None
+        worker = make_worker(state) if settings.run_worker else None
+        if worker is not None:
+            worker.start_thread()
         yield
+        if worker is not None:
+            worker.stop()
         if sweeper is not None:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -105,7 +118,14 @@ def create_app(
     app.state.opsbook = state
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     problems.install(app)
-    for r in (ops.router, intake.router, incidents.router, runbooks.router, tokens.router):
+    for r in (
+        ops.router,
+        intake.router,
+        incidents.router,
+        steps.router,
+        runbooks.router,
+        tokens.router,
+    ):
         app.include_router(r)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)

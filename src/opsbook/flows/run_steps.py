@@ -1,0 +1,198 @@
+"""The worker side of step runs: execute queued runs, and the automatic diagnostics of an incident.
+
+Each run is checked once more right before it executes (its approval, the exact command), then
+runs outside any transaction, and its result is stored and put on the timeline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsbook.config.models import Config
+from opsbook.core.clock import Clock
+from opsbook.core.errors import OpsbookError
+from opsbook.executors import execute as run_step
+from opsbook.executors.models import ExecContext, StepResult
+from opsbook.flows import steps
+from opsbook.flows.runbook_catalog import RunbookCatalog
+from opsbook.incidents.models import EntryKind
+from opsbook.jobs.worker import JobKind
+from opsbook.runbooks.models import Step
+from opsbook.storage import repos
+from opsbook.storage.tables import Approval, Job, StepRun
+
+log = structlog.get_logger("opsbook.steps")
+Execute = Callable[[Step, ExecContext], StepResult]
+
+
+class StepRunner:
+    """Runs step-run jobs and diagnose jobs; the executor is injected so tests can watch it."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        config: Callable[[], Config],
+        catalog: Callable[[], RunbookCatalog],
+        clock: Clock,
+        execute: Execute = run_step,
+    ) -> None:
+        self.sessions, self.config, self.catalog, self.clock, self.execute = (
+            sessions,
+            config,
+            catalog,
+            clock,
+            execute,
+        )
+
+    def job_kinds(self) -> dict[str, JobKind]:
+        return {
+            steps.STEP_JOB: JobKind(run=self.run_job, on_expired=self.on_expired_run),
+            steps.DIAGNOSE_JOB: JobKind(run=self.diagnose, on_expired=lambda _s, _j: True),
+        }
+
+    # -- one run ---------------------------------------------------------------------------------
+    def _prepare(self, s: Session, run: StepRun) -> tuple[Step, ExecContext] | None:
+        """Re-check a queued run; mark it and return None when it may no longer run."""
+        now = self.clock.now()
+        inc = repos.get_incident(s, run.tenant, run.incident_id)
+        try:
+            loc = steps.locate(self.catalog(), inc, run.step_index)
+            svc = steps.service_of(self.config(), inc)
+        except OpsbookError as exc:
+            self._refuse(s, run, "error", f"{steps.describe(run)} cannot run: {exc.detail}")
+            return None
+        ctx = steps.context_for(svc, run.variables)
+        try:
+            display = steps.resolve_display(loc, ctx)
+        except OpsbookError as exc:
+            self._refuse(s, run, "error", f"{steps.describe(run)} cannot run: {exc.detail}")
+            return None
+        if steps.binding(loc.step, display, run.variables) != run.binding:
+            self._refuse(
+                s, run, "changed", f"{steps.describe(run)} changed after approval; not run"
+            )
+            return None
+        if svc.execution.gate(run.safety) is not None:
+            approved = s.scalars(
+                select(Approval).where(
+                    Approval.step_run_id == run.id,
+                    Approval.decision == "approved",
+                    Approval.binding == run.binding,
+                )
+            ).first()
+            if approved is None:
+                self._refuse(
+                    s, run, "error", f"{steps.describe(run)} has no valid approval; not run"
+                )
+                return None
+        run.status, run.started_at = "running", now
+        return loc.step, ctx
+
+    def _refuse(self, s: Session, run: StepRun, status: str, message: str) -> None:
+        now = self.clock.now()
+        run.status, run.finished_at = status, now
+        inc = repos.get_incident(s, run.tenant, run.incident_id)
+        repos.add_entry(
+            s, inc, now, "opsbook", EntryKind.STEP, message, {"run_id": run.id, "status": status}
+        )
+        return None
+
+    def _record(self, run_id: str, result: StepResult) -> None:
+        with self.sessions.begin() as s:
+            run = s.get(StepRun, run_id)
+            if run is None:
+                return
+            now = self.clock.now()
+            run.status, run.finished_at, run.result = result.status, now, result.to_dict()
+            inc = repos.get_incident(s, run.tenant, run.incident_id)
+            repos.add_entry(
+                s,
+                inc,
+                now,
+                "opsbook",
+                EntryKind.STEP,
+                f"{steps.describe(run)} {result.status} in {result.duration_ms:.0f} ms: {result.summary}",
+                {"run_id": run.id, "status": result.status, "step": run.step_index},
+            )
+
+    def execute_run(self, run_id: str) -> str | None:
+        """Run one queued run now; returns its final status (None if it was not runnable)."""
+        with self.sessions.begin() as s:
+            run = s.get(StepRun, run_id, with_for_update=True)
+            if run is None or run.status != "queued":
+                return None
+            prepared = self._prepare(s, run)
+        if prepared is None:
+            return None
+        step, ctx = prepared
+        try:
+            result = self.execute(step, ctx)
+        except Exception as exc:  # noqa: BLE001 - executors should not raise; if one does, record it
+            log.error("executor_raised", run=run_id, error=type(exc).__name__)
+            result = StepResult(
+                status="error", summary=f"the {step.kind} executor failed: {type(exc).__name__}"
+            )
+        self._record(run_id, result)
+        return result.status
+
+    def run_job(self, payload: Mapping[str, Any]) -> None:
+        self.execute_run(str(payload["run_id"]))
+
+    def on_expired_run(self, s: Session, job: Job) -> bool:
+        """A read-only run whose worker died runs again; anything else is marked interrupted."""
+        run = s.get(StepRun, str(job.payload.get("run_id")))
+        if run is None:
+            return False
+        if run.safety == "read-only":
+            run.status = "queued"
+            return True
+        run.status, run.finished_at = "interrupted", self.clock.now()
+        inc = repos.get_incident(s, run.tenant, run.incident_id)
+        repos.add_entry(
+            s,
+            inc,
+            self.clock.now(),
+            "opsbook",
+            EntryKind.STEP,
+            f"{steps.describe(run)} was interrupted (the worker stopped); it changes state, so it is "
+            "not re-run by itself: check the system, then request it again",
+            {"run_id": run.id, "status": "interrupted"},
+        )
+        return False
+
+    # -- automatic diagnostics -------------------------------------------------------------------
+    def diagnose(self, payload: Mapping[str, Any]) -> None:
+        """Run the read-only steps of the given phases in order, within the service's budget."""
+        incident_id, phases = str(payload["incident_id"]), list(payload.get("phases", []))
+        with self.sessions.begin() as s:
+            tenant = payload.get("tenant") or self._tenant_of(s, incident_id)
+            if tenant is None:
+                return
+            run_ids, budget = steps.plan_automatic(
+                s, self.config(), self.catalog(), tenant, incident_id, phases, self.clock.now()
+            )
+        deadline = time.monotonic() + budget
+        for n, run_id in enumerate(run_ids):
+            if time.monotonic() > deadline:
+                self._skip_rest(run_ids[n:], "the incident's budget for automatic steps ran out")
+                return
+            self.execute_run(run_id)
+
+    def _tenant_of(self, s: Session, incident_id: str) -> str | None:
+        from opsbook.storage.tables import Incident
+
+        inc = s.get(Incident, incident_id)
+        return str(inc.tenant) if inc else None
+
+    def _skip_rest(self, run_ids: list[str], why: str) -> None:
+        with self.sessions.begin() as s:
+            for run_id in run_ids:
+                run = s.get(StepRun, run_id)
+                if run is not None and run.status == "queued":
+                    self._refuse(s, run, "skipped", f"{steps.describe(run)} skipped: {why}")
