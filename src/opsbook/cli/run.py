@@ -269,7 +269,7 @@ def run_command(
                           "safety": step.safety, "command": command})  # fmt: skip
             if not as_json:
                 typer.echo(
-                    f"step {n}/{total} [{step.kind}, {step.safety}] {step.title}\n    $ {command}"
+                    f"step {n}/{total} [{step.kind}, {step.safety}] {_name(step)}\n    $ {command}"
                 )
         if as_json:
             typer.echo(

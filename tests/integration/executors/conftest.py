@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -68,6 +69,17 @@ class HealthApp:
                     )
                 elif self.path.startswith("/down"):
                     self._send(503, {"status": "down", "services": {"neo4j": "unreachable"}})
+                elif self.path.startswith("/stream"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    try:
+                        for n in range(100_000):
+                            self.wfile.write(f"data: tick {n}\n\n".encode())
+                            self.wfile.flush()
+                            time.sleep(0.01)
+                    except OSError:
+                        pass
                 elif self.path.startswith("/redirect"):
                     target = self.path.split("to=", 1)[1]
                     self.send_response(302)

@@ -63,6 +63,17 @@ def test_wget_and_httpie_are_translated(health_app, make_step: MakeStep) -> None
     assert health_app.requests[-1]["body"] == '{"name": "x"}'
 
 
+def test_streaming_is_capped_and_redirects_are_followed(health_app, make_step: MakeStep) -> None:
+    start = time.monotonic()
+    res = execute(make_step(f"curl -N {health_app.url}/stream"), ExecContext(output_limit=2000, timeout=5))
+    assert res.status == "ok" and time.monotonic() - start < 4
+    body = next(b for b in res.blocks if b.kind == "code")
+    assert body.text.startswith("data: tick 0") and "body cut at 2000 bytes" in body.text
+    res = execute(make_step(f"curl -sL {health_app.url}/redirect?to=/health"), ExecContext())
+    assert res.status == "ok" and "200 OK" in res.summary
+    assert "redirect 302 → /health" in res.blocks[0].text  # type: ignore[union-attr]
+
+
 def test_check_http_asserts_status_latency_and_json_path(health_app) -> None:
     ok = check_http(
         f"{health_app.url}/health",
