@@ -159,6 +159,84 @@ def check_references(config: Config) -> list[tuple[Loc, str]]:
                 (("users", i, "name"), f"duplicate user {u.name!r} in tenant {u.tenant!r}")
             )
         users.add((u.tenant, u.name))
+    problems += _oncall_references(config, tenants, users)
+    return problems
+
+
+def _oncall_references(
+    config: Config, tenants: list[str], users: set[tuple[str, str]]
+) -> list[tuple[Loc, str]]:
+    """Schedules, escalation policies and the users and services that name them."""
+    problems: list[tuple[Loc, str]] = []
+    known = ", ".join(tenants)
+    names: set[tuple[str, str]] = set()
+    for i, sch in enumerate(config.schedules):
+        if sch.tenant not in tenants:
+            problems.append(
+                (
+                    ("schedules", i, "tenant"),
+                    f"unknown tenant {sch.tenant!r}; expected one of: {known}",
+                )
+            )
+        if (sch.tenant, sch.name) in names:
+            problems.append(
+                (
+                    ("schedules", i, "name"),
+                    f"duplicate schedule {sch.name!r} in tenant {sch.tenant!r}",
+                )
+            )
+        names.add((sch.tenant, sch.name))
+        for j, layer in enumerate(sch.layers):
+            for who in layer.rotation.participants:
+                if (sch.tenant, who) not in users:
+                    problems.append(
+                        (
+                            ("schedules", i, "layers", j, "rotation", "participants"),
+                            f"unknown user {who!r} in tenant {sch.tenant!r}; declare it under users",
+                        )
+                    )
+    policies: set[tuple[str, str]] = set()
+    for i, pol in enumerate(config.escalation_policies):
+        if pol.tenant not in tenants:
+            problems.append(
+                (
+                    ("escalation_policies", i, "tenant"),
+                    f"unknown tenant {pol.tenant!r}; expected one of: {known}",
+                )
+            )
+        if (pol.tenant, pol.name) in policies:
+            problems.append(
+                (
+                    ("escalation_policies", i, "name"),
+                    f"duplicate policy {pol.name!r} in tenant {pol.tenant!r}",
+                )
+            )
+        policies.add((pol.tenant, pol.name))
+        for j, level in enumerate(pol.steps):
+            for sch_name in {s for s in (level.notify.schedule, level.notify.schedule_all) if s}:
+                if (pol.tenant, sch_name) not in names:
+                    problems.append(
+                        (
+                            ("escalation_policies", i, "steps", j, "notify"),
+                            f"unknown schedule {sch_name!r} in tenant {pol.tenant!r}",
+                        )
+                    )
+            for who in level.notify.users:
+                if (pol.tenant, who) not in users:
+                    problems.append(
+                        (
+                            ("escalation_policies", i, "steps", j, "notify", "users"),
+                            f"unknown user {who!r} in tenant {pol.tenant!r}; declare it under users",
+                        )
+                    )
+    for i, svc in enumerate(config.services):
+        if svc.escalation_policy and (svc.tenant, svc.escalation_policy) not in policies:
+            problems.append(
+                (
+                    ("services", i, "escalation_policy"),
+                    f"unknown escalation policy {svc.escalation_policy!r} in tenant {svc.tenant!r}",
+                )
+            )
     return problems
 
 

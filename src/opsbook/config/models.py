@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from opsbook.config.durations import Duration
+from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
 from opsbook.incidents.models import Severity
 
 Role = Literal["viewer", "responder", "commander", "admin"]
@@ -159,6 +160,7 @@ class User(Strict):
     role: Role = "responder"
     full_name: str = ""
     contacts: list[str] = []
+    notify: list[NotificationRule] = []
 
 
 DEFAULT_SEVERITY_MAP: dict[str, Severity] = {
@@ -194,6 +196,20 @@ class Config(Strict):
         sev: SeverityPolicy(ack_within=win) for sev, win in DEFAULT_ACK_WINDOWS.items()
     }
     users: list[User] = []
+    schedules: list[Schedule] = []
+    escalation_policies: list[EscalationPolicy] = []
+    notify: NotifySettings = NotifySettings()
+
+    def user(self, tenant: str, name: str) -> User | None:
+        return next((u for u in self.users if u.tenant == tenant and u.name == name), None)
+
+    def schedule(self, tenant: str, name: str) -> Schedule | None:
+        return next((s for s in self.schedules if s.tenant == tenant and s.name == name), None)
+
+    def policy(self, tenant: str, name: str) -> EscalationPolicy | None:
+        return next(
+            (p for p in self.escalation_policies if p.tenant == tenant and p.name == name), None
+        )
 
     def tenant(self, name: str) -> Tenant | None:
         return next((t for t in self.tenants if t.name == name), None)

@@ -224,3 +224,73 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Escalation(Base):
+    """The escalation of one incident: the policy frozen when paging started, and its state."""
+
+    __tablename__ = "escalations"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    policy: Mapped[str] = mapped_column(String(128))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    token: Mapped[int] = mapped_column(Integer, default=0)  # fencing token, mirrors state["token"]
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class Delivery(Base):
+    """One notification to one contact, in the outbox: retried with backoff, dead-lettered at last.
+
+    The contact is kept as (user, index into the user's contacts), never as the URL, so tokens in
+    notification URLs stay in the config and out of the database.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_incident", "tenant", "incident_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # stable: retries reuse it
+    tenant: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id"))
+    user_name: Mapped[str] = mapped_column(String(128))
+    contact_index: Mapped[int] = mapped_column(Integer)
+    contact_display: Mapped[str] = mapped_column(Text)  # masked
+    channel: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(32))  # page | update | test
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class UsedLink(Base):
+    """Nonces of signed acknowledge/resolve links already used: each link works once."""
+
+    __tablename__ = "used_links"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduleOverride(Base):
+    """"bob covers alice from … to …", made at run time and kept in the database."""
+
+    __tablename__ = "schedule_overrides"
+    __table_args__ = (Index("ix_overrides_schedule", "tenant", "schedule"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    schedule: Mapped[str] = mapped_column(String(128))
+    user_name: Mapped[str] = mapped_column(String(128))
+    replaces: Mapped[str | None] = mapped_column(String(128))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
