@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="bearer token for /metrics; unset = loopback clients only"
     )
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs acknowledge/resolve links in notifications; at least 16 characters"
+    )
     max_body_bytes: int = 1024 * 1024
     run_worker: bool = Field(default=True, description="run a job worker inside `serve` (steps, diagnostics)")
     token_cache_seconds: float = Field(default=5.0, description="how long a token lookup is reused")
