@@ -288,6 +288,8 @@ def _error(exc: Exception, start: float, command: str) -> StepResult:
         return result(
             "error", f"the graph database refused the credentials: {msg}", start, command=command
         )
+    if "empty key" in msg:
+        msg += " (the graph does not exist: check the graph name in the URL path or GRAPH)"
     return result("failed", f"Cypher error: {msg}", start, command=command)
 
 

@@ -42,30 +42,50 @@ class HttpResponse:
         return None
 
 
-def _pinned_request(
+def _pinned_requests(
     client: httpx.Client, req: HttpRequest, url: str, ctx: ExecContext
-) -> httpx.Request:
-    """A request to the checked address of ``url`` (DNS answered once, checked, then used), with
-    the original Host header and TLS server name, so a rebinding DNS cannot slip past."""
+) -> list[httpx.Request]:
+    """Requests to each checked address of ``url`` (DNS answered once, every address checked,
+    then used), with the original Host header and TLS server name, so a rebinding DNS cannot
+    slip past the guard."""
     host, port = check_url(url, ctx)
-    address = resolve_checked(host, port, ctx)
     parsed = httpx.URL(url)
     headers = [(k, v) for k, v in req.headers if k.lower() != "host"]
     headers.append(("Host", parsed.netloc.decode("ascii")))
     extensions: dict[str, Any] = {}
     if parsed.scheme == "https":
         extensions["sni_hostname"] = host
-    auth = httpx.BasicAuth(*req.auth) if req.auth else None
-    request = client.build_request(
-        req.method,
-        parsed.copy_with(host=address),
-        headers=headers,
-        content=req.body,
-        extensions=extensions,
-    )
-    if auth is not None:
-        request = next(auth.auth_flow(request))
-    return request
+    requests = []
+    for address in resolve_checked(host, port, ctx):
+        request = client.build_request(
+            req.method,
+            parsed.copy_with(host=address),
+            headers=headers,
+            content=req.body,
+            extensions=extensions,
+        )
+        if req.auth:
+            request = next(httpx.BasicAuth(*req.auth).auth_flow(request))
+        requests.append(request)
+    return requests
+
+
+def _send_first(client: httpx.Client, requests: list[httpx.Request]) -> httpx.Response:
+    """Send to the first address that accepts the connection."""
+    for request in requests[:-1]:
+        try:
+            return client.send(request, stream=True)
+        except httpx.ConnectError:
+            continue
+    return client.send(requests[-1], stream=True)
+
+
+_CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
+
+
+def _without_credentials(req: HttpRequest) -> HttpRequest:
+    headers = [(k, v) for k, v in req.headers if k.lower() not in _CREDENTIAL_HEADERS]
+    return HttpRequest(**{**req.__dict__, "headers": headers, "auth": None})
 
 
 def send(req: HttpRequest, ctx: ExecContext, limit: int | None = None) -> HttpResponse:
@@ -78,9 +98,9 @@ def send(req: HttpRequest, ctx: ExecContext, limit: int | None = None) -> HttpRe
     hops: list[str] = []
     with httpx.Client(verify=req.verify, timeout=httpx.Timeout(budget), trust_env=False) as client:
         for _ in range(_MAX_REDIRECTS + 1):
-            request = _pinned_request(client, req, url, ctx)
+            requests = _pinned_requests(client, req, url, ctx)
             started = time.monotonic()
-            response = client.send(request, stream=True)
+            response = _send_first(client, requests)
             try:
                 latency = (time.monotonic() - started) * 1000
                 body, truncated = _read(response, limit, deadline, req.method == "HEAD")
@@ -89,7 +109,10 @@ def send(req: HttpRequest, ctx: ExecContext, limit: int | None = None) -> HttpRe
             location = response.headers.get("location")
             if req.follow and location and response.status_code in (301, 302, 303, 307, 308):
                 hops.append(f"{response.status_code} → {location}")
-                url = urljoin(url, location)
+                next_url = urljoin(url, location)
+                if httpx.URL(next_url).netloc != httpx.URL(url).netloc:
+                    req = _without_credentials(req)  # like curl: no credentials to another host
+                url = next_url
                 if response.status_code == 303 or (
                     response.status_code in (301, 302) and req.method == "POST"
                 ):

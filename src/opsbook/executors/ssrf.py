@@ -120,11 +120,11 @@ def check_url(url: str, ctx: ExecContext) -> tuple[str, int]:
     return host, port
 
 
-def resolve_checked(host: str, port: int, ctx: ExecContext) -> str:
-    """Resolve ``host`` and check every address it has; returns the address to connect to."""
+def resolve_checked(host: str, port: int, ctx: ExecContext) -> list[str]:
+    """Resolve ``host`` and check every address it has; returns the addresses to try, in order."""
     addr = _ip(host)
     if addr is not None:
-        return str(addr)
+        return [str(addr)]
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -137,7 +137,8 @@ def resolve_checked(host: str, port: int, ctx: ExecContext) -> str:
         why = address_refusal(ip, allow_private=ctx.allow_private_hosts)
         if why:
             raise Refused(f"{host} resolves to {why}")
-        addresses.append(str(ip))
+        if str(ip) not in addresses:
+            addresses.append(str(ip))
     if not addresses:
         raise LookupError(f"cannot resolve {host}")
-    return addresses[0]
+    return addresses

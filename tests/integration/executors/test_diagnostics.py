@@ -65,7 +65,9 @@ def test_wget_and_httpie_are_translated(health_app, make_step: MakeStep) -> None
 
 def test_streaming_is_capped_and_redirects_are_followed(health_app, make_step: MakeStep) -> None:
     start = time.monotonic()
-    res = execute(make_step(f"curl -N {health_app.url}/stream"), ExecContext(output_limit=2000, timeout=5))
+    res = execute(
+        make_step(f"curl -N {health_app.url}/stream"), ExecContext(output_limit=2000, timeout=5)
+    )
     assert res.status == "ok" and time.monotonic() - start < 4
     body = next(b for b in res.blocks if b.kind == "code")
     assert body.text.startswith("data: tick 0") and "body cut at 2000 bytes" in body.text
@@ -231,3 +233,14 @@ def test_missing_binary_and_kubectl_context(
     assert (
         res.summary == "kubectl is not installed on this host; install it or run this step by hand"
     )
+
+
+def test_credentials_are_not_sent_to_another_host_on_redirect(
+    health_app, make_step: MakeStep
+) -> None:
+    other = health_app.url.replace("127.0.0.1", "localhost")
+    text = f'curl -sL -H "Authorization: Bearer $TOKEN" "{health_app.url}/redirect?to={other}/echo"'
+    res = execute(make_step(text), ExecContext(secrets={"TOKEN": SecretStr("tkn")}))
+    assert res.status == "ok", res.summary
+    assert health_app.requests[-2]["headers"].get("Authorization") == "Bearer tkn"
+    assert "Authorization" not in health_app.requests[-1]["headers"]
