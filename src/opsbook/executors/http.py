@@ -103,7 +103,7 @@ def send(req: HttpRequest, ctx: ExecContext, limit: int | None = None) -> HttpRe
             response = _send_first(client, requests)
             try:
                 latency = (time.monotonic() - started) * 1000
-                body, truncated = _read(response, limit, deadline, req.method == "HEAD")
+                body, truncated = _read(response, limit, deadline, req)
             finally:
                 response.close()
             location = response.headers.get("location")
@@ -131,9 +131,12 @@ def send(req: HttpRequest, ctx: ExecContext, limit: int | None = None) -> HttpRe
     raise Refused(f"more than {_MAX_REDIRECTS} redirects; stopped at {url}")
 
 
-def _read(response: httpx.Response, limit: int, deadline: float, head: bool) -> tuple[bytes, bool]:
-    """Read up to ``limit`` bytes; a stream that runs past the deadline is cut, not failed."""
-    if head:
+def _read(
+    response: httpx.Response, limit: int, deadline: float, req: HttpRequest
+) -> tuple[bytes, bool]:
+    """Read up to ``limit`` bytes. A stream (``-N``) running past the deadline is cut and kept;
+    any other body not complete by then is a timeout, as with ``curl -m``."""
+    if req.method == "HEAD":
         return b"", False
     chunks: list[bytes] = []
     size = 0
@@ -141,10 +144,14 @@ def _read(response: httpx.Response, limit: int, deadline: float, head: bool) -> 
         for chunk in response.iter_bytes():
             chunks.append(chunk)
             size += len(chunk)
-            if size > limit or time.monotonic() > deadline:
+            if size > limit:
+                return b"".join(chunks)[:limit], True
+            if time.monotonic() > deadline:
+                if not req.stream:
+                    raise httpx.ReadTimeout("the body did not arrive within the time limit")
                 return b"".join(chunks)[:limit], True
     except httpx.ReadTimeout:
-        if not chunks:
+        if not chunks or not req.stream:
             raise
         return b"".join(chunks)[:limit], True
     return b"".join(chunks), False

@@ -244,3 +244,50 @@ def test_credentials_are_not_sent_to_another_host_on_redirect(
     assert res.status == "ok", res.summary
     assert health_app.requests[-2]["headers"].get("Authorization") == "Bearer tkn"
     assert "Authorization" not in health_app.requests[-1]["headers"]
+
+
+def test_a_body_that_never_ends_times_out_without_n(health_app, make_step: MakeStep) -> None:
+    start = time.monotonic()
+    res = execute(make_step(f"curl -s {health_app.url}/stream"), ExecContext(timeout=1))
+    assert res.status == "timeout" and res.retryable and time.monotonic() - start < 3
+
+
+def test_kubectl_gets_context_and_namespace(
+    tmp_path, make_step: MakeStep, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "kubectl"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    ctx = ExecContext(kube_context="staging", namespace="shop")
+    res = execute(make_step("kubectl get pods -l app=web"), ctx)
+    assert res.status == "ok"
+    assert res.blocks[0].text.split("\n") == [
+        "--context",
+        "staging",
+        "--namespace",
+        "shop",
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+    ]  # type: ignore[union-attr]
+    res = execute(make_step("kubectl -n other get pods"), ctx)
+    assert "shop" not in res.blocks[0].text  # type: ignore[union-attr]
+
+
+def test_execute_is_thread_safe(redis_server, health_app, make_step: MakeStep) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = ExecContext(
+        variables={"REDIS_URL": redis_server.url, "API_BASE": health_app.url, "WHO": "x"}
+    )
+    steps = [
+        make_step("redis-cli -u $REDIS_URL ping"),
+        make_step('curl -s "$API_BASE/health"'),
+        make_step("echo $WHO"),
+    ] * 8
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda s: execute(s, ctx), steps))
+    assert [r.status for r in results] == ["ok"] * len(steps)
+    assert {r.summary for r in results[2::3]} == {"x"}
