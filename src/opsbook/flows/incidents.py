@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from opsbook.config.models import Config
 from opsbook.core.errors import InputError, NotFound
 from opsbook.core.ids import new_id
+from opsbook.flows.escalation import start_paging, stop_paging
 from opsbook.flows.ingest import DIAGNOSE_JOB
 from opsbook.incidents.lifecycle import ack_deadline, check_close_reason, next_status
 from opsbook.incidents.models import Action, EntryKind, Severity, Status
@@ -21,6 +22,7 @@ def acknowledge(s: Session, tenant: str, incident_id: str, actor: str, now: date
     inc = repos.get_incident(s, tenant, incident_id, for_update=True)
     inc.status = next_status(Status(inc.status), Action.ACKNOWLEDGE).value
     inc.acknowledged_at, inc.acknowledged_by, inc.updated_at = now, actor, now
+    stop_paging(s, tenant, inc.id, "acknowledged", now)
     met = "within" if now <= inc.ack_deadline else "after"
     repos.add_entry(
         s,
@@ -48,6 +50,7 @@ def resolve(
     inc.status = next_status(Status(inc.status), Action.RESOLVE).value
     inc.open_key = None
     inc.resolved_at, inc.resolved_by, inc.updated_at = now, actor, now
+    stop_paging(s, tenant, inc.id, "resolved", now)
     svc = config.service(tenant, inc.service) if config else None
     if svc and inc.section_id and svc.execution.auto_run and svc.execution.validate_on_resolve:
         jobs.enqueue(
@@ -84,6 +87,7 @@ def close(
     if inc.resolved_at is None:
         inc.resolved_at, inc.resolved_by = now, actor
     inc.closed_at, inc.close_reason, inc.updated_at = now, reason, now
+    stop_paging(s, tenant, inc.id, "resolved", now)
     text = f"closed by {actor} as {reason.replace('_', ' ')}" + (f": {note}" if note else "")
     repos.add_entry(s, inc, now, actor, EntryKind.CLOSED, text, {"reason": reason})
     return inc
@@ -190,6 +194,7 @@ def declare(
         EntryKind.OPENED,
         f"{severity} incident declared on {service} by {actor}",
     )
+    start_paging(s, config, inc, now)
     if commander:
         update(s, config, tenant, iid, actor, now, commander=commander)
     return inc

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from opsbook.config.models import Config
 from opsbook.core.ids import new_id
+from opsbook.flows.escalation import paging_rows, stop_paging
 from opsbook.flows.runbook_catalog import runbook_id
 from opsbook.incidents.lifecycle import ack_deadline
 from opsbook.incidents.models import EntryKind, Severity, Status
@@ -26,7 +27,7 @@ from opsbook.intake.routing import Decision, decide
 from opsbook.runbooks.match import Match
 from opsbook.storage import repos
 from opsbook.storage.jobs import job_row
-from opsbook.storage.tables import Alert, Incident, Job, TimelineEntry
+from opsbook.storage.tables import Alert, Escalation, Incident, Job, TimelineEntry
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
 ALERTS: Table = Alert.__table__  # type: ignore[assignment]
 ENTRIES: Table = TimelineEntry.__table__  # type: ignore[assignment]
 JOBS: Table = Job.__table__  # type: ignore[assignment]
+ESCALATIONS: Table = Escalation.__table__  # type: ignore[assignment]
 
 
 DIAGNOSE_JOB = "diagnose"
@@ -153,6 +155,7 @@ class _Work:
         self.new_alerts: list[_New] = []
         self.new_entries: list[dict[str, Any]] = []
         self.new_jobs: list[dict[str, Any]] = []
+        self.new_escalations: list[dict[str, Any]] = []
 
     def apply(self, batch: IngestBatch) -> IngestResult:
         """Apply one request's alerts in order, acting as its integration."""
@@ -218,6 +221,12 @@ class _Work:
             **self.runbook_fields(d.service, alert),
         )
         self.new_incidents.append(inc)
+        paging = paging_rows(
+            self.config, self.tenant, inc.id, d.service, d.severity.value, self.now
+        )
+        if paging is not None:
+            self.new_escalations.append(paging[0])
+            self.new_jobs.append(paging[1])
         self.by_group[d.group_key] = inc
         self.incidents[inc.id] = inc
         route = f"route #{d.route_index + 1}" if d.route_index is not None else "the default route"
@@ -381,6 +390,7 @@ class _Work:
         inc.status = Status.ACKNOWLEDGED.value
         inc.acknowledged_at, inc.acknowledged_by, inc.updated_at = self.now, self.actor, self.now
         self.entry(inc, EntryKind.ACKNOWLEDGED, "acknowledged by the sender")
+        stop_paging(self.s, self.tenant, inc.id, "acknowledged", self.now)
         res.record("acknowledged", inc.id)
 
     def finish(self) -> None:
@@ -403,11 +413,13 @@ class _Work:
                         "all alerts resolved; incident resolved automatically",
                     )
                     self.diagnose(inc, "resolved")
+                    stop_paging(self.s, self.tenant, inc.id, "resolved", self.now)
         # Core executemany, parents first: no per-row ORM bookkeeping
         for table, rows in (
             (INCIDENTS, [vars(i) for i in self.new_incidents]),
             (ALERTS, [vars(a) for a in self.new_alerts]),
             (ENTRIES, self.new_entries),
+            (ESCALATIONS, self.new_escalations),
             (JOBS, self.new_jobs),
         ):
             if rows:

@@ -49,6 +49,7 @@ class EntryKind(StrEnum):
     COMMENT = "comment"
     RUNBOOK_MATCHED = "runbook_matched"
     STEP = "step"
+    ESCALATION = "escalation"
 
 
 CLOSE_REASONS = ("resolved", "false_positive", "duplicate", "wont_fix", "other")

@@ -1,0 +1,224 @@
+"""Escalation: start paging when an incident opens, tick through the frozen policy, stop on ack.
+
+The policy is frozen into a snapshot on the incident when paging starts. Ticks are durable jobs
+carrying a fencing token; ``next_action(snapshot, state, now)`` (pure) says what to do, and the
+state is stored with the new token before anyone is paged, so a duplicated or late tick pages
+nobody twice. A tick that runs late (the process was down) runs on start and says how late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsbook.config.models import Config
+from opsbook.core.clock import Clock
+from opsbook.escalation.policy import Done, NotifyLevel, Snapshot, State, Wait, apply, next_action
+from opsbook.escalation.policy import acknowledge as ack_state
+from opsbook.escalation.policy import resolve as resolve_state
+from opsbook.escalation.schedules import Override
+from opsbook.escalation.targets import UnknownSchedule, resolve_targets
+from opsbook.incidents.models import EntryKind, Severity
+from opsbook.jobs.worker import JobKind
+from opsbook.storage import jobs, repos
+from opsbook.storage.tables import Escalation, Incident, Job, ScheduleOverride
+
+log = structlog.get_logger("opsbook.escalation")
+ESCALATE_JOB = "escalate"
+
+
+class Pager(Protocol):
+    """Queues the notifications of one page to one user (``flows.outbox.queue_page``)."""
+
+    def __call__(
+        self, s: Session, incident: Incident, user: str, level: int, seq: int, now: datetime
+    ) -> None: ...
+
+
+def paging_rows(
+    config: Config, tenant: str, incident_id: str, service: str, severity: str, now: datetime
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The escalation row and its first tick for a new incident, or None when the service pages nobody."""
+    svc = config.service(tenant, service)
+    if svc is None or not svc.escalation_policy:
+        return None
+    policy = config.policy(tenant, svc.escalation_policy)
+    if policy is None:
+        return None
+    snap = Snapshot.freeze(
+        policy, severity=severity, ack_window=config.ack_window(Severity(severity)), started_at=now
+    )
+    row = {
+        "incident_id": incident_id,
+        "tenant": tenant,
+        "policy": policy.name,
+        "snapshot": snap.model_dump(mode="json"),
+        "state": State().model_dump(mode="json"),
+        "token": 0,
+        "started_at": now,
+        "updated_at": now,
+        "done_reason": None,
+    }
+    return row, jobs.job_row(tenant, ESCALATE_JOB, {"incident_id": incident_id, "token": 1}, now)
+
+
+def start_paging(s: Session, config: Config, inc: Incident, now: datetime) -> bool:
+    """Freeze the service's policy onto ``inc`` and queue the first tick (ORM path, e.g. declare)."""
+    rows = paging_rows(config, inc.tenant, inc.id, inc.service, inc.severity, now)
+    if rows is None:
+        return False
+    s.add(Escalation(**rows[0]))
+    s.add(Job(**rows[1]))
+    return True
+
+
+def stop_paging(s: Session, tenant: str, incident_id: str, reason: str, now: datetime) -> None:
+    """Acknowledged or resolved: mark the state so every scheduled tick is stale."""
+    esc = s.scalars(
+        select(Escalation)
+        .where(Escalation.tenant == tenant, Escalation.incident_id == incident_id)
+        .with_for_update()
+    ).first()
+    if esc is None or esc.done_reason is not None:
+        return
+    state = State.model_validate(esc.state)
+    new = ack_state(state) if reason == "acknowledged" else resolve_state(state)
+    esc.state, esc.token, esc.updated_at, esc.done_reason = (
+        new.model_dump(mode="json"),
+        new.token,
+        now,
+        reason,
+    )
+
+
+def overrides_for(s: Session, tenant: str) -> list[Override]:
+    rows = s.scalars(select(ScheduleOverride).where(ScheduleOverride.tenant == tenant))
+    return [
+        Override(
+            schedule=o.schedule,
+            user=o.user_name,
+            start=o.starts_at,
+            end=o.ends_at,
+            replaces=o.replaces,
+        )
+        for o in rows
+    ]
+
+
+class Escalator:
+    """Runs escalation ticks (the ``escalate`` job)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        config: Callable[[], Config],
+        clock: Clock,
+        page: Pager,
+    ) -> None:
+        self.sessions, self.config, self.clock, self.page = sessions, config, clock, page
+
+    def job_kinds(self) -> dict[str, JobKind]:
+        # a tick is fenced by its token: running it again after a crash is always safe
+        return {ESCALATE_JOB: JobKind(run=self.tick, on_expired=lambda _s, _j: True)}
+
+    def tick(self, payload: Mapping[str, Any]) -> None:
+        incident_id, token = str(payload["incident_id"]), int(payload["token"])
+        now = self.clock.now()
+        config = self.config()
+        with self.sessions.begin() as s:
+            esc = s.get(Escalation, incident_id, with_for_update=True)
+            if esc is None or esc.done_reason is not None:
+                return
+            state, snap = State.model_validate(esc.state), Snapshot.model_validate(esc.snapshot)
+            if token != state.token + 1:
+                return  # stale or duplicated tick: someone acknowledged, or a level already fired
+            inc = repos.get_incident(s, esc.tenant, incident_id)
+            if inc.status != "triggered":  # acknowledged or over, whatever path got it there
+                esc.done_reason, esc.updated_at = (
+                    "acknowledged" if inc.status == "acknowledged" else "resolved",
+                    now,
+                )
+                return
+            action = next_action(snap, state, now)
+            if isinstance(action, Done):
+                esc.done_reason, esc.updated_at = action.reason, now
+                if action.reason == "exhausted":
+                    repos.add_entry(
+                        s,
+                        inc,
+                        now,
+                        "opsbook",
+                        EntryKind.ESCALATION,
+                        "escalation ended: every level was paged and nobody acknowledged",
+                        {"reason": action.reason},
+                    )
+                return
+            if isinstance(action, Wait):
+                jobs.enqueue(
+                    s,
+                    esc.tenant,
+                    ESCALATE_JOB,
+                    {"incident_id": incident_id, "token": action.token},
+                    now,
+                    run_after=action.until,
+                )
+                return
+            self._fire(s, config, esc, inc, state, action, now)
+
+    def _fire(
+        self,
+        s: Session,
+        config: Config,
+        esc: Escalation,
+        inc: Incident,
+        state: State,
+        action: NotifyLevel,
+        now: datetime,
+    ) -> None:
+        new = apply(state, action, action.token)
+        esc.state, esc.token, esc.updated_at = new.model_dump(mode="json"), new.token, now
+        schedules = {sch.name: sch for sch in config.schedules if sch.tenant == esc.tenant}
+        try:
+            users = resolve_targets(action.targets, schedules, now, overrides_for(s, esc.tenant))
+        except UnknownSchedule as exc:
+            users, why = [], str(exc)
+        else:
+            why = "nobody is on call there" if not users else ""
+        label = f"level {action.level + 1}" + (f", repeat {action.round}" if action.round else "")
+        notes = []
+        if action.breached:
+            notes.append(f"the {inc.severity} acknowledgement window passed")
+        if action.late.total_seconds() >= 1:
+            notes.append(f"this tick ran {int(action.late.total_seconds())} s late")
+        message = (
+            f"escalation {label}: paging {', '.join(users)}"
+            if users
+            else f"escalation {label} reached nobody: {why}"
+        )
+        if notes:
+            message += " (" + "; ".join(notes) + ")"
+        repos.add_entry(
+            s,
+            inc,
+            now,
+            "opsbook",
+            EntryKind.ESCALATION,
+            message,
+            {
+                "level": action.level,
+                "round": action.round,
+                "users": users,
+                "breached": action.breached,
+                "late_seconds": action.late.total_seconds(),
+            },
+        )
+        for user in users:
+            self.page(s, inc, user, action.level, new.token, now)
+        jobs.enqueue(
+            s, esc.tenant, ESCALATE_JOB, {"incident_id": inc.id, "token": new.token + 1}, now
+        )
