@@ -24,7 +24,9 @@ users:
   - {name: bob, tenant: acme, contacts: ["json://127.0.0.1:9/bob"]}
   - {name: lead, tenant: acme, contacts: ["json://127.0.0.1:9/lead"]}
 schedules:
-  - {name: primary, tenant: acme, timezone: UTC, rotation: {every: 1w, handoff: "Mon 09:00", participants: [alice, bob]}}
+  - name: primary
+    tenant: acme
+    rotation: {every: 1w, handoff: "Mon 09:00", participants: [alice, bob]}
 escalation_policies:
   - name: platform
     tenant: acme

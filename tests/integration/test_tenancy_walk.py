@@ -17,7 +17,12 @@ INTAKE = {
     ("POST", "/api/v1/events"),
 }
 GLOBAL_ADMIN = {("POST", "/-/reload")}  # re-reads the shared config file; changes no tenant's data
-COLLECTIONS = {("GET", "/api/v1/incidents"), ("GET", "/api/v1/tokens"), ("GET", "/api/v1/runbooks")}
+COLLECTIONS = {
+    ("GET", "/api/v1/incidents"),
+    ("GET", "/api/v1/tokens"),
+    ("GET", "/api/v1/runbooks"),
+    ("GET", "/api/v1/oncall"),
+}
 CREATES = {("POST", "/api/v1/incidents"), ("POST", "/api/v1/tokens")}
 
 BODIES: dict[tuple[str, str], Any] = {
@@ -31,6 +36,11 @@ BODIES: dict[tuple[str, str], Any] = {
         "title": "A declares on B's service",
     },
     ("POST", "/api/v1/tokens"): {"role": "viewer"},
+    ("POST", "/api/v1/schedules/{name}/overrides"): {
+        "user": "alice",
+        "start": "2026-01-01T00:00:00Z",
+        "end": "2026-01-02T00:00:00Z",
+    },
 }
 
 
@@ -45,12 +55,19 @@ def _b_objects(h: Harness) -> dict[str, str]:
     )
     tokens = h.client.get("/api/v1/tokens", headers=h.auth("globex", "admin")).json()
     runbooks = h.client.get("/api/v1/runbooks", headers=h.auth("globex", "viewer")).json()
+    override = h.client.post(
+        "/api/v1/schedules/globex-primary/overrides",
+        json={"user": "dave", "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+        headers=h.auth("globex", "responder"),
+    ).json()
     assert runbooks, "tenant B needs a runbook of its own for the walk"
     return {
         "incident_id": inc["incidents"][0],
         "token_id": tokens[0]["id"],
         "runbook_id": runbooks[0]["id"],
         "step": "1",
+        "name": "globex-primary",
+        "override_id": override["id"],
     }
 
 

@@ -43,6 +43,15 @@ users:
   - {name: alice, tenant: acme, role: commander}
   - {name: bob, tenant: acme, role: responder}
   - {name: carmen, tenant: globex, role: commander}
+  - {name: dave, tenant: globex, role: responder}
+schedules:
+  - name: acme-primary
+    tenant: acme
+    rotation: {every: 1w, handoff: "Mon 09:00", participants: [alice, bob]}
+  - name: globex-primary
+    tenant: globex
+    timezone: Europe/Berlin
+    rotation: {every: 1d, handoff: "09:00", participants: [carmen, dave]}
 """.replace("@EXAMPLES@", str(EXAMPLES))
 
 ROLES = ("viewer", "responder", "commander", "admin")

@@ -16,7 +16,7 @@ from opsbook.api import problems
 from opsbook.api.auth import TokenCache
 from opsbook.api.metrics import Metrics
 from opsbook.api.middleware import BodyLimits, RequestContext
-from opsbook.api.routes import incidents, intake, ops, runbooks, steps, tokens
+from opsbook.api.routes import incidents, intake, oncall, ops, runbooks, steps, tokens
 from opsbook.api.state import AppState
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock
@@ -124,6 +124,7 @@ def create_app(
         incidents.router,
         steps.router,
         runbooks.router,
+        oncall.router,
         tokens.router,
     ):
         app.include_router(r)
