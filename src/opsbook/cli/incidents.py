@@ -230,3 +230,173 @@ def update(
         if v
     }
     _out(Client(url, token).call("PATCH", f"/api/v1/incidents/{incident_id}", json=body), as_json)
+
+
+_FINAL = {
+    "ok",
+    "failed",
+    "error",
+    "timeout",
+    "unavailable",
+    "rejected",
+    "expired",
+    "interrupted",
+    "changed",
+    "skipped",
+}
+
+
+def _vars(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            from opsbook.cli.common import fail
+
+            fail(f"--var takes NAME=VALUE, got {pair!r}")
+        out[name] = value
+    return out
+
+
+def _print_result(run: dict[str, Any]) -> None:
+    res = run.get("result") or {}
+    mark = "✓" if run["status"] == "ok" else "✗"
+    typer.echo(
+        f"{mark} step {run['step']} {run['status']}"
+        + (f" in {res.get('duration_ms', 0):.0f} ms" if res else "")
+        + (f": {res.get('summary')}" if res.get("summary") else "")
+    )
+    for block in res.get("blocks", []):
+        if block.get("kind") == "table":
+            typer.echo(table(block["columns"], block["rows"]))
+        elif block.get("kind") in ("code", "text"):
+            typer.echo(block.get("text", ""))
+
+
+def _wait(client: Client, incident_id: str, run_id: str, timeout: float) -> dict[str, Any]:
+    import time
+
+    deadline = time.monotonic() + timeout
+    shown = ""
+    while True:
+        runs = client.call("GET", f"/api/v1/incidents/{incident_id}/runs")
+        run: dict[str, Any] = next(r for r in runs if r["id"] == run_id)
+        if run["status"] != shown:
+            typer.echo(f"… {run['status']}", err=True)
+            shown = run["status"]
+        if (
+            run["status"] in _FINAL
+            or run["status"] == "awaiting_approval"
+            or time.monotonic() > deadline
+        ):
+            return run
+        time.sleep(0.5)
+
+
+@app.command("steps")
+def steps_(
+    incident_id: str, url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt
+) -> None:
+    """The incident's runbook steps: number, phase, safety, who may approve, last result."""
+    data = Client(url, token).call("GET", f"/api/v1/incidents/{incident_id}/steps")
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    rows = [
+        [
+            str(s["step"]),
+            s["phase"],
+            s["safety"] if s["executable"] else "",
+            s["needs_role"] or "",
+            (s["last_run"] or {}).get("status", ""),
+            (s["title"] or s["text"]).splitlines()[0][:70],
+        ]
+        for s in data
+    ]
+    typer.echo(table(["#", "PHASE", "SAFETY", "APPROVER", "LAST", "STEP"], rows))
+
+
+@app.command("run")
+def run_(
+    incident_id: str,
+    step: int,
+    var: list[str] = typer.Option(
+        None, "--var", help="NAME=VALUE for a variable the service does not define"
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="show the resolved command and who must approve"
+    ),
+    confirm: str = typer.Option(
+        None, "--confirm", help="the step's name, to approve a destructive step now"
+    ),
+    wait: float = typer.Option(120, "--wait", help="seconds to wait for the result"),
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run step N of the incident's runbook section, showing progress and the result."""
+    client = Client(url, token)
+    body = {"variables": _vars(var), "dry_run": dry_run, "confirmation": confirm}
+    run = client.call("POST", f"/api/v1/incidents/{incident_id}/steps/{step}/run", json=body)
+    if dry_run:
+        typer.echo(
+            json.dumps(run, indent=2)
+            if as_json
+            else f"{run['command']}\n  safety: {run['safety']} ({run['reason']})\n  needs: "
+            f"{run['needs_role'] or 'nobody: runs at once'}"
+            + (f"\n  confirm by typing: {run['confirmation']}" if run["confirmation"] else "")
+        )
+        return
+    if run["status"] == "awaiting_approval":
+        typer.echo(
+            f"step {step} waits for approval: `opsbook incidents approve {incident_id} {step}`"
+        )
+        return
+    final = _wait(client, incident_id, run["id"], wait)
+    if as_json:
+        typer.echo(json.dumps(final, indent=2))
+    else:
+        _print_result(final)
+    raise typer.Exit(0 if final["status"] == "ok" else 1)
+
+
+@app.command("approve")
+def approve_(
+    incident_id: str,
+    step: int,
+    confirm: str = typer.Option(
+        None, "--confirm", help="the step's name, required for destructive steps"
+    ),
+    comment: str = typer.Option("", "--comment", "-m"),
+    wait: float = typer.Option(120, "--wait"),
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Approve the waiting run of step N; it runs at once and the result is shown."""
+    client = Client(url, token)
+    run = client.call(
+        "POST",
+        f"/api/v1/incidents/{incident_id}/steps/{step}/approve",
+        json={"confirmation": confirm, "comment": comment},
+    )
+    final = _wait(client, incident_id, run["id"], wait)
+    if as_json:
+        typer.echo(json.dumps(final, indent=2))
+    else:
+        _print_result(final)
+
+
+@app.command("reject")
+def reject_(
+    incident_id: str,
+    step: int,
+    comment: str = typer.Option("", "--comment", "-m"),
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+) -> None:
+    """Reject the waiting run of step N."""
+    Client(url, token).call(
+        "POST", f"/api/v1/incidents/{incident_id}/steps/{step}/reject", json={"comment": comment}
+    )
+    typer.echo(f"rejected step {step}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from opsbook.cli import admin, incidents, runbooks
+from opsbook.cli import admin, incidents, oncall, runbooks
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
 from opsbook.cli.run import run_command
 
@@ -21,6 +21,7 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(runbooks.app, name="runbooks")
+app.command("oncall")(oncall.oncall)
 app.command("run")(run_command)
 
 
