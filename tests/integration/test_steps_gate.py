@@ -254,3 +254,47 @@ def test_validate_steps_run_when_the_incident_resolves(env: dict[str, Any]) -> N
     _drain(env["worker"])
     runs = h.client.get(f"/api/v1/incidents/{inc}/runs", headers=h.auth("acme", "viewer")).json()
     assert (VALIDATE, "ok") in [(x["step"], x["status"]) for x in runs]
+
+
+def test_a_canary_secret_appears_nowhere(
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    canary = "canary-Zq8xW3-secret"
+    monkeypatch.setenv("OPSBOOK_TEST_CACHE_PASSWORD", canary)
+    hostport = redis_server.url.split("//", 1)[1].split("/", 1)[0]
+    config = _config(redis_server.url_for(5)).replace(
+        '    variables: {REDIS_URL: "',
+        f"    secrets: {{CACHE_PASSWORD: {{env: OPSBOOK_TEST_CACHE_PASSWORD}}}}\n"
+        f'    variables: {{CACHE_HOSTPORT: "{hostport}", REDIS_URL: "',
+    )
+    with running_app(f"sqlite:///{tmp_path}/o.db", config, run_worker=False) as h:
+        st = h.client.app.state.opsbook  # type: ignore[attr-defined]
+        worker = Worker(
+            st.sessions,
+            st.clock,
+            StepRunner(st.sessions, lambda: st.config, lambda: st.catalog, st.clock).job_kinds(),
+        )
+        inc = h.post_am(am_body(am_alert("CacheAuthCheck", job="cache")))["incidents"][0]
+        _drain(worker)
+        runs = h.client.get(f"/api/v1/incidents/{inc}/runs", headers=h.auth("acme", "viewer"))
+        assert len(runs.json()) == 1 and runs.json()[0]["status"] in ("ok", "failed", "error")
+        dry = _post(h, inc, 1, "run", "responder", {"dry_run": True})
+        steps = h.client.get(f"/api/v1/incidents/{inc}/steps", headers=h.auth("acme", "viewer"))
+        detail = h.client.get(f"/api/v1/incidents/{inc}", headers=h.auth("acme", "viewer"))
+        with st.sessions() as s:
+            from sqlalchemy import text
+
+            dump = " ".join(
+                str(row)
+                for t in ("step_runs", "timeline_entries", "jobs")
+                for row in s.execute(text(f"SELECT * FROM {t}"))
+            )  # noqa: S608
+        captured = capsys.readouterr()
+        everything = " ".join(
+            [runs.text, dry.text, steps.text, detail.text, dump, captured.out, captured.err]
+        )
+        assert "******" in runs.text  # the command is shown, masked
+        assert canary not in everything
