@@ -291,7 +291,7 @@ def test_a_canary_secret_appears_nowhere(
                 str(row)
                 for t in ("step_runs", "timeline_entries", "jobs")
                 for row in s.execute(text(f"SELECT * FROM {t}"))
-            )  # noqa: S608
+            )
         captured = capsys.readouterr()
         everything = " ".join(
             [runs.text, dry.text, steps.text, detail.text, dump, captured.out, captured.err]
