@@ -176,6 +176,23 @@ def test_an_approval_expires(env: dict[str, Any]) -> None:
     assert late.status_code == 409 and "expired" in late.json()["detail"]
     _drain(env["worker"])
     assert env["counting"].ran.count("redis-cli -u $REDIS_URL FLUSHDB") == 0
+    runs = h.client.get(f"/api/v1/incidents/{inc}/runs", headers=h.auth("acme", "viewer")).json()
+    assert [x["status"] for x in runs if x["step"] == FLUSH] == [
+        "expired"
+    ]  # closed, not left waiting
+
+
+def test_per_runbook_gates_override_the_service(redis_server: RedisServer, tmp_path: Path) -> None:
+    config = _config(redis_server.url_for(5)).replace(
+        "      mutating: {role: responder, second_person: false}",
+        "      mutating: {role: responder}\n      runbooks: [{path: cache.md, mutating: {role: commander}}]",
+    )
+    with running_app(f"sqlite:///{tmp_path}/o.db", config, run_worker=False) as h:
+        inc = h.post_am(am_body(am_alert("CacheDown", job="cache")))["incidents"][0]
+        asked = _post(h, inc, SET, "run", "responder")
+        assert asked.json()["status"] == "awaiting_approval"  # this runbook wants a commander
+        assert _post(h, inc, SET, "approve", "responder").status_code == 403
+        assert _post(h, inc, SET, "approve", "commander").json()["status"] == "queued"
 
 
 def test_changed_variables_void_the_request(env: dict[str, Any], redis_server: RedisServer) -> None:

@@ -5,8 +5,10 @@ Validated by Pydantic; unknown keys are errors so that a typo never silently doe
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -46,6 +48,15 @@ class GatePolicy(Strict):
     second_person: bool = Field(default=False, description="the requester cannot approve alone")
 
 
+class RunbookGates(Strict):
+    """Stricter (or looser) gates for the runbooks whose path matches ``path`` (a glob)."""
+
+    path: str = Field(description="glob on the runbook path as loaded, e.g. runbooks/payments-*.md")
+    mutating: GatePolicy | None = None
+    destructive: GatePolicy | None = None
+    unknown: GatePolicy | None = None
+
+
 class ExecutionPolicy(Strict):
     """How runbook steps of a service run; the defaults follow DESIGN §5."""
 
@@ -63,14 +74,26 @@ class ExecutionPolicy(Strict):
     mutating: GatePolicy = GatePolicy(role="responder")
     destructive: GatePolicy = GatePolicy(role="commander", confirm=True)
     unknown: GatePolicy = GatePolicy(role="commander", confirm=True)
+    runbooks: list[RunbookGates] = Field(
+        default=[], description="per-runbook gates; the first match wins"
+    )
 
-    def gate(self, safety: str) -> GatePolicy | None:
-        """The approval a safety class needs; None for read-only (may run at once)."""
+    def gate(self, safety: str, runbook_path: str | None = None) -> GatePolicy | None:
+        """The approval a safety class needs (per runbook where configured); None for read-only."""
         if safety == "read-only":
             return None
-        return {"mutating": self.mutating, "destructive": self.destructive}.get(
-            safety, self.unknown
-        )
+        kind = safety if safety in ("mutating", "destructive") else "unknown"
+        if runbook_path is not None:
+            for rule in self.runbooks:
+                if fnmatch.fnmatch(runbook_path, rule.path) or fnmatch.fnmatch(
+                    Path(runbook_path).name, rule.path
+                ):
+                    chosen: GatePolicy | None = getattr(rule, kind)
+                    if chosen is not None:
+                        return chosen
+                    break
+        gate: GatePolicy = getattr(self, kind)
+        return gate
 
 
 class Service(Strict):

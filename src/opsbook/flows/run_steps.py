@@ -78,7 +78,7 @@ class StepRunner:
                 s, run, "changed", f"{steps.describe(run)} changed after approval; not run"
             )
             return None
-        if svc.execution.gate(run.safety) is not None:
+        if svc.execution.gate(run.safety, loc.runbook.path) is not None:
             approved = s.scalars(
                 select(Approval).where(
                     Approval.step_run_id == run.id,

@@ -194,7 +194,7 @@ def dry_run(
     loc = locate(catalog, inc, index)
     svc = service_of(config, inc)
     ctx = context_for(svc, variables)
-    gate = svc.execution.gate(loc.step.safety)
+    gate = svc.execution.gate(loc.step.safety, loc.runbook.path)
     return {
         "step": index,
         "command": resolve_display(loc, ctx),
@@ -235,7 +235,7 @@ def request_run(
     svc = service_of(config, inc)
     policy: ExecutionPolicy = svc.execution
     display = resolve_display(loc, context_for(svc, variables))
-    gate = policy.gate(loc.step.safety)
+    gate = policy.gate(loc.step.safety, loc.runbook.path)
     run = StepRun(
         id=new_id("run"),
         tenant=tenant,
@@ -315,11 +315,16 @@ def approve(
     confirmation: str | None = None,
     comment: str = "",
 ) -> StepRun:
-    """Approve the waiting run of step ``index``; every rule of the gate is checked here."""
+    """Approve the waiting run of step ``index``; every rule of the gate is checked here.
+
+    A request that expired or whose step changed is closed (status ``expired``/``changed``, kept
+    on the timeline) and returned: the caller commits that, then tells the person why.
+    """
     inc = repos.get_incident(s, tenant, incident_id)
     run = _pending(s, tenant, incident_id, index)
     svc = service_of(config, inc)
-    gate = svc.execution.gate(run.safety)
+    loc = locate(catalog, inc, index)
+    gate = svc.execution.gate(run.safety, loc.runbook.path)
     if gate is None:
         raise Conflict("read-only steps need no approval")
     if ROLE_RANK.get(role, -1) < ROLE_RANK[gate.role]:
@@ -340,8 +345,7 @@ def approve(
             f"the request for {describe(run)} expired before approval",
             {"run_id": run.id},
         )
-        raise Conflict("this request expired; request the step again")
-    loc = locate(catalog, inc, index)
+        return run
     if needs_confirmation(gate, run.safety) and (confirmation or "").strip() != confirmation_phrase(
         loc
     ):
@@ -359,7 +363,7 @@ def approve(
             f"{describe(run)} changed since it was requested; not run",
             {"run_id": run.id},
         )
-        raise Conflict("the step or its variables changed since the request; request it again")
+        return run
     _approve(s, inc, run, actor, role, now, comment)
     return run
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from opsbook.api.auth import Principal, require_role, state_of
+from opsbook.core.errors import Conflict
 from opsbook.flows import steps as flows
 from opsbook.storage import repos
 from opsbook.storage.db import translate_errors
@@ -124,7 +125,7 @@ def list_steps(
         for index, (phase, step) in enumerate(
             ((ph.phase, x) for ph in section.phases for x in ph.steps), 1
         ):
-            gate = svc.execution.gate(step.safety) if step.executable else None
+            gate = svc.execution.gate(step.safety, rb.path) if step.executable else None
             loc = flows.Located(rb, section, index, step, phase)
             out.append(
                 StepOut(
@@ -205,7 +206,12 @@ def approve_step(
             confirmation=b.confirmation,
             comment=b.comment,
         )
-        return RunOut.of(run)
+        out = RunOut.of(run)
+    if out.status == "expired":
+        raise Conflict("this request expired before approval; request the step again")
+    if out.status == "changed":
+        raise Conflict("the step or its variables changed since the request; request it again")
+    return out
 
 
 @router.post("/steps/{step}/reject", response_model=RunOut, responses=_ERRORS)
