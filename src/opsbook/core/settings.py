@@ -21,10 +21,13 @@ class Settings(BaseSettings):
         default=None, description="bearer token for /metrics; unset = loopback clients only"
     )
     secret_key: SecretStr | None = Field(
-        default=None, description="signs acknowledge/resolve links in notifications; at least 16 characters"
+        default=None,
+        description="signs acknowledge/resolve links in notifications; at least 16 characters",
     )
     max_body_bytes: int = 1024 * 1024
-    run_worker: bool = Field(default=True, description="run a job worker inside `serve` (steps, diagnostics)")
+    run_worker: bool = Field(
+        default=True, description="run a job worker inside `serve` (steps, diagnostics)"
+    )
     token_cache_seconds: float = Field(default=5.0, description="how long a token lookup is reused")
 
     def safe_database_url(self) -> str:

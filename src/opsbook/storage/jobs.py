@@ -21,14 +21,28 @@ from opsbook.storage.tables import Job
 def job_row(tenant: str, kind: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The columns of a new queued job, for bulk inserts."""
     return {
-        "id": new_id("job"), "tenant": tenant, "kind": kind, "payload": payload, "status": "queued",
-        "run_after": now, "attempts": 0, "locked_by": None, "locked_until": None, "created_at": now,
-        "finished_at": None, "error": None,
+        "id": new_id("job"),
+        "tenant": tenant,
+        "kind": kind,
+        "payload": payload,
+        "status": "queued",
+        "run_after": now,
+        "attempts": 0,
+        "locked_by": None,
+        "locked_until": None,
+        "created_at": now,
+        "finished_at": None,
+        "error": None,
     }
 
 
 def enqueue(
-    s: Session, tenant: str, kind: str, payload: dict[str, Any], now: datetime, run_after: datetime | None = None
+    s: Session,
+    tenant: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    run_after: datetime | None = None,
 ) -> Job:
     job = Job(**{**job_row(tenant, kind, payload, now), "run_after": run_after or now})
     s.add(job)

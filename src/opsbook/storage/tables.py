@@ -179,7 +179,9 @@ class StepRun(Base):
     safety: Mapped[str] = mapped_column(String(16))
     command: Mapped[str] = mapped_column(Text)  # resolved, secrets masked
     binding: Mapped[str] = mapped_column(String(64))  # sha256 of step text + resolved variables
-    variables: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # values given by people
+    variables: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict
+    )  # values given by people
     status: Mapped[str] = mapped_column(String(24))
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)
     requested_by: Mapped[str] = mapped_column(String(160))
@@ -216,7 +218,9 @@ class Job(Base):
     tenant: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed | interrupted
+    status: Mapped[str] = mapped_column(
+        String(16)
+    )  # queued | running | done | failed | interrupted
     run_after: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_by: Mapped[str | None] = mapped_column(String(64))
@@ -280,7 +284,7 @@ class UsedLink(Base):
 
 
 class ScheduleOverride(Base):
-    """"bob covers alice from … to …", made at run time and kept in the database."""
+    """ "bob covers alice from … to …", made at run time and kept in the database."""
 
     __tablename__ = "schedule_overrides"
     __table_args__ = (Index("ix_overrides_schedule", "tenant", "schedule"),)
