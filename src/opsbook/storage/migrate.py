@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -26,6 +27,7 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (idempotent)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep start-up output to what matters
     cfg = _alembic_config(engine)
     with translate_errors(), engine.begin() as conn:
         cfg.attributes["connection"] = conn
