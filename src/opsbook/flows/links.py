@@ -155,13 +155,9 @@ def check_link(
 def _insert_nonce(s: Session, nonce: str, now: datetime) -> bool:
     """Mark the nonce used; False if it already was (a race the primary key settles)."""
     row: dict[str, Any] = {"nonce": nonce, "used_at": now}
-    if s.get_bind().dialect.name == "postgresql":
-        stmt: Any = (
-            postgresql.insert(_USED).values(row).on_conflict_do_nothing(index_elements=["nonce"])
-        )
-    else:
-        stmt = sqlite.insert(_USED).values(row).on_conflict_do_nothing(index_elements=["nonce"])
-    return bool(s.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(_USED).values(row).on_conflict_do_nothing(index_elements=["nonce"])
+    return s.execute(stmt.returning(_USED.c.nonce)).first() is not None
 
 
 def use_link(

@@ -166,19 +166,20 @@ def _kind(incident: Incident, reason: str, level: int | None) -> str:
 
 
 def _insert_ignore(s: Session, row: dict[str, Any]) -> bool:
-    """Insert a delivery unless its id exists (race-safe: ON CONFLICT DO NOTHING); True if new."""
+    """Insert a delivery unless its id exists (race-safe: ON CONFLICT DO NOTHING); True if new.
+
+    RETURNING tells whether the row went in (psycopg reports no rowcount for this statement).
+    """
     dialect = s.get_bind().dialect.name
     if dialect == "postgresql":
-        stmt: Any = (
-            postgresql.insert(_DELIVERIES).values(row).on_conflict_do_nothing(index_elements=["id"])
-        )
+        stmt: Any = postgresql.insert(_DELIVERIES).on_conflict_do_nothing(index_elements=["id"])
     elif dialect == "sqlite":
-        stmt = sqlite.insert(_DELIVERIES).values(row).on_conflict_do_nothing(index_elements=["id"])
+        stmt = sqlite.insert(_DELIVERIES).on_conflict_do_nothing(index_elements=["id"])
     else:  # pragma: no cover - opsbook supports SQLite and PostgreSQL
         if s.get(Delivery, row["id"]) is not None:
             return False
-        stmt = insert(_DELIVERIES).values(row)
-    return bool(s.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+        stmt = insert(_DELIVERIES)
+    return s.execute(stmt.values(row).returning(_DELIVERIES.c.id)).first() is not None
 
 
 def queue_page(
