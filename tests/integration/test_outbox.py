@@ -247,12 +247,12 @@ def test_receiver_down_for_a_while_retries_within_backoff_then_delivers_once(
             assert before <= row.next_attempt_at <= before + base * 2**failure
             if row.next_attempt_at > before:
                 assert env.run() == 0, "a retry ran before its time"
-            env.st.clock.set(row.next_attempt_at)
+            env.h.clock.set(row.next_attempt_at)
         assert env.run() == 1
         row = env.delivery(d.id)
         assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
         # nothing left to do, however long we wait; paging the same update again queues nothing
-        env.st.clock.advance(hours=2)
+        env.h.clock.advance(hours=2)
         again = env.page()
         assert [(x.id, x.status) for x in again] == [(d.id, "sent")]
         assert env.run() == 0
@@ -298,7 +298,7 @@ def test_a_400_is_not_retried(db_url: str, receivers: Any) -> None:
         row = env.delivery(d.id)
         assert (row.status, row.attempts) == ("dead", 1)
         assert "HTTP 400" in (row.last_error or "")
-        env.st.clock.advance(hours=3)
+        env.h.clock.advance(hours=3)
         assert env.run() == 0
         assert len(receiver.requests) == 1
         assert any("attempt 1: failed — HTTP 400" in m for m in env.timeline())
@@ -318,7 +318,7 @@ def test_dead_letter_after_the_configured_age_raises_an_alert_on_opsbook(
             if row.status != "pending":
                 break
             assert row.next_attempt_at <= created + timedelta(minutes=10)
-            env.st.clock.set(row.next_attempt_at)
+            env.h.clock.set(row.next_attempt_at)
         assert row.status == "dead" and row.attempts >= 3
         assert env.now() == created + timedelta(minutes=10), "the last try is at the age"
         assert len(receiver.requests) == row.attempts
@@ -349,7 +349,7 @@ def test_over_the_rate_limit_a_delivery_waits_and_is_not_a_failure(
         assert held.attempts == 0 and held.last_error is None
         assert env.now() < held.next_attempt_at <= env.now() + timedelta(seconds=61)
         assert len(receiver.requests) == 2
-        env.st.clock.set(held.next_attempt_at)
+        env.h.clock.set(held.next_attempt_at)
         assert env.run() == 1
         assert env.delivery(held.id).status == "sent"
         assert len(receiver.requests) == 3
@@ -363,7 +363,7 @@ def test_a_delivery_whose_worker_died_is_sent_again_with_the_same_id(
         [d] = env.page()
         with env.st.sessions.begin() as s:  # a worker claims the job, then is killed -9
             [job] = jobs.claim(s, "dead-worker", env.now(), timedelta(minutes=2))
-        env.st.clock.advance(minutes=3)
+        env.h.clock.advance(minutes=3)
         assert env.worker.recover() == 1
         assert env.run() == 1
         assert env.delivery(d.id).status == "sent"
@@ -410,7 +410,7 @@ def test_a_canary_secret_in_a_contact_url_appears_nowhere(
         deliveries = env.page()
         for _ in range(3):
             env.run()
-            env.st.clock.advance(minutes=2)
+            env.h.clock.advance(minutes=2)
         statuses = sorted(env.delivery(d.id).status for d in deliveries)
         assert statuses == ["dead", "pending", "sent"]
         # the contacts got what they needed: the secrets reach the receiver, nowhere else
