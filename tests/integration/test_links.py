@@ -36,6 +36,8 @@ users:
 notify: {base_url: "https://ops.example.com", link_ttl: 1h}
 """
 PATH = "/api/v1/links/{token}"
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+JSON = {"Accept": "application/json"}
 
 
 def with_links(app: Any) -> FastAPI:
@@ -89,7 +91,7 @@ def test_a_link_from_a_real_page_acknowledges_once(h: Harness) -> None:
     path = m.group(1)
     before = _state(h, iid)
 
-    page = h.client.get(path)
+    page = h.client.get(path, headers=BROWSER)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert f"Acknowledge incident {iid} (P0, checkout-api)" in page.text
@@ -98,7 +100,7 @@ def test_a_link_from_a_real_page_acknowledges_once(h: Harness) -> None:
     assert page.headers["referrer-policy"] == "no-referrer"
     assert _state(h, iid) == before, "a GET changed something"
 
-    done = h.client.post(path)
+    done = h.client.post(path, headers=BROWSER)
     assert done.status_code == 200, done.text
     assert "acknowledged by alice via link" in done.text
     detail = h.incident(iid)
@@ -106,7 +108,7 @@ def test_a_link_from_a_real_page_acknowledges_once(h: Harness) -> None:
     assert detail["timeline"][-1]["message"].startswith("acknowledged by alice via link")
     after = _state(h, iid)
 
-    again = h.client.post(path)
+    again = h.client.post(path, headers=BROWSER)
     assert again.status_code == 410 and "already used" in again.text
     assert h.client.get(path).status_code == 410
     assert _state(h, iid) == after
@@ -117,12 +119,12 @@ def test_get_never_changes_anything(h: Harness) -> None:
     token = _token(h, "resolve", iid)
     before = _state(h, iid)
     for _ in range(3):
-        r = h.client.get(f"/api/v1/links/{token}")
+        r = h.client.get(f"/api/v1/links/{token}", headers=BROWSER)
         assert r.status_code == 200 and "Resolve incident" in r.text
-    r = h.client.get(f"/api/v1/links/{token}", headers={"Accept": "application/json"})
+    r = h.client.get(f"/api/v1/links/{token}")  # curl, scripts: */* → JSON
     assert r.json()["action"] == "resolve" and r.json()["user"] == "alice"
     assert _state(h, iid) == before
-    r = h.client.post(f"/api/v1/links/{token}", headers={"Accept": "application/json"})
+    r = h.client.post(f"/api/v1/links/{token}", headers=JSON)
     assert r.status_code == 200
     assert r.json() == {
         "action": "resolve",
@@ -144,10 +146,10 @@ def test_a_forged_link_does_nothing(h: Harness, where: str) -> None:
     forged = _flip(token, 10 if where == "payload" else len(token) - 5)
     before = _state(h, iid)
     for method in ("GET", "POST"):
-        r = h.client.request(method, f"/api/v1/links/{forged}")
+        r = h.client.request(method, f"/api/v1/links/{forged}", headers=BROWSER)
         assert r.status_code == 400, r.text
         assert "not valid" in r.text and "Nothing was changed" in r.text
-    r = h.client.post(f"/api/v1/links/{forged}", headers={"Accept": "application/json"})
+    r = h.client.post(f"/api/v1/links/{forged}")
     assert r.status_code == 400
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["title"] == "Invalid link"
@@ -164,7 +166,7 @@ def test_an_expired_link_does_nothing(h: Harness) -> None:
     h.clock.advance(minutes=10)
     before = _state(h, iid)
     for method in ("GET", "POST"):
-        r = h.client.request(method, f"/api/v1/links/{token}")
+        r = h.client.request(method, f"/api/v1/links/{token}", headers=BROWSER)
         assert r.status_code == 410 and "expired" in r.text
     assert _state(h, iid) == before
 
@@ -192,7 +194,7 @@ def test_a_link_does_no_more_than_its_user_may(h: Harness) -> None:
     iid = _incident(h)
     before = _state(h, iid)
     resolve_as_responder = _token(h, "resolve", iid, user="bob")
-    r = h.client.post(f"/api/v1/links/{resolve_as_responder}")
+    r = h.client.post(f"/api/v1/links/{resolve_as_responder}", headers=BROWSER)
     assert r.status_code == 403 and "commander" in r.text
     unknown_user = _token(h, "acknowledge", iid, user="mallory")
     assert h.client.post(f"/api/v1/links/{unknown_user}").status_code == 403
@@ -206,7 +208,7 @@ def test_a_link_for_an_action_already_taken_does_nothing_and_is_not_used_up(h: H
     first, second = _token(h, "acknowledge", iid), _token(h, "acknowledge", iid, user="bob")
     assert h.client.post(f"/api/v1/links/{first}").status_code == 200
     before = _state(h, iid)
-    r = h.client.post(f"/api/v1/links/{second}")
+    r = h.client.post(f"/api/v1/links/{second}", headers=BROWSER)
     assert r.status_code == 409 and "already acknowledged (by alice via link)" in r.text
     assert _state(h, iid) == before
 
@@ -217,7 +219,7 @@ def test_links_are_off_without_a_secret_key(tmp_path: Any) -> None:
         iid = _incident(h)
         token = _token(h, "acknowledge", iid)
         r = h.client.post(f"/api/v1/links/{token}")
-        assert r.status_code == 404 and "OPSBOOK_SECRET_KEY" in r.text
+        assert r.status_code == 404 and "OPSBOOK_SECRET_KEY" in r.json()["detail"]
         assert h.incident(iid)["status"] == "triggered"
 
 

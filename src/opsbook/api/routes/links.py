@@ -3,8 +3,9 @@
 No login: the signed token in the path is the credential (see ``flows.links``). ``GET`` never
 changes anything — mail scanners and chat previews fetch every link in a message, and such a
 fetch must not acknowledge a page nobody read — so it answers a tiny page with a button that
-POSTs to the same URL. Answers are small HTML pages for a phone; ``Accept: application/json``
-gets JSON (errors as problem+json). A refused link changes nothing and says what to do instead.
+POSTs to the same URL. Answers are small HTML pages for a browser (``Accept: text/html``);
+other clients get JSON (errors as problem+json). A refused link changes nothing and says what
+to do instead.
 """
 
 from __future__ import annotations
@@ -60,20 +61,26 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
     "frame-ancestors 'none'",
 }
-_HTML: dict[str, Any] = {"content": {"text/html": {}}}
+_ERR: dict[str, Any] = {"content": {"text/html": {}, "application/problem+json": {}}}
+_OK: dict[str, Any] = {"content": {"text/html": {}, "application/json": {}}}
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "forged, cut off or malformed link; nothing changed", **_HTML},
-    403: {"description": "the person may no longer do this; nothing changed", **_HTML},
-    404: {"description": "links are off on this server, or the incident is gone", **_HTML},
-    409: {"description": "the incident is no longer in a state for this action", **_HTML},
-    410: {"description": "expired or already used; nothing changed", **_HTML},
+    400: {"description": "forged, cut off or malformed link; nothing changed", **_ERR},
+    403: {"description": "the person may no longer do this; nothing changed", **_ERR},
+    404: {"description": "links are off on this server, or the incident is gone", **_ERR},
+    409: {"description": "the incident is no longer in a state for this action", **_ERR},
+    410: {"description": "expired or already used; nothing changed", **_ERR},
 }
 VERB = {"acknowledge": ("Acknowledge", "acknowledged"), "resolve": ("Resolve", "resolved")}
 
 
 def _wants_json(request: Request) -> bool:
+    """HTML for browsers (every browser's Accept names text/html); JSON for everything else.
+
+    So a tap on a phone gets a page, while curl, scripts and API tools (``*/*``) get JSON and
+    problem+json errors like every other route (DESIGN §6.8).
+    """
     accept = request.headers.get("accept", "").lower()
-    return "json" in accept and "text/html" not in accept
+    return "text/html" not in accept
 
 
 def _page(title: str, paragraphs: list[str], status: int, form: str = "") -> HTMLResponse:
@@ -117,7 +124,7 @@ def _secret(request: Request) -> str | None:
 @router.get(
     "/{token}",
     response_class=HTMLResponse,
-    responses={200: {"description": "what the link would do, with a button", **_HTML}, **RESPONSES},
+    responses={200: {"description": "what the link would do, with a button", **_OK}, **RESPONSES},
     summary="Show what a one-tap link would do (changes nothing)",
 )
 def show_link(request: Request, token: Token) -> Response:
@@ -152,7 +159,7 @@ def show_link(request: Request, token: Token) -> Response:
 @router.post(
     "/{token}",
     response_class=HTMLResponse,
-    responses={200: {"description": "done", **_HTML}, **RESPONSES},
+    responses={200: {"description": "done", **_OK}, **RESPONSES},
     summary="Carry out a one-tap link (once)",
 )
 def use(request: Request, token: Token) -> Response:
