@@ -42,6 +42,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def notify() -> None:
+    """Check notification contacts before they matter."""
+
+
 @app.command(
     "test", help="Send a test message to CONTACT now and say whether it arrived.\n\n" + URL_FORMS
 )
