@@ -16,7 +16,12 @@ INTAKE = {
     ("POST", "/api/v2/alerts"),
     ("POST", "/api/v1/events"),
 }
-GLOBAL_ADMIN = {("POST", "/-/reload")}  # re-reads the shared config file; changes no tenant's data
+GLOBAL_ADMIN = {("POST", "/-/reload")}
+# the signed token in the path is the credential (a link in a page); a bad one is refused with 400
+LINKS = {
+    ("GET", "/api/v1/links/{token}"),
+    ("POST", "/api/v1/links/{token}"),
+}  # re-reads the shared config file; changes no tenant's data
 COLLECTIONS = {
     ("GET", "/api/v1/incidents"),
     ("GET", "/api/v1/tokens"),
@@ -66,6 +71,7 @@ def _b_objects(h: Harness) -> dict[str, str]:
         "token_id": tokens[0]["id"],
         "runbook_id": runbooks[0]["id"],
         "step": "1",
+        "token": "not-a-token",
         "name": "globex-primary",
         "override_id": override["id"],
     }
@@ -83,7 +89,7 @@ def _fill(path: str, ids: dict[str, str]) -> str:
 def test_every_route_denies_without_a_token(h: Harness) -> None:
     ids = _b_objects(h)
     for method, path in _routes(h):
-        if (method, path) in PUBLIC:
+        if (method, path) in PUBLIC or (method, path) in LINKS:
             continue
         r = h.client.request(method, _fill(path, ids), json=BODIES.get((method, path)))
         assert r.status_code == 401, f"{method} {path} answered {r.status_code} without a token"
@@ -100,6 +106,12 @@ def test_tenant_a_can_read_or_change_nothing_of_tenant_b(h: Harness) -> None:
         key = (method, path)
         url = _fill(path, ids)
         if key in PUBLIC or key in GLOBAL_ADMIN:
+            continue
+        if key in LINKS:
+            assert h.client.request(method, url, headers=a_admin).status_code in (
+                400,
+                404,
+            )  # refused; 404 = no key
             continue
         if key in INTAKE:
             # intake writes only into the token's own tenant (see test_intake), never with an API token

@@ -16,15 +16,15 @@ from opsbook.api import problems
 from opsbook.api.auth import TokenCache
 from opsbook.api.metrics import Metrics
 from opsbook.api.middleware import BodyLimits, RequestContext
-from opsbook.api.routes import incidents, intake, oncall, ops, runbooks, steps, tokens
+from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
 from opsbook.api.state import AppState
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock
 from opsbook.core.settings import Settings
 from opsbook.flows.expire import expire_stale_alerts
 from opsbook.flows.group_commit import GroupCommitter
-from opsbook.flows.run_steps import StepRunner
 from opsbook.flows.runbook_catalog import RunbookCatalog
+from opsbook.jobs.kinds import all_job_kinds
 from opsbook.jobs.worker import Worker
 from opsbook.storage import repos
 from opsbook.storage.db import make_engine, make_sessionmaker
@@ -50,9 +50,11 @@ def expire_once(state: AppState) -> int:
 
 
 def make_worker(state: AppState) -> Worker:
-    """A worker for this app's jobs: step runs and automatic diagnostics."""
-    runner = StepRunner(state.sessions, lambda: state.config, lambda: state.catalog, state.clock)
-    return Worker(state.sessions, state.clock, runner.job_kinds())
+    """A worker for this app's jobs: steps, diagnostics, escalation ticks, deliveries."""
+    kinds = all_job_kinds(
+        state.sessions, lambda: state.config, lambda: state.catalog, state.settings, state.clock
+    )
+    return Worker(state.sessions, state.clock, kinds)
 
 
 def create_app(
@@ -125,6 +127,7 @@ def create_app(
         steps.router,
         runbooks.router,
         oncall.router,
+        links.router,
         tokens.router,
     ):
         app.include_router(r)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from opsbook.cli import admin, incidents, oncall, runbooks
+from opsbook.cli import admin, incidents, notify, oncall, runbooks
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
 from opsbook.cli.run import run_command
 
@@ -22,6 +22,7 @@ app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(runbooks.app, name="runbooks")
 app.command("oncall")(oncall.oncall)
+app.add_typer(notify.app, name="notify")
 app.command("run")(run_command)
 
 
@@ -66,8 +67,8 @@ def worker(config: Path = ConfigOpt) -> None:
 
     from opsbook.core.clock import SystemClock
     from opsbook.core.logging import configure_logging
-    from opsbook.flows.run_steps import StepRunner
     from opsbook.flows.runbook_catalog import RunbookCatalog
+    from opsbook.jobs.kinds import all_job_kinds
     from opsbook.jobs.worker import Worker
     from opsbook.storage.db import make_sessionmaker
 
@@ -77,8 +78,11 @@ def worker(config: Path = ConfigOpt) -> None:
     engine = ready_engine(st)
     catalog = RunbookCatalog.load(cfg, path.parent)
     sessions = make_sessionmaker(engine)
-    runner = StepRunner(sessions, lambda: cfg, lambda: catalog, SystemClock())
-    w = Worker(sessions, SystemClock(), runner.job_kinds())
+    w = Worker(
+        sessions,
+        SystemClock(),
+        all_job_kinds(sessions, lambda: cfg, lambda: catalog, st, SystemClock()),
+    )
     signal.signal(signal.SIGTERM, lambda *_: w.stop())
     signal.signal(signal.SIGINT, lambda *_: w.stop())
     typer.echo(f"opsbook worker {w.name} on {st.safe_database_url()} (config {path})", err=True)

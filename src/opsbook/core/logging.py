@@ -46,3 +46,5 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     )
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
+    # Apprise logs request paths at DEBUG, and notification URLs carry tokens in their paths
+    logging.getLogger("apprise").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))

@@ -50,6 +50,7 @@ class EntryKind(StrEnum):
     RUNBOOK_MATCHED = "runbook_matched"
     STEP = "step"
     ESCALATION = "escalation"
+    NOTIFICATION = "notification"
 
 
 CLOSE_REASONS = ("resolved", "false_positive", "duplicate", "wont_fix", "other")

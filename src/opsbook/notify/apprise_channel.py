@@ -81,7 +81,7 @@ def send(
         )
     target = _with_params(url, timeout, delivery_id)
     obj: Any = apprise.Apprise()
-    with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:
+    with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:  # type: ignore[no-untyped-call]
         if not obj.add(target):
             return DeliveryResult(
                 False, False, f"not a contact URL Apprise understands: {mask_url(url)}"
