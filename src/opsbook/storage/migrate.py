@@ -25,7 +25,7 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (idempotent)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # keep start-up output to what matters
     cfg = _alembic_config(engine)
@@ -34,14 +34,25 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def head_revisions() -> set[str]:
+    """The newest revision of every branch (features may add branches; ``heads`` applies all)."""
+    return set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    heads = sorted(head_revisions())
+    return ",".join(heads) if heads else None
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    with translate_errors(), engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def current_revision(engine: Engine) -> str | None:
-    with translate_errors(), engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    revs = sorted(current_revisions(engine))
+    return ",".join(revs) if revs else None
 
 
 def is_current(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()
+    return current_revisions(engine) == head_revisions()
