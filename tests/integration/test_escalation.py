@@ -143,3 +143,21 @@ def test_a_crash_mid_escalation_loses_and_repeats_nothing(env: dict[str, Any]) -
     assert "late" in last["message"] and last["data"]["late_seconds"] >= 300  # it says it ran late
     _drain(second)
     assert len(pages.sent) == 2
+
+
+def test_a_route_overrides_the_policy_by_severity(tmp_path: Path) -> None:
+    config = CONFIG.replace(
+        "  - {match: {job: api}, service: api}",
+        "  - {match: {job: api}, service: api, escalation_policy: {P3: quiet}}",
+    ).replace(
+        "escalation_policies:\n",
+        "escalation_policies:\n  - {name: quiet, tenant: acme, steps: [{notify: {users: [lead]}}]}\n",
+    )
+    with running_app(f"sqlite:///{tmp_path}/o.db", config, run_worker=False) as h:
+        st = h.client.app.state.opsbook  # type: ignore[attr-defined]
+        pages = Pages()
+        w = Worker(st.sessions, st.clock, Escalator(st.sessions, lambda: st.config, st.clock, pages).job_kinds())
+        h.post_am(am_body(am_alert("ApiSlow", job="api", severity="info")))  # P3: the route's policy
+        h.post_am(am_body(am_alert("ApiDown", job="api", severity="critical")))  # P0: the service's
+        _drain(w)
+        assert sorted(u for u, _, _ in pages.sent) == ["alice", "lead"]

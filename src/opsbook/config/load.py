@@ -229,6 +229,20 @@ def _oncall_references(
                             f"unknown user {who!r} in tenant {pol.tenant!r}; declare it under users",
                         )
                     )
+    for i, route in enumerate(config.routes):
+        named = route.escalation_policy
+        wanted = [named] if isinstance(named, str) else list((named or {}).values())
+        owner = route.tenant or next(
+            (x.tenant for x in config.services if x.name == route.service), None
+        )
+        for pol_name in wanted:
+            if (owner, pol_name) not in policies:
+                problems.append(
+                    (
+                        ("routes", i, "escalation_policy"),
+                        f"unknown escalation policy {pol_name!r} in tenant {owner!r}",
+                    )
+                )
     for i, svc in enumerate(config.services):
         if svc.escalation_policy and (svc.tenant, svc.escalation_policy) not in policies:
             problems.append(

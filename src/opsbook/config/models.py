@@ -144,6 +144,9 @@ class Route(Strict):
     severity: Severity | None = Field(default=None, description="force this severity")
     severity_map: dict[str, Severity] = {}
     group_by: list[str] = ["alertname"]
+    escalation_policy: str | dict[Severity, str] | None = Field(
+        default=None, description="override the service's policy: one name, or one per severity"
+    )
     auto_resolve: bool = Field(
         default=True, description="resolve the incident when all its alerts resolve"
     )

@@ -40,14 +40,34 @@ class Pager(Protocol):
     ) -> None: ...
 
 
-def paging_rows(
-    config: Config, tenant: str, incident_id: str, service: str, severity: str, now: datetime
-) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The escalation row and its first tick for a new incident, or None when the service pages nobody."""
+def policy_name(
+    config: Config, tenant: str, service: str, severity: str, route_index: int | None
+) -> str | None:
+    """The route's policy for this severity if it names one, else the service's."""
+    if route_index is not None and 0 <= route_index < len(config.routes):
+        override = config.routes[route_index].escalation_policy
+        if isinstance(override, str):
+            return override
+        if isinstance(override, dict) and Severity(severity) in override:
+            return override[Severity(severity)]
     svc = config.service(tenant, service)
-    if svc is None or not svc.escalation_policy:
+    return svc.escalation_policy if svc else None
+
+
+def paging_rows(
+    config: Config,
+    tenant: str,
+    incident_id: str,
+    service: str,
+    severity: str,
+    now: datetime,
+    route_index: int | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The escalation row and its first tick for a new incident, or None when it pages nobody."""
+    name = policy_name(config, tenant, service, severity, route_index)
+    if not name:
         return None
-    policy = config.policy(tenant, svc.escalation_policy)
+    policy = config.policy(tenant, name)
     if policy is None:
         return None
     snap = Snapshot.freeze(

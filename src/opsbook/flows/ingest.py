@@ -222,7 +222,7 @@ class _Work:
         )
         self.new_incidents.append(inc)
         paging = paging_rows(
-            self.config, self.tenant, inc.id, d.service, d.severity.value, self.now
+            self.config, self.tenant, inc.id, d.service, d.severity.value, self.now, d.route_index
         )
         if paging is not None:
             self.new_escalations.append(paging[0])
