@@ -144,6 +144,7 @@ class OpsbookServer(ManagedProcess):
             "--config", str(self.config_path),
             "--port", str(self.port),
             "--host", HOST,
+            "--workers", os.environ.get("BENCH_OPSBOOK_WORKERS", str(os.cpu_count() or 1)),
         ]  # fmt: skip
 
     def _wait_ready(self, timeout: float) -> None:

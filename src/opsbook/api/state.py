@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,18 @@ class AppState:
         """Re-read the config file; an invalid one keeps the old config and says why."""
         if self.config_path is None:
             return False, "this server was started without a config file"
+        if (
+            self.settings.workers > 1
+        ):  # check it here, then let the supervisor restart every process
+            try:
+                load_config(self.config_path)
+            except ConfigError as exc:
+                return False, f"kept the previous configuration: {exc.detail}"
+            os.kill(os.getppid(), signal.SIGHUP)
+            return (
+                True,
+                f"restarting {self.settings.workers} server processes with {self.config_path}",
+            )
         with self._reload_lock:
             try:
                 new = load_config(self.config_path)

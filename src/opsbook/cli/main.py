@@ -35,6 +35,12 @@ def serve(
     port: int = typer.Option(
         None, "--port", "-p", help="listen port [env OPSBOOK_PORT; default 8080]"
     ),
+    workers: int = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        help="server processes, e.g. one per core [env OPSBOOK_WORKERS; default 1]",
+    ),
 ) -> None:
     """Run the server: intake routes, API and metrics. Reload the config with SIGHUP or POST /-/reload."""
     import uvicorn
@@ -43,16 +49,43 @@ def serve(
     from opsbook.core.logging import configure_logging
 
     st = settings()
-    updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    updates = {
+        k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None
+    }
     st = st.model_copy(update=updates)
     cfg, path = config_or_exit(config, st)
     configure_logging(st.log_level, st.log_format)
     ready_engine(st).dispose()
-    app_ = create_app(st, cfg, config_path=path, handle_sighup=True)
     typer.echo(
-        f"opsbook serving on http://{st.host}:{st.port} (config {path}, database {st.safe_database_url()})",
+        f"opsbook serving on http://{st.host}:{st.port} with {st.workers} process(es) "
+        f"(config {path}, database {st.safe_database_url()})",
         err=True,
     )
+    if (
+        st.workers > 1
+    ):  # each process builds the app from the environment; SIGHUP restarts them gracefully
+        import os
+
+        os.environ.update(
+            {
+                "OPSBOOK_CONFIG": str(path.resolve()),
+                "OPSBOOK_WORKERS": str(st.workers),
+                "OPSBOOK_HOST": st.host,
+                "OPSBOOK_PORT": str(st.port),
+            }
+        )
+        uvicorn.run(
+            "opsbook.api.factory:from_environment",
+            factory=True,
+            workers=st.workers,
+            host=st.host,
+            port=st.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        return
+    app_ = create_app(st, cfg, config_path=path, handle_sighup=True)
     uvicorn.run(app_, host=st.host, port=st.port, log_config=None, access_log=False, lifespan="on")
 
 

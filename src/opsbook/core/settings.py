@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     config: str = Field(default="opsbook.yaml", description="path of the YAML config")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64, description="server processes (uvicorn workers)")
     log_level: str = "info"
     log_format: str = Field(default="json", pattern="^(json|console)$")
     metrics_token: SecretStr | None = Field(
