@@ -298,3 +298,4 @@ class ScheduleOverride(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+import opsbook.storage.tables_learning  # noqa: E402,F401
