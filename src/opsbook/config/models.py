@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from opsbook.config.checks import Check, Slo
 from opsbook.config.durations import Duration
 from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
 from opsbook.incidents.models import Severity
@@ -106,6 +107,8 @@ class Service(Strict):
     variables: dict[str, str] = {}
     secrets: dict[str, SecretRef] = {}
     execution: ExecutionPolicy = ExecutionPolicy()
+    checks: list[Check] = []
+    slos: list[Slo] = []
 
 
 class Matcher(Strict):
