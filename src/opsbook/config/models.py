@@ -17,6 +17,7 @@ from opsbook.config.checks import Check, Slo
 from opsbook.config.durations import Duration
 from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
 from opsbook.incidents.models import Severity
+from opsbook.silences.config import MaintenanceWindow, StatusPageSettings
 
 Role = Literal["viewer", "responder", "commander", "admin"]
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -228,6 +229,8 @@ class Config(Strict):
     schedules: list[Schedule] = []
     escalation_policies: list[EscalationPolicy] = []
     notify: NotifySettings = NotifySettings()
+    maintenance: list[MaintenanceWindow] = []
+    status_page: StatusPageSettings = StatusPageSettings()
 
     def user(self, tenant: str, name: str) -> User | None:
         return next((u for u in self.users if u.tenant == tenant and u.name == name), None)
