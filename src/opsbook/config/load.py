@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import ValidationError
@@ -92,164 +93,139 @@ def parse_config(text: str, filename: str = "opsbook.yaml") -> Config:
     return config
 
 
-def check_references(config: Config) -> list[tuple[Loc, str]]:
-    """Problems that span sections: unknown tenants and services, duplicate names."""
-    problems: list[tuple[Loc, str]] = []
-    tenants = [t.name for t in config.tenants]
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def tenant(self) -> str: ...
+
+
+Problems = list[tuple[Loc, str]]
+
+
+def _owned(
+    section: str, what: str, items: Sequence[_Named], tenants: list[str], problems: Problems
+) -> set[tuple[str, str]]:
+    """(tenant, name) of each item; unknown tenants and duplicate names become problems."""
     known = ", ".join(tenants)
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    for i, item in enumerate(items):
+        if item.tenant not in tenants:
+            problems.append(
+                (
+                    (section, i, "tenant"),
+                    f"unknown tenant {item.tenant!r}; expected one of: {known}",
+                )
+            )
+        if (item.tenant, item.name) in seen:
+            problems.append(
+                ((section, i, "name"), f"duplicate {what} {item.name!r} in tenant {item.tenant!r}")
+            )
+        seen.add((item.tenant, item.name))
+    return seen
+
+
+def _need(
+    problems: Problems,
+    have: set[tuple[str, str]],
+    loc: Loc,
+    tenant: str | None,
+    name: str,
+    what: str,
+) -> None:
+    if (tenant, name) not in have:
+        hint = "; declare it under users" if what == "user" else ""
+        problems.append((loc, f"unknown {what} {name!r} in tenant {tenant!r}{hint}"))
+
+
+def check_references(config: Config) -> Problems:
+    """Problems that span sections: unknown tenants, services, users, schedules, policies; duplicates."""
+    problems: Problems = []
+    tenants = [t.name for t in config.tenants]
     for i, t in enumerate(config.tenants):
-        if t.name in seen:
+        if t.name in tenants[:i]:
             problems.append((("tenants", i, "name"), f"duplicate tenant {t.name!r}"))
-        seen.add(t.name)
-    services: set[tuple[str, str]] = set()
-    for i, s in enumerate(config.services):
-        if s.tenant not in tenants:
-            problems.append(
-                (
-                    ("services", i, "tenant"),
-                    f"unknown tenant {s.tenant!r}; expected one of: {known}",
-                )
-            )
-        if (s.tenant, s.name) in services:
-            problems.append(
-                (("services", i, "name"), f"duplicate service {s.name!r} in tenant {s.tenant!r}")
-            )
-        services.add((s.tenant, s.name))
+    services = _owned("services", "service", config.services, tenants, problems)
+    users = _owned("users", "user", config.users, tenants, problems)
+    schedules = _owned("schedules", "schedule", config.schedules, tenants, problems)
+    policies = _owned(
+        "escalation_policies", "policy", config.escalation_policies, tenants, problems
+    )
     for i, t in enumerate(config.tenants):
-        if t.default_service and (t.name, t.default_service) not in services:
-            problems.append(
-                (
-                    ("tenants", i, "default_service"),
-                    f"unknown service {t.default_service!r} in tenant {t.name!r}",
-                )
+        if t.default_service:
+            _need(
+                problems,
+                services,
+                ("tenants", i, "default_service"),
+                t.name,
+                t.default_service,
+                "service",
             )
-    names = {name for _, name in services}
+    names = sorted({name for _, name in services})
     for i, r in enumerate(config.routes):
-        if r.tenant is not None and r.tenant not in tenants:
-            problems.append(
-                (("routes", i, "tenant"), f"unknown tenant {r.tenant!r}; expected one of: {known}")
-            )
-        if r.tenant is not None and (r.tenant, r.service) not in services:
-            problems.append(
-                (("routes", i, "service"), f"unknown service {r.service!r} in tenant {r.tenant!r}")
-            )
-        elif r.tenant is None and r.service not in names:
+        if r.tenant is not None:
+            if r.tenant not in tenants:
+                problems.append(
+                    (
+                        ("routes", i, "tenant"),
+                        f"unknown tenant {r.tenant!r}; expected one of: {', '.join(tenants)}",
+                    )
+                )
+            _need(problems, services, ("routes", i, "service"), r.tenant, r.service, "service")
+        elif r.service not in names:
             problems.append(
                 (
                     ("routes", i, "service"),
-                    f"unknown service {r.service!r}; expected one of: {', '.join(sorted(names)) or '(none defined)'}",
+                    f"unknown service {r.service!r}; expected one of: {', '.join(names) or '(none defined)'}",
                 )
             )
-        elif r.tenant is None and sum(1 for _, n in services if n == r.service) > 1:
+        elif sum(1 for _, n in services if n == r.service) > 1:
             problems.append(
                 (
                     ("routes", i, "tenant"),
                     f"service {r.service!r} exists in several tenants: name the tenant",
                 )
             )
-    users: set[tuple[str, str]] = set()
-    for i, u in enumerate(config.users):
-        if u.tenant not in tenants:
-            problems.append(
-                (("users", i, "tenant"), f"unknown tenant {u.tenant!r}; expected one of: {known}")
+        owner = r.tenant or next((x.tenant for x in config.services if x.name == r.service), None)
+        named = r.escalation_policy
+        for pol_name in [named] if isinstance(named, str) else list((named or {}).values()):
+            _need(
+                problems,
+                policies,
+                ("routes", i, "escalation_policy"),
+                owner,
+                pol_name,
+                "escalation policy",
             )
-        if (u.tenant, u.name) in users:
-            problems.append(
-                (("users", i, "name"), f"duplicate user {u.name!r} in tenant {u.tenant!r}")
-            )
-        users.add((u.tenant, u.name))
-    problems += _oncall_references(config, tenants, users)
-    return problems
-
-
-def _oncall_references(
-    config: Config, tenants: list[str], users: set[tuple[str, str]]
-) -> list[tuple[Loc, str]]:
-    """Schedules, escalation policies and the users and services that name them."""
-    problems: list[tuple[Loc, str]] = []
-    known = ", ".join(tenants)
-    names: set[tuple[str, str]] = set()
     for i, sch in enumerate(config.schedules):
-        if sch.tenant not in tenants:
-            problems.append(
-                (
-                    ("schedules", i, "tenant"),
-                    f"unknown tenant {sch.tenant!r}; expected one of: {known}",
-                )
-            )
-        if (sch.tenant, sch.name) in names:
-            problems.append(
-                (
-                    ("schedules", i, "name"),
-                    f"duplicate schedule {sch.name!r} in tenant {sch.tenant!r}",
-                )
-            )
-        names.add((sch.tenant, sch.name))
         for j, layer in enumerate(sch.layers):
             for who in layer.rotation.participants:
-                if (sch.tenant, who) not in users:
-                    problems.append(
-                        (
-                            ("schedules", i, "layers", j, "rotation", "participants"),
-                            f"unknown user {who!r} in tenant {sch.tenant!r}; declare it under users",
-                        )
-                    )
-    policies: set[tuple[str, str]] = set()
+                _need(
+                    problems,
+                    users,
+                    ("schedules", i, "layers", j, "rotation", "participants"),
+                    sch.tenant,
+                    who,
+                    "user",
+                )
     for i, pol in enumerate(config.escalation_policies):
-        if pol.tenant not in tenants:
-            problems.append(
-                (
-                    ("escalation_policies", i, "tenant"),
-                    f"unknown tenant {pol.tenant!r}; expected one of: {known}",
-                )
-            )
-        if (pol.tenant, pol.name) in policies:
-            problems.append(
-                (
-                    ("escalation_policies", i, "name"),
-                    f"duplicate policy {pol.name!r} in tenant {pol.tenant!r}",
-                )
-            )
-        policies.add((pol.tenant, pol.name))
         for j, level in enumerate(pol.steps):
-            for sch_name in {s for s in (level.notify.schedule, level.notify.schedule_all) if s}:
-                if (pol.tenant, sch_name) not in names:
-                    problems.append(
-                        (
-                            ("escalation_policies", i, "steps", j, "notify"),
-                            f"unknown schedule {sch_name!r} in tenant {pol.tenant!r}",
-                        )
-                    )
+            loc: Loc = ("escalation_policies", i, "steps", j, "notify")
+            for sch_name in sorted(
+                {x for x in (level.notify.schedule, level.notify.schedule_all) if x}
+            ):
+                _need(problems, schedules, loc, pol.tenant, sch_name, "schedule")
             for who in level.notify.users:
-                if (pol.tenant, who) not in users:
-                    problems.append(
-                        (
-                            ("escalation_policies", i, "steps", j, "notify", "users"),
-                            f"unknown user {who!r} in tenant {pol.tenant!r}; declare it under users",
-                        )
-                    )
-    for i, route in enumerate(config.routes):
-        named = route.escalation_policy
-        wanted = [named] if isinstance(named, str) else list((named or {}).values())
-        owner = route.tenant or next(
-            (x.tenant for x in config.services if x.name == route.service), None
-        )
-        for pol_name in wanted:
-            if (owner, pol_name) not in policies:
-                problems.append(
-                    (
-                        ("routes", i, "escalation_policy"),
-                        f"unknown escalation policy {pol_name!r} in tenant {owner!r}",
-                    )
-                )
+                _need(problems, users, (*loc, "users"), pol.tenant, who, "user")
     for i, svc in enumerate(config.services):
-        if svc.escalation_policy and (svc.tenant, svc.escalation_policy) not in policies:
-            problems.append(
-                (
-                    ("services", i, "escalation_policy"),
-                    f"unknown escalation policy {svc.escalation_policy!r} in tenant {svc.tenant!r}",
-                )
+        if svc.escalation_policy:
+            _need(
+                problems,
+                policies,
+                ("services", i, "escalation_policy"),
+                svc.tenant,
+                svc.escalation_policy,
+                "escalation policy",
             )
     return problems
 
