@@ -17,6 +17,8 @@ from opsbook.api.auth import TokenCache
 from opsbook.api.metrics import Metrics
 from opsbook.api.middleware import BodyLimits, RequestContext
 from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
+from opsbook.api.routes import postmortems as postmortems_routes
+from opsbook.api.routes import reports as reports_routes
 from opsbook.api.state import AppState
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock
@@ -129,6 +131,8 @@ def create_app(
         oncall.router,
         links.router,
         tokens.router,
+        postmortems_routes.router,
+        reports_routes.router,
     ):
         app.include_router(r)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)

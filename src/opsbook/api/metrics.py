@@ -30,6 +30,45 @@ class _OpenIncidents(Collector):
         yield g
 
 
+REPORT_HELP = {
+    "incidents": "Incidents opened in the last 30 days",
+    "mtta_seconds": "Time from trigger to acknowledgement, last 30 days (stat: mean, median, p90)",
+    "mttd_seconds": "Time from the first alert's startsAt to the incident, last 30 days",
+    "mttr_seconds": "Time from trigger to resolution, last 30 days",
+    "ack_breaches": "Incidents acknowledged after their window or never, last 30 days",
+    "escalated": "Incidents paged beyond the first escalation level, last 30 days",
+    "false_positive_ratio": "Closed as false positive / all closed, last 30 days",
+    "runbook_accuracy_ratio": "Step runs that succeeded / step runs that finished, last 30 days",
+}
+
+
+class _Reports(Collector):
+    """The report figures (see opsbook.reports), recomputed from the database at scrape time.
+
+    ``source`` yields (name, labels, value); names are ``REPORT_HELP`` keys and become
+    ``opsbook_report_<name>`` gauges labelled tenant, service, severity (and stat for times).
+    """
+
+    def __init__(self, source: Callable[[], Sequence[tuple[str, dict[str, str], float]]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            samples = self._source()
+        except Exception:  # noqa: BLE001 - a scrape must not fail because the database is down
+            samples = []
+        base = ["tenant", "service", "severity"]
+        names = {k: [*base, "stat"] if k.endswith("_seconds") else base for k in REPORT_HELP}
+        families = {
+            k: GaugeMetricFamily(f"opsbook_report_{k}", REPORT_HELP[k], labels=names[k])
+            for k in REPORT_HELP
+        }
+        for name, labels, value in samples:
+            if name in families:
+                families[name].add_metric([labels.get(k, "") for k in names[name]], value)
+        yield from families.values()
+
+
 class Metrics:
     def __init__(self, open_counts: Callable[[], Sequence[tuple[str, str, str, int]]]) -> None:
         self.registry = CollectorRegistry()
@@ -53,3 +92,9 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_OpenIncidents(open_counts))
+
+    def watch_reports(
+        self, source: Callable[[], Sequence[tuple[str, dict[str, str], float]]]
+    ) -> None:
+        """Expose the report figures (``flows.reports.metric_source``) as gauges."""
+        self.registry.register(_Reports(source))

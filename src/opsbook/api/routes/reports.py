@@ -1,0 +1,46 @@
+"""Reports API: MTTA, MTTD, MTTR, breaches, false positives, runbook accuracy and noisy alerts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from opsbook.api.auth import Principal, require_role, state_of
+from opsbook.flows.reports import tenant_report
+from opsbook.incidents.models import Severity
+from opsbook.reports.models import Period
+from opsbook.storage.db import translate_errors
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+
+@router.get(
+    "",
+    responses={
+        401: {"description": "missing or unknown token"},
+        422: {"description": "bad since/until"},
+    },
+)
+def get_report(
+    request: Request,
+    since: Annotated[
+        str,
+        Query(max_length=64, description="a duration back from `until` (30d, 12h) or an ISO time"),
+    ] = "30d",
+    until: Annotated[str | None, Query(max_length=64, description="ISO time; default now")] = None,
+    service: Annotated[str | None, Query(max_length=128)] = None,
+    severity: Annotated[Severity | None, Query()] = None,
+    p: Principal = Depends(require_role("viewer")),
+) -> dict[str, Any]:
+    """The tenant's figures for incidents opened in [since, until), overall, per service and per
+    severity, each section's accuracy, the noisiest alerts, and the targets met or missed.
+    Times are seconds; rates are 0–1 (null when there is nothing to count)."""
+    st = state_of(request)
+    now = st.clock.now()
+    period = Period.parse(since, until, now)
+    with translate_errors(), st.sessions() as s:
+        report = tenant_report(
+            s, p.tenant, period, now, service=service, severity=severity.value if severity else None
+        )
+    return {"tenant": p.tenant, **report.to_dict()}
