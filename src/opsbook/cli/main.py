@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from opsbook.cli import admin, incidents, notify, oncall, runbooks
-from opsbook.cli import postmortem, report
+from opsbook.cli import admin, incidents, notify, oncall, postmortem, report, runbooks
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
 from opsbook.cli.run import run_command
 
