@@ -40,4 +40,4 @@ class Client:
             except ValueError:
                 detail = r.text
             fail(f"{r.status_code}: {detail}")
-        return r.json()
+        return r.json() if r.content else None

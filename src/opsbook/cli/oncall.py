@@ -51,3 +51,63 @@ def oncall(
                     [[x["start"][:16], x["end"][:16], x["user"], x["layer"]] for x in d["next"]],
                 )
             )
+
+
+overrides_app = typer.Typer(
+    help="Cover someone's shift: overrides made at run time, kept in the database.",
+    no_args_is_help=True,
+)
+
+
+@overrides_app.command("add")
+def override_add(
+    schedule: str = typer.Option(..., "--schedule", "-s"),
+    user: str = typer.Option(..., "--user", "-u", help="who covers"),
+    start: str = typer.Option(..., "--from", help="ISO time with zone, e.g. 2026-12-24T18:00:00Z"),
+    end: str = typer.Option(..., "--to", help="ISO time with zone"),
+    replaces: str = typer.Option(None, "--replaces", help="only this person's time"),
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+) -> None:
+    """`opsbook overrides add -s primary -u bob --replaces alice --from … --to …`"""
+    body = {"user": user, "replaces": replaces, "start": start, "end": end}
+    out = Client(url, token).call("POST", f"/api/v1/schedules/{schedule}/overrides", json=body)
+    typer.echo(
+        f"{out['id']}: {user} covers {schedule}"
+        + (f" for {replaces}" if replaces else "")
+        + f" from {out['start']} to {out['end']}"
+    )
+
+
+@overrides_app.command("list")
+def override_list(
+    schedule: str = typer.Option(..., "--schedule", "-s"), url: str = UrlOpt, token: str = TokenOpt
+) -> None:
+    rows = Client(url, token).call("GET", f"/api/v1/schedules/{schedule}/overrides")
+    typer.echo(
+        table(
+            ["ID", "WHO", "REPLACES", "FROM (UTC)", "TO (UTC)", "BY"],
+            [
+                [
+                    o["id"],
+                    o["user"],
+                    o["replaces"] or "-",
+                    o["start"][:16],
+                    o["end"][:16],
+                    o["created_by"],
+                ]
+                for o in rows
+            ],
+        )
+    )
+
+
+@overrides_app.command("remove")
+def override_remove(
+    override_id: str,
+    schedule: str = typer.Option(..., "--schedule", "-s"),
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+) -> None:
+    Client(url, token).call("DELETE", f"/api/v1/schedules/{schedule}/overrides/{override_id}")
+    typer.echo(f"removed {override_id}")
