@@ -4,7 +4,7 @@ and which notices are due before they start. Pure: every function takes ``now``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -102,7 +102,7 @@ def maintenance_for(
 def components_in_maintenance(
     windows: Iterable[Window],
     tenant: str,
-    components_of_service: dict[str, Sequence[str]],
+    components_of_service: Mapping[str, Sequence[str]],
     now: datetime,
 ) -> set[str]:
     """Status-page components shown "under maintenance" at ``now``: named ones, and those of
