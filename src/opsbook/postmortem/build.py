@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from opsbook.postmortem.models import (
     ActionItem,
@@ -36,8 +36,13 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{m}m {s:02d}s" if m else f"{s}s"
 
 
+def as_utc(at: datetime) -> datetime:
+    """The same instant in UTC (a naive time is taken as UTC): the document speaks UTC only."""
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def utc(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return as_utc(at).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _status_page_seconds(
@@ -60,18 +65,19 @@ def timeline(
     time shows; stable: entries at the same instant keep their stored order."""
     items = [
         (
-            a.starts_at,
+            as_utc(a.starts_at),
             0,
             i,
             TimelineItem(
-                a.starts_at, "alert_started", "source", f"alert {a.alertname} started firing"
+                as_utc(a.starts_at), "alert_started", "source", f"alert {a.alertname} started firing"
             ),
         )
         for i, a in enumerate(alerts)
         if a.starts_at is not None
     ]
     items += [
-        (e.at, 1, i, TimelineItem(e.at, e.kind, e.actor, e.message)) for i, e in enumerate(events)
+        (as_utc(e.at), 1, i, TimelineItem(as_utc(e.at), e.kind, e.actor, e.message))
+        for i, e in enumerate(events)
     ]
     items.sort(key=lambda t: (t[0], t[1], t[2]))
     return tuple(t[3] for t in items)
