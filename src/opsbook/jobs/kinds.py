@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock
 from opsbook.core.settings import Settings
+from opsbook.flows.checks import CheckScheduler
 from opsbook.flows.escalation import Escalator
 from opsbook.flows.outbox import Deliverer, queue_page
 from opsbook.flows.run_steps import StepRunner
@@ -46,4 +47,5 @@ def all_job_kinds(
         **StepRunner(sessions, config, catalog, clock).job_kinds(),
         **Escalator(sessions, config, clock, page).job_kinds(),
         **Deliverer(sessions, config, clock).job_kinds(),
+        **CheckScheduler(sessions, config, catalog, clock).job_kinds(),
     }

@@ -300,3 +300,4 @@ class ScheduleOverride(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 import opsbook.storage.tables_learning  # noqa: E402,F401
 import opsbook.storage.tables_comms  # noqa: E402, F401  (registers the comms tables on Base.metadata)
+import opsbook.storage.tables_checks  # noqa: E402,F401
