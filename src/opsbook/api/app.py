@@ -19,6 +19,8 @@ from opsbook.api.middleware import BodyLimits, RequestContext
 from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
 from opsbook.api.routes import postmortems as postmortems_routes
 from opsbook.api.routes import reports as reports_routes
+from opsbook.api.routes import silences as silences_routes
+from opsbook.api.routes import statuspage as statuspage_routes
 from opsbook.api.state import AppState
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock
@@ -133,6 +135,8 @@ def create_app(
         tokens.router,
         postmortems_routes.router,
         reports_routes.router,
+        silences_routes.router,
+        statuspage_routes.router,
     ):
         app.include_router(r)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
