@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from opsbook.cli import admin, incidents, notify, oncall, postmortem, report, runbooks
+from opsbook.cli import admin, incidents, notify, oncall, postmortem, report, runbooks, silences
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
 from opsbook.cli.run import run_command
 
@@ -24,6 +24,7 @@ app.add_typer(runbooks.app, name="runbooks")
 app.command("oncall")(oncall.oncall)
 app.add_typer(oncall.overrides_app, name="overrides")
 app.add_typer(notify.app, name="notify")
+app.add_typer(silences.app, name="silences")
 app.command("run")(run_command)
 app.add_typer(postmortem.app, name="postmortem")
 app.command("report")(report.report)
