@@ -276,7 +276,7 @@ def collect_reminders(
         .join(Incident, Incident.id == Postmortem.incident_id)
         .where(Postmortem.required.is_(True), Postmortem.status != "complete")
     )
-    rows = {pm.incident_id: (pm, inc) for pm, inc in s.execute(q).tuples()}
+    rows = {pm.incident_id: (pm, inc) for pm, inc in s.execute(q)}
     states = [
         ReminderState(
             incident_id=pm.incident_id,

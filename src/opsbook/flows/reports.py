@@ -56,7 +56,7 @@ def load_records(
             select(Alert.incident_id, Alert.alertname).where(
                 Alert.tenant == tenant, Alert.incident_id.in_(part)
             )
-        ).tuples():
+        ):
             names[iid].add(name)
         for iid, data in s.execute(
             select(TimelineEntry.incident_id, TimelineEntry.data).where(
@@ -64,7 +64,7 @@ def load_records(
                 TimelineEntry.incident_id.in_(part),
                 TimelineEntry.kind == EntryKind.ESCALATION.value,
             )
-        ).tuples():
+        ):
             level = (data or {}).get("level")
             if isinstance(level, int):
                 levels[iid] = max(levels.get(iid, -1), level)
