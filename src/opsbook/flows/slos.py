@@ -5,9 +5,10 @@ error budget left in its annotations. Scheduled by ``flows.checks`` like a check
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,9 +41,6 @@ def find_slo(config: Config, tenant: str, service: str, name: str) -> tuple[Serv
 
 def error_ratios(slo: Slo, ctx: ExecContext) -> dict[timedelta, float]:
     """The error ratio over each window the SLO needs (NaN when there was no traffic)."""
-    from dataclasses import replace
-    from urllib.parse import urlsplit
-
     try:
         url = fill(slo.prometheus, ctx.lookup)
     except MissingSetting as exc:
@@ -116,6 +114,8 @@ def apply_status(
                                           "burn_rates": dict(status.burn_rates)}][-20:]  # fmt: skip
     done: list[str] = []
     if before == after:
+        if row.status == "unknown":
+            row.status, row.since = after or "ok", now
         return done
     group_by = ["alertname", "slo", "action"]
     if before is not None:
@@ -198,6 +198,3 @@ def slo_views(
                 "evaluated_at": isoformat(row.last_run_at) if row else None,
             })  # fmt: skip
     return out
-
-
-SloEvaluator = Callable[[Slo, ExecContext], dict[timedelta, float]]
