@@ -16,6 +16,7 @@ from opsbook.api import problems
 from opsbook.api.auth import TokenCache
 from opsbook.api.metrics import Metrics
 from opsbook.api.middleware import BodyLimits, RequestContext
+from opsbook.api.routes import checks as checks_routes
 from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
 from opsbook.api.routes import postmortems as postmortems_routes
 from opsbook.api.routes import reports as reports_routes
@@ -133,6 +134,7 @@ def create_app(
         oncall.router,
         links.router,
         tokens.router,
+        checks_routes.router,
         postmortems_routes.router,
         reports_routes.router,
         silences_routes.router,

@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from opsbook.cli import admin, incidents, notify, oncall, postmortem, report, runbooks, silences
+from opsbook.cli import checks as checks_cli
+from opsbook.cli import slo as slo_cli
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
 from opsbook.cli.run import run_command
 
@@ -26,6 +28,8 @@ app.add_typer(oncall.overrides_app, name="overrides")
 app.add_typer(notify.app, name="notify")
 app.add_typer(silences.app, name="silences")
 app.command("run")(run_command)
+app.add_typer(checks_cli.app, name="checks")
+app.add_typer(slo_cli.app, name="slo")
 app.add_typer(postmortem.app, name="postmortem")
 app.command("report")(report.report)
 
