@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from opsbook.postmortem.build import build_postmortem
 from opsbook.postmortem.markdown import to_markdown
-from opsbook.postmortem.models import AlertFacts, EventFacts, IncidentFacts, StepFacts, Written
+from opsbook.postmortem.models import (
+    AlertFacts,
+    EventFacts,
+    IncidentFacts,
+    PostMortem,
+    StepFacts,
+    Written,
+)
 from opsbook.postmortem.policy import DEFAULT_POLICY
 from opsbook.postmortem.reminders import ReminderState, reminders_due
 
@@ -69,7 +76,7 @@ STEPS = [
 ]
 
 
-def doc():  # type: ignore[no-untyped-def]
+def doc() -> PostMortem:
     return build_postmortem(
         INC,
         EVENTS,

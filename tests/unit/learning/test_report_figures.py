@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from opsbook.core.errors import InputError
-from opsbook.reports.compute import compute_report
+from opsbook.reports.compute import Report, compute_report
 from opsbook.reports.models import IncidentRecord, Period, StepRecord
 from opsbook.reports.stats import TimeStats
 
@@ -151,7 +151,7 @@ PERIOD = Period(T0 - timedelta(days=1), T0 + timedelta(days=1))
 NOW = T0 + timedelta(days=1)
 
 
-def report():  # type: ignore[no-untyped-def]
+def report() -> Report:
     return compute_report(HISTORY, STEPS, PERIOD, NOW)
 
 
