@@ -28,7 +28,7 @@ from opsbook.testing import FrozenClock
 from tests.support.app import migrated
 from tests.support.services import PostgresServer, RedisServer, free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("checks")]
+pytestmark = [pytest.mark.xdist_group("checks")]
 EVERY, FOR = 1.0, 2.0
 
 
@@ -159,6 +159,7 @@ def _history(db_url: str) -> list[datetime]:
 CHECK = "every: 1s, for: 2s, timeout: 1s, recover_after: 2, alert: ServiceDown, severity: P0"
 
 
+@pytest.mark.e2e
 def test_http_check_opens_and_resolves_an_incident(db_url: str) -> None:
     server = HealthServer()
     server.start()
@@ -173,6 +174,7 @@ def test_http_check_opens_and_resolves_an_incident(db_url: str) -> None:
         server.stop()
 
 
+@pytest.mark.e2e
 def test_redis_check_opens_and_resolves_an_incident(db_url: str, tmp_path: Path) -> None:
     redis = RedisServer(tmpdir=tmp_path)
     redis.start()
@@ -185,6 +187,7 @@ def test_redis_check_opens_and_resolves_an_incident(db_url: str, tmp_path: Path)
         redis.close()
 
 
+@pytest.mark.e2e
 @pytest.mark.postgres
 def test_postgres_check_opens_and_resolves_an_incident(
     tmp_path: Path, postgres_server: PostgresServer
@@ -219,3 +222,53 @@ def test_sweep_claims_each_due_check_once_and_hands_over_a_dead_workers_check(
     clock.advance(seconds=1)
     assert [i.name for i in sched.sweep()] == ["t"]  # the dead run's lease (3 s + 2 s) ran out
     assert _row(db_url) is not None
+
+
+API_CONFIG = """
+tenants: [{name: acme}, {name: globex}]
+services:
+  - name: api
+    tenant: acme
+    checks:
+      - {name: healthz, tcp: {host: 127.0.0.1, port: 1}, every: 10s, for: 0s, alert: ApiDown,
+         severity: P1, recover_after: 1}
+    slos:
+      - {name: availability, good: ok_total, total: all_total, objective: 0.999}
+  - {name: ledger, tenant: globex}
+"""
+
+
+def test_api_lists_checks_and_slos_per_tenant_and_metrics_export_them(db_url: str) -> None:
+    from opsbook.api.metrics import Metrics
+    from opsbook.executors import StepResult
+    from opsbook.flows.checks import find_check, metric_rows, record_result
+    from tests.support.app import running_app
+
+    with running_app(db_url, API_CONFIG, run_worker=False) as h:
+        sessions = make_sessionmaker(make_engine(db_url))
+        svc, check = find_check(h.config, "acme", "api", "healthz")
+        with sessions.begin() as s:
+            for status, ms in (("ok", 3.0), ("error", 1.5)):
+                h.clock.advance(seconds=10)
+                res = StepResult(status, f"{status} result", ms)  # type: ignore[arg-type]
+                record_result(s, h.config, svc, check, res, h.clock.now(), None)
+        (c,) = h.client.get("/api/v1/checks", headers=h.auth("acme", "viewer")).json()
+        assert (c["name"], c["status"], c["kind"], c["alert"]) == ("healthz", "firing", "tcp",
+                                                                   "ApiDown")  # fmt: skip
+        assert c["last_result"]["summary"] == "error result"
+        assert [r["latency_ms"] for r in c["history"]] == [3.0, 1.5]
+        assert h.client.get("/api/v1/checks", headers=h.auth("globex", "viewer")).json() == []
+        (inc,) = h.incidents()
+        assert inc["service"] == "api" and inc["severity"] == "P1"
+        (slo,) = h.client.get("/api/v1/slos", headers=h.auth("acme", "viewer")).json()
+        assert slo["name"] == "availability" and slo["status"] == "unknown"
+        assert h.client.get("/api/v1/slos", headers=h.auth("globex", "viewer")).json() == []
+        assert h.client.get("/api/v1/checks").status_code == 401
+
+        metrics = Metrics(lambda: [])
+        metrics.watch_checks(lambda: metric_rows(sessions, lambda: h.config))
+        value = metrics.registry.get_sample_value
+        key = {"tenant": "acme", "service": "api", "check": "healthz"}
+        assert value("opsbook_check_up", key) == 0.0
+        assert value("opsbook_check_firing", key) == 1.0
+        assert value("opsbook_check_latency_ms", key) == 1.5

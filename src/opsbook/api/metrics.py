@@ -69,6 +69,40 @@ class _Reports(Collector):
         yield from families.values()
 
 
+CheckRow = tuple[str, str, str, str, str | None, float | None]
+"""(tenant, service, check, state, last run's status or None, last run's duration in ms)."""
+
+
+class _CheckStates(Collector):
+    """Health checks at scrape time, from the database (right across replicas and workers):
+    ``opsbook_check_up`` (1 healthy, 0 failing, absent before the first run),
+    ``opsbook_check_firing`` and ``opsbook_check_latency_ms`` of the last run."""
+
+    def __init__(self, source: Callable[[], Sequence[CheckRow]]):
+        self._source = source
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        labels = ["tenant", "service", "check"]
+        up = GaugeMetricFamily("opsbook_check_up", "1 when the last run was healthy", labels=labels)
+        firing = GaugeMetricFamily(
+            "opsbook_check_firing", "1 while the check's alert fires", labels=labels
+        )
+        latency = GaugeMetricFamily(
+            "opsbook_check_latency_ms", "Duration of the last run", labels=labels
+        )
+        try:
+            rows = self._source()
+        except Exception:  # noqa: BLE001 - a scrape must not fail because the database is down
+            rows = []
+        for tenant, service, check, state, last_status, ms in rows:
+            key = [tenant, service, check]
+            if last_status is not None:
+                up.add_metric(key, 1.0 if last_status == "ok" else 0.0)
+                latency.add_metric(key, ms or 0.0)
+            firing.add_metric(key, 1.0 if state in ("firing", "recovering") else 0.0)
+        yield from (up, firing, latency)
+
+
 class Metrics:
     def __init__(self, open_counts: Callable[[], Sequence[tuple[str, str, str, int]]]) -> None:
         self.registry = CollectorRegistry()
@@ -92,6 +126,11 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_OpenIncidents(open_counts))
+
+    def watch_checks(self, source: Callable[[], Sequence[CheckRow]]) -> None:
+        """Export health checks; ``source`` gives :data:`CheckRow` tuples
+        (``opsbook.flows.checks.metric_rows``)."""
+        self.registry.register(_CheckStates(source))
 
     def watch_reports(
         self, source: Callable[[], Sequence[tuple[str, dict[str, str], float]]]

@@ -373,3 +373,25 @@ def check_views(
                 "last_result": row.last_result if row else None,
                 "history": list(row.history or []) if row else [],
             }
+
+
+def metric_rows(
+    sessions: sessionmaker[Session], config: Callable[[], Config]
+) -> list[tuple[str, str, str, str, str | None, float | None]]:
+    """(tenant, service, check, state, last status, last ms) of every configured check, for
+    ``Metrics.watch_checks``."""
+    with sessions() as s:
+        rows = state_rows(s, None, "check")
+    out = []
+    for svc in config().services:
+        for c in svc.checks:
+            row = rows.get((svc.name, c.name))
+            if row is not None and row.tenant != svc.tenant:
+                row = None
+            last = row.last_result if row else None
+            out.append((
+                svc.tenant, svc.name, c.name, row.status if row else "unknown",
+                str(last["status"]) if last else None,
+                float(last["duration_ms"]) if last else None,
+            ))  # fmt: skip
+    return out
