@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,8 +37,21 @@ ITEM_STATUSES = ("open", "done")
 PM_STATUSES = ("draft", "complete")
 
 
+class Resolved(Protocol):
+    """What drafting needs of the incident: an ``Incident`` row, or ingest's not-yet-mapped row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+
+
 def draft_on_resolve(
-    s: Session, incident: Incident, now: datetime, policy: PostmortemPolicy = DEFAULT_POLICY
+    s: Session, incident: Resolved, now: datetime, policy: PostmortemPolicy = DEFAULT_POLICY
 ) -> Postmortem:
     """Create the incident's post-mortem draft if it has none; called when it resolves.
 
@@ -66,7 +79,7 @@ def draft_on_resolve(
         last_reminded_at=None,
     )
     s.add(row)
-    s.flush()
+    s.flush()  # ingest inserts its incidents with Core before calling this: the FK holds
     return row
 
 
