@@ -69,7 +69,10 @@ def timeline(
             0,
             i,
             TimelineItem(
-                as_utc(a.starts_at), "alert_started", "source", f"alert {a.alertname} started firing"
+                as_utc(a.starts_at),
+                "alert_started",
+                "source",
+                f"alert {a.alertname} started firing",
             ),
         )
         for i, a in enumerate(alerts)
