@@ -42,7 +42,8 @@ CONFIG = (
     )
     .replace(
         "  - {name: bob, tenant: acme, role: responder}",
-        f"  - {{name: bob, tenant: acme, role: responder}}\n  - {{name: {CANARY_PERSON}, tenant: acme, role: commander}}",
+        "  - {name: bob, tenant: acme, role: responder}\n"
+        f"  - {{name: {CANARY_PERSON}, tenant: acme, role: commander}}",
     )
     + """
 maintenance:
