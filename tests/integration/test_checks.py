@@ -116,7 +116,7 @@ def wait_for(what: str, cond: Callable[[], bool], timeout: float = 20.0) -> floa
 
 
 def outage_opens_and_recovery_resolves(
-    db_url: str, config: Config, stop: Callable[[], None], start: Callable[[], None], label: str
+    db_url: str, config: Config, stop: Callable[[], object], start: Callable[[], object], label: str
 ) -> None:
     with workers(db_url, config) as incidents:
         wait_for("a first healthy run", lambda: _status(db_url) == "ok")

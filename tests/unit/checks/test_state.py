@@ -14,7 +14,8 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 def run(results: str, rule: Rule, step: float = 1.0) -> list[tuple[str, str | None]]:
     """Feed 'o' (healthy) / 'x' (failing) results one second apart; (status, event) each."""
-    state, out = CheckState(), []
+    state = CheckState()
+    out: list[tuple[str, str | None]] = []
     for i, c in enumerate(results):
         state, event = advance(state, c == "o", T0 + timedelta(seconds=i * step), rule)
         out.append((state.status, event))
