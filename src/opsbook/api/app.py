@@ -26,8 +26,10 @@ from opsbook.api.state import AppState
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock
 from opsbook.core.settings import Settings
+from opsbook.flows.checks import metric_rows
 from opsbook.flows.expire import expire_stale_alerts
 from opsbook.flows.group_commit import GroupCommitter
+from opsbook.flows.reports import metric_source
 from opsbook.flows.runbook_catalog import RunbookCatalog
 from opsbook.jobs.kinds import all_job_kinds
 from opsbook.jobs.worker import Worker
@@ -96,6 +98,8 @@ def create_app(
         catalog=catalog or RunbookCatalog.load(config, config_path.parent if config_path else "."),
     )
     holder["s"] = state
+    state.metrics.watch_reports(metric_source(sessions, lambda: holder["s"].config, clk))
+    state.metrics.watch_checks(lambda: metric_rows(sessions, lambda: holder["s"].config))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

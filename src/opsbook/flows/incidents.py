@@ -11,6 +11,7 @@ from opsbook.core.errors import InputError, NotFound
 from opsbook.core.ids import new_id
 from opsbook.flows.escalation import start_paging, stop_paging
 from opsbook.flows.ingest import DIAGNOSE_JOB
+from opsbook.flows.postmortems import draft_on_resolve
 from opsbook.incidents.lifecycle import ack_deadline, check_close_reason, next_status
 from opsbook.incidents.models import Action, EntryKind, Severity, Status
 from opsbook.intake.routing import group_key
@@ -51,6 +52,7 @@ def resolve(
     inc.open_key = None
     inc.resolved_at, inc.resolved_by, inc.updated_at = now, actor, now
     stop_paging(s, tenant, inc.id, "resolved", now)
+    draft_on_resolve(s, inc, now)
     svc = config.service(tenant, inc.service) if config else None
     if svc and inc.section_id and svc.execution.auto_run and svc.execution.validate_on_resolve:
         jobs.enqueue(
@@ -88,6 +90,8 @@ def close(
         inc.resolved_at, inc.resolved_by = now, actor
     inc.closed_at, inc.close_reason, inc.updated_at = now, reason, now
     stop_paging(s, tenant, inc.id, "resolved", now)
+    if reason == "resolved":  # a false positive or a duplicate needs no post-mortem
+        draft_on_resolve(s, inc, now)
     text = f"closed by {actor} as {reason.replace('_', ' ')}" + (f": {note}" if note else "")
     repos.add_entry(s, inc, now, actor, EntryKind.CLOSED, text, {"reason": reason})
     return inc

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from opsbook.config.models import Config
 from opsbook.core.ids import new_id
 from opsbook.flows.escalation import paging_rows, stop_paging
+from opsbook.flows.postmortems import draft_on_resolve
 from opsbook.flows.runbook_catalog import runbook_id
 from opsbook.incidents.lifecycle import ack_deadline
 from opsbook.incidents.models import EntryKind, Severity, Status
@@ -397,6 +398,7 @@ class _Work:
         """Resolve incidents whose alerts all resolved, then write everything."""
         self.s.flush()  # changes to rows that already existed
         candidates = sorted(i for i in self.resolved_in if self.incident(i).auto_resolve)
+        auto_resolved: list[Incident | _New] = []
         if candidates:
             firing = repos.firing_counts(self.s, self.tenant, candidates)
             for a in self.new_alerts:
@@ -414,6 +416,7 @@ class _Work:
                     )
                     self.diagnose(inc, "resolved")
                     stop_paging(self.s, self.tenant, inc.id, "resolved", self.now)
+                    auto_resolved.append(inc)
         # Core executemany, parents first: no per-row ORM bookkeeping
         for table, rows in (
             (INCIDENTS, [vars(i) for i in self.new_incidents]),
@@ -425,6 +428,8 @@ class _Work:
             if rows:
                 self.s.execute(insert(table), rows)
         self.s.flush()
+        for inc in auto_resolved:  # after the insert: the draft points at the incident row
+            draft_on_resolve(self.s, inc, self.now)
 
 
 def ingest_many(
