@@ -11,6 +11,13 @@ from typing import Any
 from tests.support.app import Harness, am_alert, am_body
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+# the public status page (no login; its tenancy is proven in test_statuspage)
+PUBLIC |= {
+    ("GET", "/status/{tenant}"),
+    ("GET", "/status/{tenant}.json"),
+    ("GET", "/status/{tenant}/feed.atom"),
+    ("POST", "/status/{tenant}/subscribe"),
+}
 INTAKE = {
     ("POST", "/api/v1/integrations/alertmanager"),
     ("POST", "/api/v2/alerts"),
@@ -21,16 +28,46 @@ GLOBAL_ADMIN = {("POST", "/-/reload")}
 LINKS = {
     ("GET", "/api/v1/links/{token}"),
     ("POST", "/api/v1/links/{token}"),
-}  # re-reads the shared config file; changes no tenant's data
+}
 COLLECTIONS = {
+    ("GET", "/api/v1/silences"),
+    ("GET", "/api/v1/silences/preview"),
+    ("GET", "/api/v1/maintenance"),
+    ("GET", "/api/v1/status/components"),
     ("GET", "/api/v1/incidents"),
     ("GET", "/api/v1/tokens"),
     ("GET", "/api/v1/runbooks"),
     ("GET", "/api/v1/oncall"),
+    ("GET", "/api/v1/action-items"),
+    ("GET", "/api/v1/reports"),
+    ("GET", "/api/v1/checks"),
+    ("GET", "/api/v1/slos"),
 }
-CREATES = {("POST", "/api/v1/incidents"), ("POST", "/api/v1/tokens")}
+CREATES = {
+    ("POST", "/api/v1/silences"),
+    ("POST", "/api/v1/maintenance"),
+    ("POST", "/api/v1/incidents"),
+    ("POST", "/api/v1/tokens"),
+}
 
 BODIES: dict[tuple[str, str], Any] = {
+    ("POST", "/api/v1/silences"): {
+        "matchers": ['service="ledger"'],
+        "endsAt": "2026-01-01T14:00:00Z",
+        "comment": "A silences",
+    },
+    ("POST", "/api/v1/maintenance"): {
+        "name": "a-window",
+        "services": ["checkout-api"],
+        "start": "2026-01-01T13:00:00Z",
+        "end": "2026-01-01T14:00:00Z",
+    },
+    ("PUT", "/api/v1/status/components/{component}"): {"state": "major_outage"},
+    ("POST", "/api/v1/incidents/{incident_id}/status-updates"): {
+        "status": "investigating",
+        "title": "A writes on B",
+        "body": "x",
+    },
     ("POST", "/api/v1/incidents/{incident_id}/comment"): {"text": "from tenant A"},
     ("POST", "/api/v1/incidents/{incident_id}/close"): {"reason": "false_positive"},
     ("POST", "/api/v1/incidents/{incident_id}/resolve"): {"note": "x"},
@@ -41,6 +78,9 @@ BODIES: dict[tuple[str, str], Any] = {
         "title": "A declares on B's service",
     },
     ("POST", "/api/v1/tokens"): {"role": "viewer"},
+    ("PUT", "/api/v1/incidents/{incident_id}/postmortem"): {"root_cause": "A writes B's"},
+    ("POST", "/api/v1/incidents/{incident_id}/postmortem/action-items"): {"title": "A adds to B"},
+    ("PATCH", "/api/v1/action-items/{item_id}"): {"status": "done"},
     ("POST", "/api/v1/schedules/{name}/overrides"): {
         "user": "alice",
         "start": "2026-01-01T00:00:00Z",
@@ -65,14 +105,39 @@ def _b_objects(h: Harness) -> dict[str, str]:
         json={"user": "dave", "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
         headers=h.auth("globex", "responder"),
     ).json()
+    item = h.client.post(
+        f"/api/v1/incidents/{inc['incidents'][0]}/postmortem/action-items",
+        json={"title": "B's follow-up"},
+        headers=h.auth("globex", "commander"),
+    ).json()
+    silence = h.client.post(
+        "/api/v1/silences",
+        json={"matchers": ['service="ledger"'], "endsAt": "2026-01-02T00:00:00Z", "comment": "B"},
+        headers=h.auth("globex", "responder"),
+    ).json()
+    window = h.client.post(
+        "/api/v1/maintenance",
+        json={
+            "name": "b-window",
+            "services": ["ledger"],
+            "start": "2026-01-02T00:00:00Z",
+            "end": "2026-01-02T01:00:00Z",
+        },
+        headers=h.auth("globex", "commander"),
+    ).json()
     assert runbooks, "tenant B needs a runbook of its own for the walk"
     return {
         "incident_id": inc["incidents"][0],
         "token_id": tokens[0]["id"],
         "runbook_id": runbooks[0]["id"],
         "step": "1",
+        "item_id": item["id"],
         "token": "not-a-token",
         "name": "globex-primary",
+        "silence_id": silence["id"],
+        "window_id": window["id"],
+        "component": "Ledger",
+        "tenant": "globex",
         "override_id": override["id"],
     }
 

@@ -21,6 +21,7 @@ from opsbook.core.ids import new_id
 from opsbook.flows.escalation import paging_rows, stop_paging
 from opsbook.flows.postmortems import draft_on_resolve
 from opsbook.flows.runbook_catalog import runbook_id
+from opsbook.flows.silences import Quiet
 from opsbook.incidents.lifecycle import ack_deadline
 from opsbook.incidents.models import EntryKind, Severity, Status
 from opsbook.intake.models import AlertIn, EventAction
@@ -157,6 +158,7 @@ class _Work:
         self.new_entries: list[dict[str, Any]] = []
         self.new_jobs: list[dict[str, Any]] = []
         self.new_escalations: list[dict[str, Any]] = []
+        self.quiet = Quiet.load(s, config, tenant, now)
 
     def apply(self, batch: IngestBatch) -> IngestResult:
         """Apply one request's alerts in order, acting as its integration."""
@@ -312,6 +314,11 @@ class _Work:
             res.record("refired", inc.id)
             return
         d = self.decisions.get(alert.fingerprint) or decide(self.config, self.tenant, alert)
+        reason = self.quiet.check(alert.labels, d.service)
+        if reason is not None:  # silenced or in maintenance: kept, but no incident and no page
+            self.quiet.record(alert, d.service, reason)
+            res.record("silenced", None)
+            return
         found = self.by_group.get(d.group_key)
         if found is None:
             inc = self.open_incident(alert, d)

@@ -51,6 +51,7 @@ class EntryKind(StrEnum):
     STEP = "step"
     ESCALATION = "escalation"
     NOTIFICATION = "notification"
+    STATUS_UPDATE = "status_update"
 
 
 CLOSE_REASONS = ("resolved", "false_positive", "duplicate", "wont_fix", "other")
