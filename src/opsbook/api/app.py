@@ -27,6 +27,7 @@ from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock
 from opsbook.core.settings import Settings
 from opsbook.flows.checks import metric_rows
+from opsbook.flows.comms_sweep import sweep as comms_sweep
 from opsbook.flows.expire import expire_stale_alerts
 from opsbook.flows.group_commit import GroupCommitter
 from opsbook.flows.reports import metric_source
@@ -40,13 +41,19 @@ log = structlog.get_logger("opsbook.app")
 
 
 async def _expire_loop(state: AppState, every: float) -> None:
-    """Every ``every`` seconds, resolve alerts whose endsAt passed without a re-send."""
+    """Every ``every`` seconds: resolve alerts whose endsAt passed without a re-send, then the
+    communications sweep (maintenance notices, subscriber emails, post-mortem reminders)."""
     while True:
         await asyncio.sleep(every)
-        try:
-            await asyncio.to_thread(expire_once, state)
-        except Exception as exc:  # noqa: BLE001 - a sweep failure must not kill the server
-            log.warning("expire_sweep_failed", error=str(exc))
+        for name, task in (("expire", expire_once), ("comms", comms_once)):
+            try:
+                await asyncio.to_thread(task, state)
+            except Exception as exc:  # noqa: BLE001 - a sweep failure must not kill the server
+                log.warning("sweep_failed", sweep=name, error=str(exc))
+
+
+def comms_once(state: AppState) -> dict[str, int]:
+    return comms_sweep(state.sessions, state.config, state.settings, state.clock.now())
 
 
 def expire_once(state: AppState) -> int:

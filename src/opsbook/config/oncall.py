@@ -330,3 +330,8 @@ class NotifySettings(_Strict):
     dead_letter_after: Duration = timedelta(hours=24)
     send_timeout: Duration = timedelta(seconds=10)
     templates: dict[Literal["email", "chat", "webhook"], MessageTemplate] = {}
+    status_email: str | None = Field(
+        default=None,
+        description="Apprise mailto URL that sends status-page notices to subscribers, without `to=`, "
+        "e.g. mailtos://user:pass@smtp.example.com?from=status@example.com",
+    )
