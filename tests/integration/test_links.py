@@ -12,7 +12,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from opsbook.api.routes import links as links_routes
 from opsbook.api.state import AppState
 from opsbook.flows.outbox import queue_page
 from opsbook.notify.links import LinkAction, sign
@@ -41,11 +40,8 @@ JSON = {"Accept": "application/json"}
 
 
 def with_links(app: Any) -> FastAPI:
-    """The app with the links router (added here until create_app includes it)."""
+    """The app (create_app includes the links router)."""
     fa: FastAPI = app
-    if not any(getattr(r, "path", "") == PATH for r in fa.routes):
-        fa.include_router(links_routes.router)
-        fa.openapi_schema = None
     return fa
 
 
