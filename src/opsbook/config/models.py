@@ -17,6 +17,7 @@ from opsbook.config.checks import Check, Slo
 from opsbook.config.durations import Duration
 from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
 from opsbook.incidents.models import Severity
+from opsbook.postmortem.policy import PostmortemPolicy
 from opsbook.silences.config import MaintenanceWindow, StatusPageSettings
 
 Role = Literal["viewer", "responder", "commander", "admin"]
@@ -96,6 +97,23 @@ class ExecutionPolicy(Strict):
                     break
         gate: GatePolicy = getattr(self, kind)
         return gate
+
+
+class PostmortemSettings(Strict):
+    """Which incidents need a post-mortem, and by when (``postmortems:`` at the top of the file)."""
+
+    required_for: list[Severity] = [Severity.P0, Severity.P1]
+    due_within: Duration = timedelta(days=5)
+    remind_before: Duration = timedelta(days=1)
+    remind_every: Duration = timedelta(days=1)
+
+    def policy(self) -> PostmortemPolicy:
+        return PostmortemPolicy(
+            required_for=tuple(s.value for s in self.required_for),
+            due_within=self.due_within,
+            remind_before=self.remind_before,
+            remind_every=self.remind_every,
+        )
 
 
 class Service(Strict):
@@ -229,6 +247,7 @@ class Config(Strict):
     schedules: list[Schedule] = []
     escalation_policies: list[EscalationPolicy] = []
     notify: NotifySettings = NotifySettings()
+    postmortems: PostmortemSettings = PostmortemSettings()
     maintenance: list[MaintenanceWindow] = []
     status_page: StatusPageSettings = StatusPageSettings()
 

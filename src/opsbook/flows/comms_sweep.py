@@ -36,7 +36,7 @@ def _with_recipient(url: str, email: str) -> str:
 
 def remind(s: Session, config: Config, settings: Settings, now: datetime) -> int:
     """Post-mortems that are due: a timeline note and a message to the incident's commander."""
-    reminders = collect_reminders(s, now)
+    reminders = collect_reminders(s, now, config.postmortems.policy())
     for r in reminders:
         inc = repos.get_incident(s, r.tenant, r.incident_id)
         repos.add_entry(

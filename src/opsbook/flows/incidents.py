@@ -15,6 +15,7 @@ from opsbook.flows.postmortems import draft_on_resolve
 from opsbook.incidents.lifecycle import ack_deadline, check_close_reason, next_status
 from opsbook.incidents.models import Action, EntryKind, Severity, Status
 from opsbook.intake.routing import group_key
+from opsbook.postmortem.policy import DEFAULT_POLICY
 from opsbook.storage import jobs, repos
 from opsbook.storage.tables import Incident
 
@@ -52,7 +53,7 @@ def resolve(
     inc.open_key = None
     inc.resolved_at, inc.resolved_by, inc.updated_at = now, actor, now
     stop_paging(s, tenant, inc.id, "resolved", now)
-    draft_on_resolve(s, inc, now)
+    draft_on_resolve(s, inc, now, config.postmortems.policy() if config else DEFAULT_POLICY)
     svc = config.service(tenant, inc.service) if config else None
     if svc and inc.section_id and svc.execution.auto_run and svc.execution.validate_on_resolve:
         jobs.enqueue(
@@ -81,6 +82,7 @@ def close(
     now: datetime,
     reason: str,
     note: str = "",
+    config: Config | None = None,
 ) -> Incident:
     check_close_reason(reason)
     inc = repos.get_incident(s, tenant, incident_id, for_update=True)
@@ -91,7 +93,7 @@ def close(
     inc.closed_at, inc.close_reason, inc.updated_at = now, reason, now
     stop_paging(s, tenant, inc.id, "resolved", now)
     if reason == "resolved":  # a false positive or a duplicate needs no post-mortem
-        draft_on_resolve(s, inc, now)
+        draft_on_resolve(s, inc, now, config.postmortems.policy() if config else DEFAULT_POLICY)
     text = f"closed by {actor} as {reason.replace('_', ' ')}" + (f": {note}" if note else "")
     repos.add_entry(s, inc, now, actor, EntryKind.CLOSED, text, {"reason": reason})
     return inc

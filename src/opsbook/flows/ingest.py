@@ -436,7 +436,7 @@ class _Work:
                 self.s.execute(insert(table), rows)
         self.s.flush()
         for inc in auto_resolved:  # after the insert: the draft points at the incident row
-            draft_on_resolve(self.s, inc, self.now)
+            draft_on_resolve(self.s, inc, self.now, self.config.postmortems.policy())
 
 
 def ingest_many(

@@ -298,6 +298,8 @@ class ScheduleOverride(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+import opsbook.storage.tables_checks  # noqa: E402
+import opsbook.storage.tables_comms  # noqa: E402  (registers the comms tables on Base.metadata)
 import opsbook.storage.tables_learning  # noqa: E402,F401
-import opsbook.storage.tables_comms  # noqa: E402, F401  (registers the comms tables on Base.metadata)
-import opsbook.storage.tables_checks  # noqa: E402,F401

@@ -182,7 +182,11 @@ def close(
     return _tx(
         request,
         lambda s: _detail(
-            request, s, flows.close(s, p.tenant, incident_id, p.actor, now, b.reason, b.note)
+            request,
+            s,
+            flows.close(
+                s, p.tenant, incident_id, p.actor, now, b.reason, b.note, state_of(request).config
+            ),
         ),
     )
 
