@@ -36,6 +36,7 @@ from opsbook.jobs.kinds import all_job_kinds
 from opsbook.jobs.worker import Worker
 from opsbook.storage import repos
 from opsbook.storage.db import make_engine, make_sessionmaker
+from opsbook.web import routes as web_routes
 
 log = structlog.get_logger("opsbook.app")
 
@@ -150,6 +151,7 @@ def create_app(
         reports_routes.router,
         silences_routes.router,
         statuspage_routes.router,
+        web_routes.router,
     ):
         app.include_router(r)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)

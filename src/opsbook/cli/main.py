@@ -9,6 +9,7 @@ import typer
 from opsbook.cli import admin, incidents, notify, oncall, postmortem, report, runbooks, silences
 from opsbook.cli import checks as checks_cli
 from opsbook.cli import slo as slo_cli
+from opsbook.cli import users as users_cli
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
 from opsbook.cli.run import run_command
 
@@ -32,6 +33,7 @@ app.add_typer(checks_cli.app, name="checks")
 app.add_typer(slo_cli.app, name="slo")
 app.add_typer(postmortem.app, name="postmortem")
 app.command("report")(report.report)
+app.add_typer(users_cli.app, name="users")
 
 
 @app.command()

@@ -303,3 +303,4 @@ class ScheduleOverride(Base):
 import opsbook.storage.tables_checks  # noqa: E402
 import opsbook.storage.tables_comms  # noqa: E402  (registers the comms tables on Base.metadata)
 import opsbook.storage.tables_learning  # noqa: E402,F401
+import opsbook.storage.tables_web  # noqa: E402

@@ -1,0 +1,186 @@
+"""Form posts of the incident page. Each checks the session's CSRF token, the role (as the API's
+``require_role``), then calls the same flow the API route calls, inside one transaction.
+
+Success redirects back to the incident page (post/redirect/get); a refused action re-renders the
+page with the reason and the API's status code. Plain forms: they work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from opsbook.api.auth import Principal, state_of
+from opsbook.core.errors import InputError, OpsbookError
+from opsbook.flows import incidents as flows
+from opsbook.flows import steps as step_flows
+from opsbook.incidents.models import Severity
+from opsbook.storage import repos
+from opsbook.storage.db import translate_errors
+from opsbook.web.auth import CsrfRejected, check_csrf, read_form, require, signed_in
+from opsbook.web.pages import render_incident, status_of, to_login
+from opsbook.web.render import page
+
+router = APIRouter()
+Form = dict[str, str]
+Act = Callable[[Session, Principal, Form, datetime], str | None]
+MINIMUM = {
+    "acknowledge": "responder",
+    "comment": "responder",
+    "resolve": "commander",
+    "close": "commander",
+    "severity": "commander",
+    "command": "commander",
+    "run": "responder",
+    "dry-run": "responder",
+    "approve": "responder",
+    "reject": "responder",
+}
+
+
+def _text(form: Form, key: str, limit: int = 10000) -> str:
+    value = form.get(key, "").strip()
+    if len(value) > limit:
+        raise InputError(f"{key} is longer than {limit} characters", field=key)
+    return value
+
+
+def _variables(form: Form) -> dict[str, str]:
+    """``var.NAME`` fields → {NAME: value}, blanks left out (the flow names what is missing)."""
+    return {k[4:]: v for k, v in form.items() if k.startswith("var.") and v.strip()}
+
+
+async def _act(request: Request, incident_id: str, action: str, fn: Act) -> Response:
+    """Session, CSRF, role, one transaction, then redirect back (or the page with the error)."""
+    who = await signed_in(request)
+    if who is None:
+        return to_login(request)
+    form = await read_form(request)
+    try:
+        check_csrf(who, form)
+    except CsrfRejected:
+        return page("forbidden.html", {"who": who}, status=403)
+    st = state_of(request)
+
+    def run() -> str | None:
+        p = require(who, MINIMUM[action])
+        with translate_errors(), st.sessions.begin() as s:
+            return fn(s, p, form, st.clock.now())
+
+    iid = incident_id[:64]
+    try:
+        notice = await run_in_threadpool(run)
+    except OpsbookError as exc:
+        detail, code = exc.detail, status_of(exc)
+        return await run_in_threadpool(
+            lambda: render_incident(request, who, iid, error=detail, status=code)
+        )
+    if notice:
+        text = notice
+        return await run_in_threadpool(lambda: render_incident(request, who, iid, notice=text))
+    return RedirectResponse(f"/ui/incidents/{iid}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/acknowledge")
+async def acknowledge(request: Request, incident_id: str) -> Response:
+    def act(s: Session, p: Principal, form: Form, now: datetime) -> None:
+        flows.acknowledge(s, p.tenant, incident_id, p.actor, now)
+
+    return await _act(request, incident_id, "acknowledge", act)
+
+
+@router.post("/incidents/{incident_id}/resolve")
+async def resolve(request: Request, incident_id: str) -> Response:
+    cfg = state_of(request).config
+
+    def act(s: Session, p: Principal, form: Form, now: datetime) -> None:
+        flows.resolve(s, p.tenant, incident_id, p.actor, now, _text(form, "note"), cfg)
+
+    return await _act(request, incident_id, "resolve", act)
+
+
+@router.post("/incidents/{incident_id}/close")
+async def close(request: Request, incident_id: str) -> Response:
+    def act(s: Session, p: Principal, form: Form, now: datetime) -> None:
+        reason = form.get("reason", "resolved")
+        flows.close(s, p.tenant, incident_id, p.actor, now, reason, _text(form, "note"))
+
+    return await _act(request, incident_id, "close", act)
+
+
+@router.post("/incidents/{incident_id}/comment")
+async def comment(request: Request, incident_id: str) -> Response:
+    def act(s: Session, p: Principal, form: Form, now: datetime) -> None:
+        text = _text(form, "text")
+        if not text:
+            raise InputError("write a comment first", field="text")
+        flows.comment(s, p.tenant, incident_id, p.actor, now, text)
+
+    return await _act(request, incident_id, "comment", act)
+
+
+@router.post("/incidents/{incident_id}/severity")
+async def severity(request: Request, incident_id: str) -> Response:
+    cfg = state_of(request).config
+
+    def act(s: Session, p: Principal, form: Form, now: datetime) -> None:
+        try:
+            sev = Severity(form.get("severity", ""))
+        except ValueError:
+            raise InputError("choose a severity P0–P3", field="severity") from None
+        flows.update(s, cfg, p.tenant, incident_id, p.actor, now, severity=sev)
+
+    return await _act(request, incident_id, "severity", act)
+
+
+@router.post("/incidents/{incident_id}/command")
+async def take_command(request: Request, incident_id: str) -> Response:
+    """The signed-in person becomes incident commander (they must be a user in opsbook.yaml)."""
+    cfg = state_of(request).config
+
+    def act(s: Session, p: Principal, form: Form, now: datetime) -> None:
+        flows.update(s, cfg, p.tenant, incident_id, p.actor, now, commander=p.name)
+
+    return await _act(request, incident_id, "command", act)
+
+
+@router.post("/incidents/{incident_id}/steps/{step}/{verb}")
+async def step_action(request: Request, incident_id: str, step: int, verb: str) -> Response:
+    """``run``, ``dry-run``, ``approve`` or ``reject`` step ``step`` of the incident's section."""
+    st = state_of(request)
+    if verb not in ("run", "dry-run", "approve", "reject"):
+        return Response("not found", status_code=404, media_type="text/plain")
+
+    def act(s: Session, p: Principal, form: Form, now: datetime) -> str | None:
+        role = p.role or "viewer"
+        confirmation = form.get("confirmation") or None
+        if verb == "dry-run":
+            inc = repos.get_incident(s, p.tenant, incident_id)
+            d = step_flows.dry_run(st.config, st.catalog, inc, step, _variables(form))
+            return f"Dry run of step {step}: {d['command']} (needs {d['needs_role'] or 'nobody'})"
+        if verb == "run":
+            run = step_flows.request_run(
+                s, st.config, st.catalog, p.tenant, incident_id, step, actor=p.actor, role=role,
+                variables=_variables(form), now=now, confirmation=confirmation,
+            )  # fmt: skip
+            return None
+        if verb == "reject":
+            step_flows.reject(
+                s, p.tenant, incident_id, step, actor=p.actor, role=role, now=now,
+                comment=_text(form, "comment", 2000),
+            )  # fmt: skip
+            return None
+        run = step_flows.approve(
+            s, st.config, st.catalog, p.tenant, incident_id, step, actor=p.actor, role=role,
+            now=now, confirmation=confirmation, comment=_text(form, "comment", 2000),
+        )  # fmt: skip
+        if run.status in ("expired", "changed"):  # the closed request is kept, as in the API
+            return f"Not approved: the request is {run.status}; request the step again."
+        return None
+
+    return await _act(request, incident_id, verb, act)
