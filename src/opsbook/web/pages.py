@@ -69,9 +69,18 @@ def incident_context(
         now,
     )
     heading, groups = phases(s, st.config, st.catalog, inc)
-    live = any(
-        v.last_run is not None and v.last_run.status in LIVE_RUN for g in groups for v in g.steps
+    runs = [v.last_run for g in groups for v in g.steps if v.last_run is not None]
+    awaited = (  # diagnostics that run by themselves right after an incident opens
+        inc.status == "triggered"
+        and (now - inc.created_at).total_seconds() < 120
+        and any(
+            v.safety == "read-only" and v.last_run is None
+            for g in groups
+            for v in g.steps
+            if v.executable
+        )
     )
+    live = awaited or any(r.status in LIVE_RUN for r in runs)
     users = sorted(u.name for u in st.config.users if u.tenant == who.tenant)
     return {
         **base(who),
