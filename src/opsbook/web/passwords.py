@@ -1,12 +1,8 @@
 """Password hashing for local web users, behind two functions so the algorithm is one file.
 
-The issue asks for argon2; ``argon2-cffi`` is not a dependency yet, so hashes are made with the
-standard library's memory-hard ``hashlib.scrypt`` (n=2**14, r=8, p=1, 16-byte salt). Stored form::
-
-    scrypt$16384$8$1$<salt b64>$<hash b64>
-
-When argon2-cffi lands, ``hash_password`` switches to ``argon2.PasswordHasher().hash`` and
-``verify_password`` accepts both prefixes, so existing users keep signing in.
+New hashes are argon2id (``argon2-cffi``'s defaults, RFC 9106's recommended parameters). Hashes made
+before argon2 was a dependency are scrypt (``scrypt$n$r$p$salt$hash``) and still verify, so those
+users keep signing in.
 """
 
 from __future__ import annotations
@@ -16,39 +12,45 @@ import hashlib
 import hmac
 import secrets
 
-_N, _R, _P, _LEN = 2**14, 8, 1, 32
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
 MAX_PASSWORD = 1024  # bytes; longer input is refused before hashing (no CPU exhaustion)
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=_LEN, maxmem=64 * 1024 * 1024
-    )
+_HASHER = PasswordHasher()
 
 
 def hash_password(password: str) -> str:
-    """A salted hash of ``password`` to store; never the password itself."""
+    """A salted argon2id hash of ``password`` to store; never the password itself."""
     if not password or len(password.encode("utf-8")) > MAX_PASSWORD:
         raise ValueError(f"a password has 1 to {MAX_PASSWORD} bytes")
-    salt = secrets.token_bytes(16)
-    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(_scrypt(password, salt, _N, _R, _P))}"
+    return _HASHER.hash(password)
+
+
+def _verify_scrypt(stored: str, password: str) -> bool:
+    algo, n, r, p, salt, digest = stored.split("$")
+    if algo != "scrypt":
+        return False
+    got = hashlib.scrypt(
+        password.encode("utf-8"),
+        salt=base64.b64decode(salt),
+        n=int(n),
+        r=int(r),
+        p=int(p),
+        dklen=32,
+        maxmem=64 * 1024 * 1024,
+    )
+    return hmac.compare_digest(got, base64.b64decode(digest))
 
 
 def verify_password(stored: str, password: str) -> bool:
-    """Whether ``password`` matches ``stored`` (constant-time compare; False for any malformed hash)."""
+    """Whether ``password`` matches ``stored`` (constant-time; False for any malformed hash)."""
     if not password or len(password.encode("utf-8")) > MAX_PASSWORD:
         return False
     try:
-        algo, n, r, p, salt, digest = stored.split("$")
-        if algo != "scrypt":
-            return False
-        got = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
-        return hmac.compare_digest(got, base64.b64decode(digest))
-    except (ValueError, TypeError):
+        if stored.startswith("$argon2"):
+            return _HASHER.verify(stored, password)
+        return _verify_scrypt(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError, ValueError, TypeError):
         return False
 
 
