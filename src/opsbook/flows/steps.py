@@ -406,6 +406,35 @@ def reject(
     return run
 
 
+@dataclass(frozen=True)
+class Outlined:
+    """A step of an incident's section with the gate it meets and its latest run."""
+
+    loc: Located
+    gate: GatePolicy | None
+    confirmation: str | None
+    last_run: StepRun | None
+
+
+def outline(
+    s: Session, config: Config, catalog: RunbookCatalog, inc: Incident
+) -> tuple[Service, list[Outlined]]:
+    """Every step of the incident's section in order, for the API and the web page alike."""
+    rb, section = section_of(catalog, inc)
+    svc = service_of(config, inc)
+    last = {r.step_index: r for r in runs_of(s, inc.tenant, inc.id)}
+    out = []
+    numbered = ((ph.phase, st) for ph in section.phases for st in ph.steps)
+    for index, (phase, step) in enumerate(numbered, 1):
+        loc = Located(rb, section, index, step, phase)
+        gate = svc.execution.gate(step.safety, rb.path) if step.executable else None
+        confirm = (
+            confirmation_phrase(loc) if gate and needs_confirmation(gate, step.safety) else None
+        )
+        out.append(Outlined(loc, gate, confirm, last.get(index)))
+    return svc, out
+
+
 def runs_of(s: Session, tenant: str, incident_id: str) -> list[StepRun]:
     repos.get_incident(s, tenant, incident_id)
     q = (

@@ -116,36 +116,24 @@ def list_steps(
     st = state_of(request)
     with translate_errors(), st.sessions() as s:
         inc = repos.get_incident(s, p.tenant, incident_id)
-        rb, section = flows.section_of(st.catalog, inc)
-        svc = flows.service_of(st.config, inc)
-        last: dict[int, StepRun] = {
-            r.step_index: r for r in flows.runs_of(s, p.tenant, incident_id)
-        }
-        out = []
-        for index, (phase, step) in enumerate(
-            ((ph.phase, x) for ph in section.phases for x in ph.steps), 1
-        ):
-            gate = svc.execution.gate(step.safety, rb.path) if step.executable else None
-            loc = flows.Located(rb, section, index, step, phase)
-            out.append(
-                StepOut(
-                    step=index,
-                    phase=phase,
-                    title=step.title,
-                    text=step.text,
-                    executable=step.executable,
-                    kind=step.kind,
-                    safety=step.safety,
-                    reason=step.reason,
-                    variables=list(step.variables),
-                    needs_role=gate.role if gate else None,
-                    confirmation=flows.confirmation_phrase(loc)
-                    if gate and flows.needs_confirmation(gate, step.safety)
-                    else None,
-                    last_run=RunOut.of(last[index]) if index in last else None,
-                )
+        _, steps = flows.outline(s, st.config, st.catalog, inc)
+        return [
+            StepOut(
+                step=o.loc.index,
+                phase=o.loc.phase,
+                title=o.loc.step.title,
+                text=o.loc.step.text,
+                executable=o.loc.step.executable,
+                kind=o.loc.step.kind,
+                safety=o.loc.step.safety,
+                reason=o.loc.step.reason,
+                variables=list(o.loc.step.variables),
+                needs_role=o.gate.role if o.gate else None,
+                confirmation=o.confirmation,
+                last_run=RunOut.of(o.last_run) if o.last_run else None,
             )
-        return out
+            for o in steps
+        ]
 
 
 @router.post(
