@@ -19,24 +19,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-app.add_typer(admin.config_app, name="config")
-app.add_typer(admin.db_app, name="db")
-app.add_typer(admin.tokens_app, name="tokens")
-app.add_typer(incidents.app, name="incidents")
-app.add_typer(runbooks.app, name="runbooks")
-app.command("oncall")(oncall.oncall)
-app.add_typer(oncall.overrides_app, name="overrides")
-app.add_typer(notify.app, name="notify")
-app.add_typer(silences.app, name="silences")
-app.command("run")(run_command)
-app.add_typer(checks_cli.app, name="checks")
-app.add_typer(slo_cli.app, name="slo")
-app.add_typer(postmortem.app, name="postmortem")
-app.command("report")(report.report)
-app.add_typer(users_cli.app, name="users")
+SETUP, WORK, RUNBOOKS, ONCALL, LEARN = "Set up and run", "Incidents", "Runbooks", "On call", "Learn"
 
 
-@app.command()
+@app.command(rich_help_panel=SETUP)
 def serve(
     config: Path = ConfigOpt,
     host: str = typer.Option(
@@ -99,7 +85,7 @@ def serve(
     uvicorn.run(app_, host=st.host, port=st.port, log_config=None, access_log=False, lifespan="on")
 
 
-@app.command()
+@app.command(rich_help_panel=SETUP)
 def worker(config: Path = ConfigOpt) -> None:
     """Run a job worker (step runs, automatic diagnostics) beside `serve`; run several for more throughput.
 
@@ -130,6 +116,24 @@ def worker(config: Path = ConfigOpt) -> None:
     signal.signal(signal.SIGINT, lambda *_: w.stop())
     typer.echo(f"opsbook worker {w.name} on {st.safe_database_url()} (config {path})", err=True)
     w.run_forever()
+
+
+# registered after serve/worker so `opsbook --help` lists the set-up panel first
+app.add_typer(admin.config_app, name="config", rich_help_panel=SETUP)
+app.add_typer(admin.db_app, name="db", rich_help_panel=SETUP)
+app.add_typer(admin.tokens_app, name="tokens", rich_help_panel=SETUP)
+app.add_typer(users_cli.app, name="users", rich_help_panel=SETUP)
+app.add_typer(incidents.app, name="incidents", rich_help_panel=WORK)
+app.add_typer(silences.app, name="silences", rich_help_panel=WORK)
+app.add_typer(runbooks.app, name="runbooks", rich_help_panel=RUNBOOKS)
+app.command("run", rich_help_panel=RUNBOOKS)(run_command)
+app.add_typer(checks_cli.app, name="checks", rich_help_panel=RUNBOOKS)
+app.add_typer(slo_cli.app, name="slo", rich_help_panel=RUNBOOKS)
+app.command("oncall", rich_help_panel=ONCALL)(oncall.oncall)
+app.add_typer(oncall.overrides_app, name="overrides", rich_help_panel=ONCALL)
+app.add_typer(notify.app, name="notify", rich_help_panel=ONCALL)
+app.add_typer(postmortem.app, name="postmortem", rich_help_panel=LEARN)
+app.command("report", rich_help_panel=LEARN)(report.report)
 
 
 if __name__ == "__main__":
