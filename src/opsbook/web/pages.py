@@ -12,6 +12,8 @@ from opsbook.api.auth import state_of
 from opsbook.api.problems import STATUS
 from opsbook.api.schemas import IncidentDetail
 from opsbook.core.errors import OpsbookError
+from opsbook.flows import postmortems as pm_flows
+from opsbook.flows import statuspage as status_flows
 from opsbook.incidents.models import CLOSE_REASONS
 from opsbook.storage import repos
 from opsbook.storage.db import translate_errors
@@ -21,6 +23,7 @@ from opsbook.web.sessions import SignedIn
 from opsbook.web.views import SEVERITIES, phases
 
 LIVE_RUN = ("queued", "running")
+COMPOSER_TEMPLATES = ("investigating", "identified", "monitoring", "resolved")
 
 
 def to_login(request: Request) -> Response:
@@ -107,10 +110,62 @@ def render_incident(
     notice: str | None = None,
     status: int = 200,
 ) -> Response:
-    """The incident page (or one of its fragments), with an optional error or notice banner."""
+    """The incident page (or one of its fragments), with an optional error or notice banner.
+
+    The whole page also carries the status-update composer (``?template=`` picks its template
+    without JavaScript) and, once the incident is resolved, the post-mortem's state.
+    """
     try:
         with translate_errors(), state_of(request).sessions() as s:
             ctx = incident_context(request, s, who, incident_id)
+            if template == "incident.html":
+                chosen = request.query_params.get("template", "")
+                inc = ctx["inc"]
+                ctx["composer"] = composer_context(request, s, who, inc.id, inc.status, chosen)
+                ctx["postmortem"] = postmortem_summary(request, s, who, ctx["inc"])
     except OpsbookError as exc:
         return error_page(request, who, exc)
     return page(template, {**ctx, "error": error, "notice": notice}, status=status)
+
+
+def default_template(status: str) -> str:
+    """The composer's template for an incident state: what a commander most likely says next."""
+    return {"triggered": "investigating", "acknowledged": "identified"}.get(status, "resolved")
+
+
+def composer_context(
+    request: Request, s: Session, who: SignedIn, incident_id: str, status: str, chosen: str = ""
+) -> dict[str, Any]:
+    """The status-update composer: templates, the prefilled draft (commanders only; from
+    ``flows.statuspage.draft_update``), the updates already published and the public page.
+    ``chosen`` picks the template; otherwise the one that fits the incident's ``status``."""
+    st = state_of(request)
+    template = chosen if chosen in COMPOSER_TEMPLATES else default_template(status)
+    draft = (
+        status_flows.draft_update(s, st.config, who.tenant, incident_id, template)
+        if may(who, "commander")
+        else None
+    )
+    return {
+        "templates": COMPOSER_TEMPLATES,
+        "template": template,
+        "draft": draft,
+        "updates": status_flows.list_updates(s, who.tenant, incident_id),
+        "public_url": f"/status/{who.tenant}" if st.config.status_page.enabled else None,
+    }
+
+
+def postmortem_summary(
+    request: Request, s: Session, who: SignedIn, inc: IncidentDetail
+) -> dict[str, Any] | None:
+    """Where the post-mortem stands (None while the incident is open): draft or complete, due."""
+    if inc.status not in ("resolved", "closed"):
+        return None
+    doc = pm_flows.get_postmortem(s, state_of(request).config, who.tenant, inc.id)
+    return {
+        "exists": doc.exists,
+        "status": doc.written.status,
+        "required": doc.written.required,
+        "due_at": doc.written.due_at,
+        "open_items": sum(1 for a in doc.action_items if a.status == "open"),
+    }

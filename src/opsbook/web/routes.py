@@ -16,7 +16,7 @@ from opsbook.api.auth import state_of
 from opsbook.core.errors import OpsbookError
 from opsbook.storage import repos
 from opsbook.storage.db import translate_errors
-from opsbook.web import actions
+from opsbook.web import actions, incident_extras
 from opsbook.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -37,6 +37,7 @@ from opsbook.web.views import SEVERITIES, STATUSES, Row
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 router.include_router(actions.router)
+router.include_router(incident_extras.router)  # before /incidents/{id}/{part}
 router.include_router(runbooks_router)
 
 STATIC = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -82,8 +84,8 @@ class StepView:
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
-        result = self.last_run.result if self.last_run else None
-        return list((result or {}).get("blocks", []))
+        """The result's blocks ready to show (see ``result_blocks``)."""
+        return result_blocks(self.last_run.result if self.last_run else None)
 
 
 @dataclass
@@ -133,3 +135,151 @@ def phases(
             )
         )
     return section.heading, groups
+
+
+# -- step results ----------------------------------------------------------------------------------
+
+CHART_W, CHART_H = 320, 120
+PLOT = (44, 8, 312, 100)  # left, top, right, bottom of the plotting area inside the viewBox
+MAX_SERIES, MAX_POINTS = 8, 400
+PALETTE = ("#0b57d0", "#b3261e", "#146c2e", "#8a5300", "#6b3fa0", "#00677f", "#a3395c", "#3c4043")
+
+
+@dataclass(frozen=True)
+class ChartLine:
+    """One series as an SVG polyline (``points`` in viewBox coordinates) and its colour."""
+
+    name: str
+    points: str
+    color: str
+    latest: str
+
+
+@dataclass(frozen=True)
+class ChartView:
+    """A small line chart drawn on the server: labels are plain text (the template escapes them)."""
+
+    title: str
+    width: int
+    height: int
+    plot: tuple[int, int, int, int]
+    lines: list[ChartLine]
+    y_max: str
+    y_min: str
+    x_start: str
+    x_end: str
+    left_off: int
+
+    @property
+    def description(self) -> str:
+        """A text alternative for screen readers: what is drawn, over which range."""
+        names = ", ".join(f"{ln.name} (latest {ln.latest})" for ln in self.lines)
+        return (
+            f"{len(self.lines)} series from {self.x_start} to {self.x_end}, "
+            f"values {self.y_min} to {self.y_max}: {names}"
+        )
+
+
+def _number(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _label(v: float) -> str:
+    """A short axis label: ``0.25``, ``1.5k``, ``3.2M``."""
+    a = abs(v)
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= limit:
+            return f"{v / limit:.3g}{suffix}"
+    return f"{v:.3g}"
+
+
+def _clock(ts: float) -> str:
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%H:%M")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def _points(raw: Any) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for p in raw if isinstance(raw, Sequence) and not isinstance(raw, str) else []:
+        if isinstance(p, Sequence) and not isinstance(p, str) and len(p) >= 2:
+            t, v = _number(p[0]), _number(p[1])
+            if t is not None and v is not None:
+                out.append((t, v))
+    if len(out) > MAX_POINTS:  # keep the shape: every n-th point and the last one
+        step = math.ceil(len(out) / MAX_POINTS)
+        out = [*out[::step][: MAX_POINTS - 1], out[-1]]
+    return out
+
+
+def chart_view(block: Mapping[str, Any]) -> ChartView | None:
+    """Scale a chart block's series into a ``CHART_W``×``CHART_H`` viewBox; None without data.
+
+    Non-numeric and non-finite points are left out; a flat series is drawn mid-height. At most
+    ``MAX_SERIES`` series (``left_off`` counts the rest) of at most ``MAX_POINTS`` points each.
+    """
+    raw = block.get("series")
+    series = [s for s in raw if isinstance(s, Mapping)] if isinstance(raw, list) else []
+    named = [(str(s.get("name", "")) or "series", _points(s.get("points"))) for s in series]
+    drawn = [(n, pts) for n, pts in named if pts]
+    shown = drawn[:MAX_SERIES]
+    if not shown:
+        return None
+    ts = [t for _, pts in shown for t, _ in pts]
+    vs = [v for _, pts in shown for _, v in pts]
+    t0, t1, v0, v1 = min(ts), max(ts), min(vs), max(vs)
+    if v0 == v1:
+        v0, v1 = v0 - 1, v1 + 1
+    left, top, right, bottom = PLOT
+
+    def x(t: float) -> float:
+        return (left + right) / 2 if t1 == t0 else left + (t - t0) / (t1 - t0) * (right - left)
+
+    def y(v: float) -> float:
+        return bottom - (v - v0) / (v1 - v0) * (bottom - top)
+
+    lines = [
+        ChartLine(
+            name=name,
+            points=" ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in pts),
+            color=PALETTE[i % len(PALETTE)],
+            latest=_label(pts[-1][1]),
+        )
+        for i, (name, pts) in enumerate(shown)
+    ]
+    return ChartView(
+        title=str(block.get("title", "")),
+        width=CHART_W,
+        height=CHART_H,
+        plot=PLOT,
+        lines=lines,
+        y_max=_label(v1),
+        y_min=_label(v0),
+        x_start=_clock(t0),
+        x_end=_clock(t1),
+        left_off=len(drawn) - len(shown),
+    )
+
+
+def result_blocks(result: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """A stored result's blocks for the page: chart blocks get a ``view`` (``ChartView``), and a
+    text block saying exactly what the one-line summary says is left out (shown once)."""
+    if not result:
+        return []
+    summary = str(result.get("summary", "")).strip()
+    out: list[dict[str, Any]] = []
+    for b in result.get("blocks", []) or []:
+        if not isinstance(b, Mapping):
+            continue
+        if b.get("kind") == "text" and str(b.get("text", "")).strip() == summary:
+            continue
+        if b.get("kind") == "chart":
+            out.append({**b, "view": chart_view(b)})
+        else:
+            out.append(dict(b))
+    return out
