@@ -33,10 +33,12 @@ from opsbook.web.pages import base, error_page, render_incident, to_login
 from opsbook.web.render import STATIC_UI, page
 from opsbook.web.runbooks_pages import router as runbooks_router
 from opsbook.web.sessions import check_password, close_session, open_session
+from opsbook.web.silences_pages import router as silences_router
 from opsbook.web.views import SEVERITIES, STATUSES, Row
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 router.include_router(actions.router)
+router.include_router(silences_router)
 router.include_router(incident_extras.router)  # before /incidents/{id}/{part}
 router.include_router(runbooks_router)
 
