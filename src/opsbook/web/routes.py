@@ -29,6 +29,7 @@ from opsbook.web.auth import (
     set_session_cookie,
     signed_in,
 )
+from opsbook.web.oncall_pages import router as oncall_router
 from opsbook.web.pages import base, error_page, render_incident, to_login
 from opsbook.web.render import STATIC_UI, page
 from opsbook.web.runbooks_pages import router as runbooks_router
@@ -41,6 +42,7 @@ router.include_router(actions.router)
 router.include_router(silences_router)
 router.include_router(incident_extras.router)  # before /incidents/{id}/{part}
 router.include_router(runbooks_router)
+router.include_router(oncall_router)
 
 STATIC = {
     "htmx.min.js": "text/javascript",
