@@ -117,7 +117,12 @@ def stop_paging(s: Session, tenant: str, incident_id: str, reason: str, now: dat
 
 
 def overrides_for(s: Session, tenant: str) -> list[Override]:
-    rows = s.scalars(select(ScheduleOverride).where(ScheduleOverride.tenant == tenant))
+    # in creation order: where overrides overlap, the later one wins
+    rows = s.scalars(
+        select(ScheduleOverride)
+        .where(ScheduleOverride.tenant == tenant)
+        .order_by(ScheduleOverride.created_at, ScheduleOverride.id)
+    )
     return [
         Override(
             schedule=o.schedule,
