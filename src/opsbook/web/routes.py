@@ -32,6 +32,7 @@ from opsbook.web.auth import (
 from opsbook.web.oncall_pages import router as oncall_router
 from opsbook.web.pages import base, error_page, render_incident, to_login
 from opsbook.web.render import STATIC_UI, page
+from opsbook.web.reports_pages import router as reports_router
 from opsbook.web.runbooks_pages import router as runbooks_router
 from opsbook.web.sessions import check_password, close_session, open_session
 from opsbook.web.silences_pages import router as silences_router
@@ -40,6 +41,7 @@ from opsbook.web.views import SEVERITIES, STATUSES, Row
 router = APIRouter(prefix="/ui", include_in_schema=False)
 router.include_router(actions.router)
 router.include_router(silences_router)
+router.include_router(reports_router)
 router.include_router(incident_extras.router)  # before /incidents/{id}/{part}
 router.include_router(runbooks_router)
 router.include_router(oncall_router)
