@@ -177,7 +177,7 @@ def test_reports_period_select(hh: Harness) -> None:
     week = c.get("/ui/reports", params={"since": "7d"}).text
     assert 'id="incident-count">2<' in week and '<option value="7d" selected>' in week
     charts = _svgs(week)
-    bars = [g for g in charts["chart-mtta"].iter(f"{NS}g") if g.get("class") == "bar"]
+    bars = [g for g in charts["chart-mtta"].iter(f"{NS}g") if g.get("class") == "chart-bar"]
     assert len(bars) == 7  # one per day
     assert _values(charts["chart-mtta"]) == [360.0]
     assert _values(charts["chart-noisy"]) == [1.0]

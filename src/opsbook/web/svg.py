@@ -6,6 +6,7 @@ dropped first). No script, no ``style``: colours are presentation attributes, wh
 Content-Security-Policy (``style-src 'self'``) allows. Each chart is an accessible image:
 ``role="img"``, an ``aria-label``, a ``<title>`` and a ``<desc>``; every bar carries its own
 ``<title>`` (a tooltip and a readable value). Pages show the same figures in a table too.
+Charts keep their natural size (text stays legible); pages wrap them to scroll on narrow screens.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def _root(chart_id: str, title: str, desc: str, height: float) -> ET.Element:
             "id": chart_id,
             "class": "chart",
             "viewBox": f"0 0 {WIDTH} {_n(height)}",
-            "width": "100%",
+            "width": str(WIDTH),
+            "height": _n(height),
             "role": "img",
             "aria-label": clean(title),
             "aria-describedby": f"{chart_id}-desc",
@@ -101,7 +103,8 @@ def column_chart(
     Buckets without data (``value`` None) show a small "–" instead of a bar, so a quiet week is
     not mistaken for a perfect one.
     """
-    height, left, right, top, bottom = 240.0, 64.0, 16.0, 24.0, 40.0
+    height, left, top, bottom = 240.0, 64.0, 24.0, 40.0
+    right = 104.0 if target is not None else 16.0  # the target's label sits right of its line
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     root = _root(chart_id, title, desc, height)
     values = [b.value for b in bars if b.value is not None]
@@ -111,7 +114,7 @@ def column_chart(
     def y(v: float) -> float:
         return top + plot_h - (v / top_value) * plot_h
 
-    axis = _el(root, "g", class_="axis", fill=TEXT)
+    axis = _el(root, "g", class_="chart-axis", fill=TEXT)
     for frac in (0.0, 0.5, 1.0):
         v = peak * frac if peak > 0 else frac
         _el(axis, "line", x1=_n(left), x2=_n(WIDTH - right), y1=_n(y(v)), y2=_n(y(v)),
@@ -119,10 +122,10 @@ def column_chart(
         _el(axis, "text", fmt(v), x=_n(left - 6), y=_n(y(v) + 4), text_anchor="end")
     slot = plot_w / max(1, len(bars))
     width = min(48.0, slot * 0.6)
-    series = _el(root, "g", class_="series")
+    series = _el(root, "g", class_="chart-series")
     for i, b in enumerate(bars):
         cx = left + slot * i + slot / 2
-        g = _el(series, "g", class_="bar")
+        g = _el(series, "g", class_="chart-bar")
         tip = f"{b.label}: {fmt(b.value) if b.value is not None else 'no data'}"
         _el(g, "title", f"{tip}{' · ' + b.note if b.note else ''}")
         if b.value is None:
@@ -137,12 +140,12 @@ def column_chart(
             fill=TEXT)  # fmt: skip
     if target is not None:
         ty = y(target)
-        g = _el(root, "g", class_="target")
+        g = _el(root, "g", class_="chart-target")
         _el(g, "title", target_label or f"target {fmt(target)}")
         _el(g, "line", x1=_n(left), x2=_n(WIDTH - right), y1=_n(ty), y2=_n(ty), stroke=TARGET,
             stroke_width="2", stroke_dasharray="6 4", data_value=_n(target))  # fmt: skip
-        _el(g, "text", target_label or f"target {fmt(target)}", x=_n(WIDTH - right),
-            y=_n(ty - 5), text_anchor="end", fill=TARGET)  # fmt: skip
+        _el(g, "text", target_label or f"target {fmt(target)}", x=_n(WIDTH - right + 6),
+            y=_n(ty + 4), fill=TARGET, font_size="11")  # fmt: skip
     return _done(root)
 
 
@@ -158,13 +161,13 @@ def row_chart(
     root = _root(chart_id, title, desc, height)
     peak = max([b.value for b in bars if b.value is not None] + [0.0]) or 1.0
     span = WIDTH - label_w - right
-    series = _el(root, "g", class_="series")
+    series = _el(root, "g", class_="chart-series")
     if not bars:
         _el(series, "text", "no data", x=_n(WIDTH / 2), y=_n(top + row / 2 + 4),
             text_anchor="middle", fill=TEXT)  # fmt: skip
     for i, b in enumerate(bars):
         y0 = top + row * i
-        g = _el(series, "g", class_="bar")
+        g = _el(series, "g", class_="chart-bar")
         value = b.value or 0.0
         _el(g, "title", f"{b.label}: {fmt(value)}{' · ' + b.note if b.note else ''}")
         label = b.label if len(b.label) <= label_chars else b.label[: label_chars - 1] + "…"
