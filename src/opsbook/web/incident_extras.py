@@ -314,6 +314,7 @@ CSS = """/* the incident page's composer, post-mortem editor and step-result cha
 .composer label, .pm-editor label, .pm-item label { font-weight: 600; margin-top: .35rem; }
 .composer button, .pm-editor button, .pm-item button { justify-self: start; margin-top: .5rem; }
 .composer-pick { margin: .25rem 0; }
+.pm-card { margin: 1rem 0; } .pm-card h2 { margin-top: 0; } .pm-card p { margin: .4rem 0; }
 textarea { font: inherit; width: 100%; padding: .4rem .6rem; border: 1px solid #8a93a0;
   border-radius: 6px; background: #fff; color: #14171c; resize: vertical; }
 textarea:focus-visible { outline: 3px solid #0b57d0; outline-offset: 2px; }

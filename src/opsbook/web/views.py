@@ -80,7 +80,7 @@ class StepView:
 
     @property
     def waiting(self) -> bool:
-        return self.last_run is not None and self.last_run.status == "pending"
+        return self.last_run is not None and self.last_run.status == "awaiting_approval"
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
