@@ -40,14 +40,18 @@ def _instance(i: int) -> str:
 
 
 def _body(prefix: str, i: int) -> dict[str, Any]:
-    return am_body(am_alert(_alert_name(prefix, i), job="crash", severity="warning", instance=_instance(i)))
+    return am_body(
+        am_alert(_alert_name(prefix, i), job="crash", severity="warning", instance=_instance(i))
+    )
 
 
 def _tokens(srv: OpsbookServer) -> tuple[str, str]:
-    t = srv.create_tokens({
-        "intake": {"tenant": "acme", "integration": "alertmanager"},
-        "viewer": {"tenant": "acme", "role": "viewer"},
-    })
+    t = srv.create_tokens(
+        {
+            "intake": {"tenant": "acme", "integration": "alertmanager"},
+            "viewer": {"tenant": "acme", "role": "viewer"},
+        }
+    )
     return t["intake"], t["viewer"]
 
 
@@ -58,7 +62,8 @@ def stored_instances(srv: OpsbookServer, viewer: str, prefix: str) -> Counter[st
     second one) and that each incident's ``alert_count`` matches the alerts it lists.
     """
     incidents = [
-        i for i in srv.incidents(viewer, service=SERVICE)
+        i
+        for i in srv.incidents(viewer, service=SERVICE)
         if str(i["group_labels"].get("alertname", "")).startswith(prefix)
     ]
     per_name = Counter(i["group_labels"]["alertname"] for i in incidents)
@@ -75,7 +80,9 @@ def stored_instances(srv: OpsbookServer, viewer: str, prefix: str) -> Counter[st
     return seen
 
 
-def assert_exactly_once(seen: Counter[str], must_have: Iterable[int], may_have: Iterable[int]) -> None:
+def assert_exactly_once(
+    seen: Counter[str], must_have: Iterable[int], may_have: Iterable[int]
+) -> None:
     must = {_instance(i) for i in must_have}
     allowed = must | {_instance(i) for i in may_have}
     doubled = sorted(k for k, n in seen.items() if n > 1)
@@ -86,7 +93,9 @@ def assert_exactly_once(seen: Counter[str], must_have: Iterable[int], may_have: 
     assert not strange, f"alerts stored that were never sent: {strange[:5]}"
 
 
-def repost(srv: OpsbookServer, intake: str, prefix: str, indices: Iterable[int], workers: int = 4) -> int:
+def repost(
+    srv: OpsbookServer, intake: str, prefix: str, indices: Iterable[int], workers: int = 4
+) -> int:
     """Re-send ``indices`` (as Alertmanager retries), ``workers`` at a time; each must get a 2xx."""
     todo = list(indices)
 
@@ -120,8 +129,9 @@ def test_sigkill_mid_burst_loses_no_acknowledged_alert_sqlite(tmp_path: Any) -> 
         deadline = time.monotonic() + BURST_SECONDS
 
         def send(indices: list[int]) -> None:
-            with httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {intake}"},
-                              timeout=10.0) as c:
+            with httpx.Client(
+                base_url=srv.url, headers={"Authorization": f"Bearer {intake}"}, timeout=10.0
+            ) as c:
                 for i in indices:
                     if time.monotonic() > deadline:
                         return
@@ -135,13 +145,17 @@ def test_sigkill_mid_burst_loses_no_acknowledged_alert_sqlite(tmp_path: Any) -> 
                     if result == "ok":
                         acked.release()
 
-        senders = [threading.Thread(target=send, args=(list(range(k, BURST, SENDERS)),), daemon=True)
-                   for k in range(SENDERS)]
+        senders = [
+            threading.Thread(target=send, args=(list(range(k, BURST, SENDERS)),), daemon=True)
+            for k in range(SENDERS)
+        ]
         started = time.monotonic()
         for t in senders:
             t.start()
         for _ in range(KILL_AFTER_ACKS):
-            assert acked.acquire(timeout=30), f"intake stalled before {KILL_AFTER_ACKS} acks\n{srv.log_tail()}"
+            assert acked.acquire(timeout=30), (
+                f"intake stalled before {KILL_AFTER_ACKS} acks\n{srv.log_tail()}"
+            )
         srv.kill()
         killed_at = time.monotonic() - started
         for t in senders:
@@ -151,9 +165,13 @@ def test_sigkill_mid_burst_loses_no_acknowledged_alert_sqlite(tmp_path: Any) -> 
         ok = sorted(i for i, r in outcome.items() if r == "ok")
         failed = sorted(set(range(BURST)) - set(ok))
         kinds = Counter(r for r in outcome.values())
-        print(f"\nburst: killed after {killed_at:.2f}s; {len(ok)} acked, {len(failed)} not; outcomes {dict(kinds)}")
+        print(
+            f"\nburst: killed after {killed_at:.2f}s; {len(ok)} acked, {len(failed)} not; outcomes {dict(kinds)}"
+        )
         assert KILL_AFTER_ACKS <= len(ok) < BURST, "the kill did not land mid-burst"
-        assert not [k for k in kinds if k.startswith("http-")], f"non-2xx answers before the kill: {kinds}"
+        assert not [k for k in kinds if k.startswith("http-")], (
+            f"non-2xx answers before the kill: {kinds}"
+        )
 
         t0 = time.monotonic()
         srv.start()
@@ -193,7 +211,9 @@ class _Load:
     def __init__(self, srv: OpsbookServer, intake: str, prefix: str) -> None:
         self.srv, self.intake, self.prefix = srv, intake, prefix
         self.lock = threading.Lock()
-        self.results: list[tuple[float, int, str | int, str | None]] = []  # (t, i, status, retry-after)
+        self.results: list[
+            tuple[float, int, str | int, str | None]
+        ] = []  # (t, i, status, retry-after)
         self.stop = threading.Event()
         self._next = 0
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(2)]
@@ -249,32 +269,59 @@ def test_postgres_outage_answers_503_then_recovers_without_restart(
     postgres_server: PostgresServer, postgres_db: str, tmp_path: Any
 ) -> None:
     prefix = "PgOutage"
-    with OpsbookServer(database_url=postgres_db, tmpdir=tmp_path / "srv",
-                       env={"OPSBOOK_TOKEN_CACHE_SECONDS": TOKEN_CACHE_SECONDS}) as srv:
+    with OpsbookServer(
+        database_url=postgres_db,
+        tmpdir=tmp_path / "srv",
+        env={"OPSBOOK_TOKEN_CACHE_SECONDS": TOKEN_CACHE_SECONDS},
+    ) as srv:
         intake, viewer = _tokens(srv)
         load = _Load(srv, intake, prefix)
         load.start()
         try:
-            wait_until(lambda: load.count(200) >= 100, 30, what="100 acks before the outage",
-                       describe=srv.log_tail)
+            wait_until(
+                lambda: load.count(200) >= 100,
+                30,
+                what="100 acks before the outage",
+                describe=srv.log_tail,
+            )
             with postgres_server.stopped():
                 down = time.monotonic()
-                wait_until(lambda: load.count(503, since=down), 20,
-                           what="a 503 from intake while PostgreSQL is down", describe=srv.log_tail)
+                wait_until(
+                    lambda: load.count(503, since=down),
+                    20,
+                    what="a 503 from intake while PostgreSQL is down",
+                    describe=srv.log_tail,
+                )
                 first_503 = time.monotonic() - down
                 r = srv.get("/readyz")
                 assert r.status_code == 503, r.text
                 assert r.headers.get("retry-after")
                 assert srv.get("/healthz").status_code == 200  # alive, just not ready
-                wait_until(lambda: time.monotonic() - down >= OUTAGE_MIN_SECONDS
-                           and load.count(503, since=down) >= 50, 30, what="a few seconds of outage")
-                print(f"\noutage: first 503 {first_503:.2f}s after PostgreSQL stopped; "
-                      f"down for {time.monotonic() - down:.2f}s")
+                wait_until(
+                    lambda: (
+                        time.monotonic() - down >= OUTAGE_MIN_SECONDS
+                        and load.count(503, since=down) >= 50
+                    ),
+                    30,
+                    what="a few seconds of outage",
+                )
+                print(
+                    f"\noutage: first 503 {first_503:.2f}s after PostgreSQL stopped; "
+                    f"down for {time.monotonic() - down:.2f}s"
+                )
             up = time.monotonic()
-            wait_until(lambda: srv.get("/readyz").status_code == 200, 30, what="/readyz 200 again",
-                       describe=srv.log_tail)
-            wait_until(lambda: load.count(200, since=up) >= 100, 30,
-                       what="100 acks after PostgreSQL came back", describe=srv.log_tail)
+            wait_until(
+                lambda: srv.get("/readyz").status_code == 200,
+                30,
+                what="/readyz 200 again",
+                describe=srv.log_tail,
+            )
+            wait_until(
+                lambda: load.count(200, since=up) >= 100,
+                30,
+                what="100 acks after PostgreSQL came back",
+                describe=srv.log_tail,
+            )
             print(f"recovered: 100 acks {time.monotonic() - up:.2f}s after PostgreSQL was back")
         finally:
             load.finish()
@@ -283,9 +330,13 @@ def test_postgres_outage_answers_503_then_recovers_without_restart(
         results = load.snapshot()
         statuses = Counter(s for _, _, s, _ in results)
         print(f"answers: {dict(statuses)}")
-        assert set(statuses) <= {200, 503}, f"only 2xx or 503 are acceptable during an outage: {statuses}"
+        assert set(statuses) <= {200, 503}, (
+            f"only 2xx or 503 are acceptable during an outage: {statuses}"
+        )
         assert statuses[503] >= 1
-        missing_retry = [i for _, i, s, ra in results if s == 503 and not (ra and ra.isdigit() and int(ra) > 0)]
+        missing_retry = [
+            i for _, i, s, ra in results if s == 503 and not (ra and ra.isdigit() and int(ra) > 0)
+        ]
         assert not missing_retry, f"503 without a usable Retry-After for {len(missing_retry)} posts"
 
         ok = sorted(i for _, i, s, _ in results if s == 200)

@@ -61,7 +61,9 @@ def exporter() -> Iterator[MetricExporter]:
         yield exp
 
 
-def _incident(srv: OpsbookServer, viewer: str, alertname: str, status: str) -> dict[str, Any] | None:
+def _incident(
+    srv: OpsbookServer, viewer: str, alertname: str, status: str
+) -> dict[str, Any] | None:
     for inc in srv.incidents(viewer, service=SERVICE):
         if inc["group_labels"].get("alertname") == alertname and inc["status"] == status:
             return inc
@@ -69,15 +71,23 @@ def _incident(srv: OpsbookServer, viewer: str, alertname: str, status: str) -> d
 
 
 def _fire_and_clear(
-    srv: OpsbookServer, viewer: str, prom: PrometheusServer, exporter: MetricExporter, alertname: str
+    srv: OpsbookServer,
+    viewer: str,
+    prom: PrometheusServer,
+    exporter: MetricExporter,
+    alertname: str,
 ) -> dict[str, Any]:
     """Raise the metric, wait for the P0; lower it, wait for the resolve. Returns the final incident."""
     wait_until(prom.targets_up, 30, what="Prometheus scraping the exporter")
     t0 = time.monotonic()
     exporter.set("queue_depth", 42)
-    opened = wait_until(lambda: _incident(srv, viewer, alertname, "triggered"), WAIT,
-                        interval=0.2, what=f"a triggered {alertname} incident",
-                        describe=lambda: f"prometheus alerts: {prom.alerts()}\n{srv.log_tail()}")
+    opened = wait_until(
+        lambda: _incident(srv, viewer, alertname, "triggered"),
+        WAIT,
+        interval=0.2,
+        what=f"a triggered {alertname} incident",
+        describe=lambda: f"prometheus alerts: {prom.alerts()}\n{srv.log_tail()}",
+    )
     t_open = time.monotonic() - t0
     assert opened["severity"] == "P0"
     assert opened["service"] == SERVICE
@@ -85,13 +95,21 @@ def _fire_and_clear(
 
     t1 = time.monotonic()
     exporter.set("queue_depth", 3)
-    resolved = wait_until(lambda: _incident(srv, viewer, alertname, "resolved"), WAIT,
-                          interval=0.2, what=f"{alertname} resolved",
-                          describe=lambda: f"prometheus alerts: {prom.alerts()}\n{srv.log_tail()}")
+    resolved = wait_until(
+        lambda: _incident(srv, viewer, alertname, "resolved"),
+        WAIT,
+        interval=0.2,
+        what=f"{alertname} resolved",
+        describe=lambda: f"prometheus alerts: {prom.alerts()}\n{srv.log_tail()}",
+    )
     t_resolve = time.monotonic() - t1
-    print(f"\n{alertname}: P0 opened {t_open:.1f}s after the metric crossed 10, "
-          f"resolved {t_resolve:.1f}s after it fell back")
-    assert resolved["id"] == opened["id"], "the resolve must close the same incident, not open another"
+    print(
+        f"\n{alertname}: P0 opened {t_open:.1f}s after the metric crossed 10, "
+        f"resolved {t_resolve:.1f}s after it fell back"
+    )
+    assert resolved["id"] == opened["id"], (
+        "the resolve must close the same incident, not open another"
+    )
     detail = srv.incident(viewer, resolved["id"])
     assert [a["status"] for a in detail["alerts"]] == ["resolved"]
     alert = detail["alerts"][0]
@@ -100,14 +118,21 @@ def _fire_and_clear(
     assert alert["annotations"]["summary"].startswith("checkout queue depth is")
     assert resolved["resolved_by"].startswith("integration:")
     # exactly one incident for this alert, however often it was re-sent
-    same = [i for i in srv.incidents(viewer, service=SERVICE) if i["group_labels"].get("alertname") == alertname]
+    same = [
+        i
+        for i in srv.incidents(viewer, service=SERVICE)
+        if i["group_labels"].get("alertname") == alertname
+    ]
     assert len(same) == 1, same
     return detail
 
 
 def test_prometheus_to_alertmanager_to_opsbook_opens_p0_and_resolves(
-    opsbook: OpsbookServer, viewer: str, exporter: MetricExporter,
-    prometheus_factory: PrometheusFactory, alertmanager_factory: AlertmanagerFactory,
+    opsbook: OpsbookServer,
+    viewer: str,
+    exporter: MetricExporter,
+    prometheus_factory: PrometheusFactory,
+    alertmanager_factory: AlertmanagerFactory,
 ) -> None:
     token = opsbook.create_token("acme", integration="alertmanager")
     am_config = json.dumps({
@@ -125,15 +150,19 @@ def test_prometheus_to_alertmanager_to_opsbook_opens_p0_and_resolves(
     })  # fmt: skip
     am = alertmanager_factory(am_config)
     alertname = "QueueTooDeepViaAlertmanager"
-    prom = prometheus_factory(rules=rules(alertname), targets=[exporter.target], alertmanager_url=am.url,
-                              job="checkout")
+    prom = prometheus_factory(
+        rules=rules(alertname), targets=[exporter.target], alertmanager_url=am.url, job="checkout"
+    )
     detail = _fire_and_clear(opsbook, viewer, prom, exporter, alertname)
     assert detail["source"] == "alertmanager"
     assert detail["alerts"][0]["integration"] == "alertmanager"
 
 
 def test_prometheus_posting_straight_to_opsbook_opens_p0_and_resolves(
-    opsbook: OpsbookServer, viewer: str, exporter: MetricExporter, prometheus_factory: PrometheusFactory,
+    opsbook: OpsbookServer,
+    viewer: str,
+    exporter: MetricExporter,
+    prometheus_factory: PrometheusFactory,
 ) -> None:
     token = opsbook.create_token("acme", integration="prometheus")
     alerting = {
@@ -144,8 +173,9 @@ def test_prometheus_posting_straight_to_opsbook_opens_p0_and_resolves(
         }]
     }  # fmt: skip
     alertname = "QueueTooDeepDirect"
-    prom = prometheus_factory(rules=rules(alertname), targets=[exporter.target], extra_alerting=alerting,
-                              job="checkout")
+    prom = prometheus_factory(
+        rules=rules(alertname), targets=[exporter.target], extra_alerting=alerting, job="checkout"
+    )
     detail = _fire_and_clear(opsbook, viewer, prom, exporter, alertname)
     assert detail["source"] == "prometheus"
     assert detail["alerts"][0]["integration"] == "prometheus"

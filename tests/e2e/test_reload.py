@@ -67,8 +67,10 @@ def service_of_new_alert(srv: OpsbookServer, tokens: dict[str, str]) -> str:
     """Post a brand-new job=checkout alert and return the service its incident landed on."""
     name = f"ReloadProbe{next(_names)}"
     with srv.client(tokens["intake"]) as c:
-        r = c.post("/api/v1/integrations/alertmanager",
-                   json=am_body(am_alert(name, job="checkout", severity="warning")))
+        r = c.post(
+            "/api/v1/integrations/alertmanager",
+            json=am_body(am_alert(name, job="checkout", severity="warning")),
+        )
     assert r.status_code == 200, r.text
     (incident_id,) = r.json()["incidents"]
     service: str = srv.incident(tokens["viewer"], incident_id)["service"]
@@ -89,12 +91,18 @@ def sighup_and_wait(srv: OpsbookServer, event: str) -> dict[str, Any]:
     """Send SIGHUP and return the log entry the reload produced (``config_reloaded`` or ``…_failed``)."""
     before = len(log_events(srv, event))
     srv.sighup()
-    found = wait_until(lambda: log_events(srv, event)[before:], 15, what=f"log event {event!r}",
-                       describe=srv.log_tail)
+    found = wait_until(
+        lambda: log_events(srv, event)[before:],
+        15,
+        what=f"log event {event!r}",
+        describe=srv.log_tail,
+    )
     return found[0]
 
 
-def test_sighup_with_a_valid_edit_reroutes_new_alerts(srv: OpsbookServer, tokens: dict[str, str]) -> None:
+def test_sighup_with_a_valid_edit_reroutes_new_alerts(
+    srv: OpsbookServer, tokens: dict[str, str]
+) -> None:
     assert service_of_new_alert(srv, tokens) == "checkout-api"
     srv.write_config(CONFIG_B)
     sighup_and_wait(srv, "config_reloaded")
@@ -102,7 +110,9 @@ def test_sighup_with_a_valid_edit_reroutes_new_alerts(srv: OpsbookServer, tokens
     assert srv.running
 
 
-def test_sighup_with_an_invalid_file_keeps_the_old_config(srv: OpsbookServer, tokens: dict[str, str]) -> None:
+def test_sighup_with_an_invalid_file_keeps_the_old_config(
+    srv: OpsbookServer, tokens: dict[str, str]
+) -> None:
     srv.write_config(CONFIG_BAD)
     entry = sighup_and_wait(srv, "config_reload_failed")
     reason = entry["reason"]
@@ -137,7 +147,9 @@ def test_reload_route_refuses_an_invalid_file_with_problem_json(
 
 
 @pytest.mark.parametrize("who", ["commander", "viewer", "intake", None])
-def test_reload_route_is_admin_only(srv: OpsbookServer, tokens: dict[str, str], who: str | None) -> None:
+def test_reload_route_is_admin_only(
+    srv: OpsbookServer, tokens: dict[str, str], who: str | None
+) -> None:
     srv.write_config(CONFIG_B)
     r = srv.post("/-/reload", tokens[who] if who else None)
     assert r.status_code == (401 if who is None else 403), r.text

@@ -73,7 +73,9 @@ def test_config_check_accepts_a_valid_file(srv: OpsbookServer) -> None:
     assert "2 tenants" in proc.stdout
 
 
-def test_config_check_names_file_line_and_field_of_each_problem(srv: OpsbookServer, tmp_path: Path) -> None:
+def test_config_check_names_file_line_and_field_of_each_problem(
+    srv: OpsbookServer, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD_CONFIG)
     proc = srv.cli("config", "check", str(bad))
@@ -86,11 +88,14 @@ def test_config_check_names_file_line_and_field_of_each_problem(srv: OpsbookServ
     no_traceback(proc.stderr)
 
 
-def test_serve_refuses_an_invalid_config_with_the_same_message(srv: OpsbookServer, tmp_path: Path) -> None:
+def test_serve_refuses_an_invalid_config_with_the_same_message(
+    srv: OpsbookServer, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD_CONFIG)
-    proc = srv.cli("serve", "--config", str(bad), "--port", str(free_port()), "--host", "127.0.0.1",
-                   timeout=30)
+    proc = srv.cli(
+        "serve", "--config", str(bad), "--port", str(free_port()), "--host", "127.0.0.1", timeout=30
+    )
     assert proc.returncode == 2
     assert f"{bad}:6: services[0].descripton: unknown key" in proc.stderr
     no_traceback(proc.stderr)
@@ -121,13 +126,18 @@ def test_tokens_create_refuses_an_unknown_tenant(srv: OpsbookServer) -> None:
 
 
 def test_tokens_list_never_shows_secrets_and_revoke_locks_the_token_out(srv: OpsbookServer) -> None:
-    created = srv.cli("tokens", "create", "--tenant", "acme", "--integration", "grafana", check=True)
+    created = srv.cli(
+        "tokens", "create", "--tenant", "acme", "--integration", "grafana", check=True
+    )
     secret = created.stdout.strip()
     match = re.search(r"created (tok_\w+)", created.stderr)
     assert match, created.stderr
     token_id = match.group(1)
-    body = {"event_action": "trigger", "dedup_key": "cli-revoke",
-            "payload": {"summary": "cli revoke probe", "severity": "warning", "source": "cli-test"}}
+    body = {
+        "event_action": "trigger",
+        "dedup_key": "cli-revoke",
+        "payload": {"summary": "cli revoke probe", "severity": "warning", "source": "cli-test"},
+    }
     assert srv.post("/api/v1/events", secret, json=body).status_code == 202
 
     listing = srv.cli("tokens", "list", "--tenant", "acme", check=True)
@@ -135,13 +145,19 @@ def test_tokens_list_never_shows_secrets_and_revoke_locks_the_token_out(srv: Ops
     assert "grafana" in row and "intake" in row and "active" in row
     assert secret[:9] + "…" in row  # a hint to recognise it by, no more
     assert secret not in listing.stdout + listing.stderr
-    assert not re.search(r"opsb_[A-Za-z0-9_-]{20,}", listing.stdout), "a whole secret in `tokens list`"
+    assert not re.search(r"opsb_[A-Za-z0-9_-]{20,}", listing.stdout), (
+        "a whole secret in `tokens list`"
+    )
 
     revoked = srv.cli("tokens", "revoke", token_id, check=True)
     assert token_id in revoked.stdout
     # servers cache a token lookup for up to 5 s: poll, do not sleep
-    wait_until(lambda: srv.post("/api/v1/events", secret, json=body).status_code == 401, 15,
-               interval=0.25, what="the revoked token refused")
+    wait_until(
+        lambda: srv.post("/api/v1/events", secret, json=body).status_code == 401,
+        15,
+        interval=0.25,
+        what="the revoked token refused",
+    )
     listing = srv.cli("tokens", "list", "--tenant", "acme", check=True)
     row = next(line for line in listing.stdout.splitlines() if token_id in line)
     assert "revoked" in row
@@ -153,8 +169,20 @@ def test_tokens_list_never_shows_secrets_and_revoke_locks_the_token_out(srv: Ops
 
 def test_incident_lifecycle_with_json_output(srv: OpsbookServer, tokens: dict[str, str]) -> None:
     env = {"OPSBOOK_TOKEN": tokens["commander"]}
-    declared = as_json(srv.cli("incidents", "declare", "--service", "checkout-api", "--severity", "p1",
-                               "--title", "Checkout errors reported by customers", "--json", env=env))
+    declared = as_json(
+        srv.cli(
+            "incidents",
+            "declare",
+            "--service",
+            "checkout-api",
+            "--severity",
+            "p1",
+            "--title",
+            "Checkout errors reported by customers",
+            "--json",
+            env=env,
+        )
+    )
     inc_id = declared["id"]
     assert declared["status"] == "triggered" and declared["severity"] == "P1"
     assert declared["service"] == "checkout-api"
@@ -170,14 +198,22 @@ def test_incident_lifecycle_with_json_output(srv: OpsbookServer, tokens: dict[st
     assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "alice"
     assert acked["acknowledgement"]["met"] is True
 
-    resolved = as_json(srv.cli("incidents", "resolve", inc_id, "--note", "rolled back", "--json", env=env))
+    resolved = as_json(
+        srv.cli("incidents", "resolve", inc_id, "--note", "rolled back", "--json", env=env)
+    )
     assert resolved["status"] == "resolved" and resolved["resolved_by"] == "alice"
 
-    closed = as_json(srv.cli("incidents", "close", inc_id, "--reason", "false_positive", "--json", env=env))
+    closed = as_json(
+        srv.cli("incidents", "close", inc_id, "--reason", "false_positive", "--json", env=env)
+    )
     assert closed["status"] == "closed" and closed["close_reason"] == "false_positive"
     kinds = [e["kind"] for e in closed["timeline"]]  # every change is on the timeline, in order
     assert [k for k in kinds if k in ("opened", "acknowledged", "resolved", "closed")] == [
-        "opened", "acknowledged", "resolved", "closed"], kinds
+        "opened",
+        "acknowledged",
+        "resolved",
+        "closed",
+    ], kinds
     assert all(e["actor"] == "alice" and e["at"].endswith("Z") for e in closed["timeline"])
 
     # the server agrees
@@ -188,10 +224,24 @@ def test_incident_lifecycle_with_json_output(srv: OpsbookServer, tokens: dict[st
     no_traceback(other.stderr)
 
 
-def test_incidents_list_and_show_print_readable_tables(srv: OpsbookServer, tokens: dict[str, str]) -> None:
+def test_incidents_list_and_show_print_readable_tables(
+    srv: OpsbookServer, tokens: dict[str, str]
+) -> None:
     env = {"OPSBOOK_TOKEN": tokens["commander"]}
-    declared = as_json(srv.cli("incidents", "declare", "--service", "search-indexer", "--severity", "P2",
-                               "--title", "Indexer lagging", "--json", env=env))
+    declared = as_json(
+        srv.cli(
+            "incidents",
+            "declare",
+            "--service",
+            "search-indexer",
+            "--severity",
+            "P2",
+            "--title",
+            "Indexer lagging",
+            "--json",
+            env=env,
+        )
+    )
     inc_id = declared["id"]
 
     listing = srv.cli("incidents", "list", env=env)
@@ -199,7 +249,9 @@ def test_incidents_list_and_show_print_readable_tables(srv: OpsbookServer, token
     header, *rows = listing.stdout.splitlines()
     assert header.split() == ["ID", "SEV", "STATUS", "SERVICE", "AGE", "ACK", "COMMANDER", "TITLE"]
     row = next(r for r in rows if r.startswith(inc_id))
-    assert "P2" in row and "triggered" in row and "search-indexer" in row and "Indexer lagging" in row
+    assert (
+        "P2" in row and "triggered" in row and "search-indexer" in row and "Indexer lagging" in row
+    )
     assert "due in" in row
     assert "{" not in listing.stdout and "\x1b[" not in listing.stdout  # no JSON, no colour codes
 
@@ -211,8 +263,17 @@ def test_incidents_list_and_show_print_readable_tables(srv: OpsbookServer, token
 
 
 def test_a_role_too_low_gets_a_clear_message(srv: OpsbookServer, tokens: dict[str, str]) -> None:
-    proc = srv.cli("incidents", "declare", "--service", "checkout-api", "--severity", "P3", "--title", "x",
-                   env={"OPSBOOK_TOKEN": tokens["viewer"]})
+    proc = srv.cli(
+        "incidents",
+        "declare",
+        "--service",
+        "checkout-api",
+        "--severity",
+        "P3",
+        "--title",
+        "x",
+        env={"OPSBOOK_TOKEN": tokens["viewer"]},
+    )
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: 403: ") and "responder" in proc.stderr
     no_traceback(proc.stderr)
@@ -222,7 +283,9 @@ def test_a_role_too_low_gets_a_clear_message(srv: OpsbookServer, tokens: dict[st
 # errors a user makes first
 
 
-def test_unreachable_server_gives_a_hint_not_a_traceback(srv: OpsbookServer, tokens: dict[str, str]) -> None:
+def test_unreachable_server_gives_a_hint_not_a_traceback(
+    srv: OpsbookServer, tokens: dict[str, str]
+) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     proc = srv.cli("incidents", "list", "--url", url, env={"OPSBOOK_TOKEN": tokens["viewer"]})
     assert proc.returncode == 1
@@ -264,9 +327,20 @@ ALL_COMMANDS = list(_commands(typer.main.get_command(app)))
 
 def test_every_command_is_covered_by_the_help_sweep() -> None:
     names = {" ".join(c) for c in ALL_COMMANDS}
-    assert {"serve", "config check", "tokens create", "tokens list", "tokens revoke", "incidents list",
-            "incidents show", "incidents ack", "incidents resolve", "incidents close",
-            "incidents declare", "db upgrade"} <= names
+    assert {
+        "serve",
+        "config check",
+        "tokens create",
+        "tokens list",
+        "tokens revoke",
+        "incidents list",
+        "incidents show",
+        "incidents ack",
+        "incidents resolve",
+        "incidents close",
+        "incidents declare",
+        "db upgrade",
+    } <= names
 
 
 @pytest.mark.parametrize("command", ALL_COMMANDS, ids=" ".join)

@@ -156,8 +156,14 @@ def test_a_route_overrides_the_policy_by_severity(tmp_path: Path) -> None:
     with running_app(f"sqlite:///{tmp_path}/o.db", config, run_worker=False) as h:
         st = h.client.app.state.opsbook  # type: ignore[attr-defined]
         pages = Pages()
-        w = Worker(st.sessions, st.clock, Escalator(st.sessions, lambda: st.config, st.clock, pages).job_kinds())
-        h.post_am(am_body(am_alert("ApiSlow", job="api", severity="info")))  # P3: the route's policy
+        w = Worker(
+            st.sessions,
+            st.clock,
+            Escalator(st.sessions, lambda: st.config, st.clock, pages).job_kinds(),
+        )
+        h.post_am(
+            am_body(am_alert("ApiSlow", job="api", severity="info"))
+        )  # P3: the route's policy
         h.post_am(am_body(am_alert("ApiDown", job="api", severity="critical")))  # P0: the service's
         _drain(w)
         assert sorted(u for u, _, _ in pages.sent) == ["alice", "lead"]

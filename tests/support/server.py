@@ -84,7 +84,9 @@ def wait_until(
             return last
         if time.monotonic() >= deadline:
             extra = f"\n{describe()}" if describe else ""
-            raise AssertionError(f"{what} not reached within {timeout:.0f}s (last: {last!r}){extra}")
+            raise AssertionError(
+                f"{what} not reached within {timeout:.0f}s (last: {last!r}){extra}"
+            )
         time.sleep(interval)
 
 
@@ -210,7 +212,9 @@ class OpsbookServer:
             args += ["--name", name]
         out = self.cli(*args, check=True).stdout
         lines = out.splitlines()
-        assert len(lines) == 1 and lines[0].strip(), f"expected the token alone on stdout, got {out!r}"
+        assert len(lines) == 1 and lines[0].strip(), (
+            f"expected the token alone on stdout, got {out!r}"
+        )
         return lines[0].strip()
 
     def create_tokens(self, specs: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
@@ -279,7 +283,9 @@ class OpsbookServer:
                     if http.get(f"{self.url}/readyz").status_code == 200:
                         return
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.url}/readyz not 200 within {timeout:.0f}s\n{self.log_tail()}")
+                    raise TimeoutError(
+                        f"{self.url}/readyz not 200 within {timeout:.0f}s\n{self.log_tail()}"
+                    )
                 time.sleep(0.05)
 
     def start(self, timeout: float | None = None) -> Self:

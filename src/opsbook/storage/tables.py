@@ -300,7 +300,7 @@ class ScheduleOverride(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-import opsbook.storage.tables_checks  # noqa: E402
-import opsbook.storage.tables_comms  # noqa: E402  (registers the comms tables on Base.metadata)
-import opsbook.storage.tables_learning  # noqa: E402,F401
-import opsbook.storage.tables_web  # noqa: E402
+# the feature modules' tables join Base.metadata when this module loads (Alembic and create_all see them)
+from opsbook.storage import tables_checks, tables_comms, tables_learning, tables_web  # noqa: E402
+
+FEATURE_TABLES = (tables_checks, tables_comms, tables_learning, tables_web)
