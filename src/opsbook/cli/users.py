@@ -57,3 +57,25 @@ def add(
             err=True,
         )
     typer.echo(f"user {name} ({role}) saved in tenant {tenant}")
+
+
+@app.command("hash")
+def hash_(
+    password_env: str = typer.Option(
+        None, "--password-env", help="read the password from this variable"
+    ),
+) -> None:
+    """Print an argon2 hash to paste as `password_hash:` of a user in opsbook.yaml (asks for the password)."""
+    import os
+
+    from opsbook.web.passwords import hash_password
+
+    password = (
+        os.environ.get(password_env, "")
+        if password_env
+        else typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    )
+    if not password:
+        typer.echo("error: empty password", err=True)
+        raise typer.Exit(2)
+    typer.echo(hash_password(password))

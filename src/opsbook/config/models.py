@@ -209,6 +209,10 @@ class User(Strict):
     full_name: str = ""
     contacts: list[str] = []
     notify: list[NotificationRule] = []
+    password_hash: str | None = Field(
+        default=None,
+        description="argon2 hash from `opsbook users hash`: lets this user sign in to the web UI",
+    )
 
 
 DEFAULT_SEVERITY_MAP: dict[str, Severity] = {

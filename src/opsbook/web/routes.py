@@ -96,7 +96,9 @@ async def login(request: Request) -> Response:
 
     def attempt() -> tuple[str, str] | None:
         with translate_errors(), st.sessions.begin() as s:
-            user = check_password(s, login_name, form.get("password", ""))
+            user = check_password(
+                s, login_name, form.get("password", ""), st.config, st.clock.now()
+            )
             if user is None:
                 return None
             secret, who = open_session(s, user, st.clock.now())

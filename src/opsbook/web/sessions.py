@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from opsbook.config.models import Config
 from opsbook.storage.tables_web import WebSession, WebUser
 from opsbook.web.passwords import DUMMY_HASH, hash_password, verify_password
 
@@ -65,16 +66,44 @@ def save_user(
     return user
 
 
-def check_password(s: Session, login: str, password: str) -> WebUser | None:
+def check_password(
+    s: Session, login: str, password: str, config: Config | None = None, now: datetime | None = None
+) -> WebUser | None:
     """The user ``login`` names (``name``, or ``tenant/name`` when a name exists in several
-    tenants) if ``password`` is theirs; None otherwise, in about the same time either way."""
+    tenants) if ``password`` is theirs; None otherwise, in about the same time either way.
+
+    Users added with ``opsbook users add`` live in the database; users declared in opsbook.yaml
+    with a ``password_hash`` sign in too (their row is kept in step with the config on sign-in).
+    """
     tenant, _, name = login.strip().rpartition("/")
     q = select(WebUser).where(WebUser.name == name)
     if tenant:
         q = q.where(WebUser.tenant == tenant)
     found = list(s.scalars(q.limit(2)))
     user = found[0] if len(found) == 1 else None
+    declared = [
+        u
+        for u in (config.users if config else [])
+        if u.name == name and u.password_hash and (not tenant or u.tenant == tenant)
+    ]
+    if user is None and len(declared) == 1 and now is not None:
+        cfg_user = declared[0]
+        if not verify_password(cfg_user.password_hash or DUMMY_HASH, password):
+            return None
+        row = WebUser(
+            tenant=cfg_user.tenant,
+            name=cfg_user.name,
+            role=cfg_user.role,
+            password_hash=cfg_user.password_hash or "",
+            created_at=now,
+            updated_at=now,
+        )
+        s.merge(row)
+        s.flush()
+        return s.get(WebUser, (cfg_user.tenant, cfg_user.name))
     ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
+    if ok and user is not None and declared and declared[0].role != user.role:
+        user.role = declared[0].role  # the config is the source of truth for declared users
     return user if ok and user is not None else None
 
 
