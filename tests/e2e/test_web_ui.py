@@ -196,9 +196,18 @@ def test_mitigation_status_update_and_postmortem_in_the_browser(
         body = alice.get_by_label("Message")
         expect(body).to_have_value(re.compile("^This incident has been resolved"))
         alice.evaluate("window.__noReload = true")
+        alice.wait_for_function(
+            "() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')",
+            timeout=WAIT,
+        )
         alice.get_by_label("Template").select_option("identified")
         expect(alice.get_by_label("Message")).to_have_value(
             re.compile("^We have identified the cause"), timeout=WAIT
+        )
+        # let HTMX finish settling the swapped composer before the next change (it re-binds then)
+        alice.wait_for_function(
+            "() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')",
+            timeout=WAIT,
         )
         alice.get_by_label("Template").select_option("resolved")
         expect(alice.get_by_label("Message")).to_have_value(
