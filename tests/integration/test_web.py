@@ -3,56 +3,18 @@ tenant scoping, and hostile alert text rendered inert."""
 
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from opsbook.storage.db import make_engine, make_sessionmaker
-from opsbook.web.sessions import save_user
 from tests.support.app import Harness, am_alert, am_body
-
-PASSWORD = "correct horse battery staple"
-_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+from tests.support.web import PASSWORD, add_web_users, csrf_of, open_incident, sign_in
 
 
 @pytest.fixture
 def users(h: Harness) -> Harness:
     """Web users: alice (acme commander), vera (acme viewer), bob (acme responder), carmen (globex)."""
-    engine = make_engine(h.url)
-    with make_sessionmaker(engine).begin() as s:
-        for tenant, name, role in (
-            ("acme", "alice", "commander"),
-            ("acme", "vera", "viewer"),
-            ("acme", "bob", "responder"),
-            ("globex", "carmen", "commander"),
-        ):
-            save_user(s, tenant, name, role, PASSWORD, h.clock.now())
-    engine.dispose()
-    return h
-
-
-def csrf_of(html: str) -> str:
-    m = _CSRF.search(html)
-    assert m, "no CSRF field on the page"
-    return m.group(1)
-
-
-def sign_in(client: TestClient, login: str, password: str = PASSWORD) -> Any:
-    token = csrf_of(client.get("/ui/login").text)
-    return client.post(
-        "/ui/login",
-        data={"login": login, "password": password, "csrf": token},
-        follow_redirects=False,
-    )
-
-
-def open_incident(h: Harness, tenant: str = "acme", **labels: str) -> str:
-    body = h.post_am(am_body(am_alert("CheckoutApiDown", job="checkout", **labels)), tenant)
-    iid: str = body["incidents"][0]
-    return iid
+    return add_web_users(h)
 
 
 def test_pages_need_a_session_and_sign_in_sets_a_safe_cookie(users: Harness) -> None:

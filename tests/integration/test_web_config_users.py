@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from opsbook.web.passwords import hash_password
-from tests.integration.test_web import sign_in
 from tests.support.app import TEST_CONFIG, running_app
+from tests.support.web import sign_in
 
 
 def test_a_declared_user_signs_in_and_the_config_decides_the_role(tmp_path: Path) -> None:

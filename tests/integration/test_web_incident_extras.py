@@ -13,10 +13,9 @@ import pytest
 
 from opsbook.storage.db import make_engine, make_sessionmaker
 from opsbook.storage.tables import StepRun
-from opsbook.web.sessions import save_user
 from opsbook.web.views import chart_view, result_blocks
-from tests.integration.test_web import PASSWORD, csrf_of, open_incident, sign_in
 from tests.support.app import Harness
+from tests.support.web import PASSWORD, add_web_users, csrf_of, open_incident, sign_in
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
@@ -25,17 +24,7 @@ _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 @pytest.fixture
 def users(h: Harness) -> Harness:
     """Web users: alice (acme commander), bob (acme responder), vera (acme viewer), carmen (globex)."""
-    engine = make_engine(h.url)
-    with make_sessionmaker(engine).begin() as s:
-        for tenant, name, role in (
-            ("acme", "alice", "commander"),
-            ("acme", "bob", "responder"),
-            ("acme", "vera", "viewer"),
-            ("globex", "carmen", "commander"),
-        ):
-            save_user(s, tenant, name, role, PASSWORD, h.clock.now())
-    engine.dispose()
-    return h
+    return add_web_users(h)
 
 
 def _resolved(h: Harness) -> str:

@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from opsbook.storage.db import make_engine, make_sessionmaker
-from opsbook.web.sessions import save_user
-from tests.integration.test_web import PASSWORD, csrf_of, sign_in
 from tests.support.app import Harness
+from tests.support.web import add_web_users, csrf_of, sign_in
 
 _NOW = re.compile(r'class="oncall-user">([^<]*)<')
 _NEXT = re.compile(
@@ -30,17 +28,7 @@ _REMOVE = re.compile(r'action="(/ui/oncall/[^"]+/remove)"')
 @pytest.fixture
 def users(h: Harness) -> Harness:
     """alice (commander), bob (responder), vera (viewer) in acme; carmen (commander) in globex."""
-    engine = make_engine(h.url)
-    with make_sessionmaker(engine).begin() as s:
-        for tenant, name, role in (
-            ("acme", "alice", "commander"),
-            ("acme", "bob", "responder"),
-            ("acme", "vera", "viewer"),
-            ("globex", "carmen", "commander"),
-        ):
-            save_user(s, tenant, name, role, PASSWORD, h.clock.now())
-    engine.dispose()
-    return h
+    return add_web_users(h)
 
 
 def on_call(c: TestClient) -> tuple[str, tuple[str, str] | None]:

@@ -31,8 +31,8 @@ import pytest
 
 from opsbook.storage.db import make_engine, make_sessionmaker
 from opsbook.web.sessions import save_user
-from tests.integration.test_web import PASSWORD, sign_in
 from tests.support.app import Harness, am_alert, am_body, running_app
+from tests.support.web import PASSWORD, sign_in
 
 NS = "{http://www.w3.org/2000/svg}"
 _SVG = re.compile(r"<svg\b.*?</svg>", re.S)

@@ -12,25 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from opsbook.flows.runbook_catalog import runbook_id
-from opsbook.storage.db import make_engine, make_sessionmaker
 from opsbook.web.runbooks_pages import render_markdown, safe_link
-from opsbook.web.sessions import save_user
-from tests.integration.test_web import PASSWORD, sign_in
 from tests.support.app import TEST_CONFIG, Harness, running_app
+from tests.support.web import add_web_users, sign_in
 
 
 def add_users(h: Harness) -> Harness:
     """alice (acme commander), vera (acme viewer), carmen (globex commander) as web users."""
-    engine = make_engine(h.url)
-    with make_sessionmaker(engine).begin() as s:
-        for tenant, name, role in (
-            ("acme", "alice", "commander"),
-            ("acme", "vera", "viewer"),
-            ("globex", "carmen", "commander"),
-        ):
-            save_user(s, tenant, name, role, PASSWORD, h.clock.now())
-    engine.dispose()
-    return h
+    return add_web_users(h)
 
 
 @pytest.fixture

@@ -10,28 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-from opsbook.storage.db import make_engine, make_sessionmaker
-from opsbook.web.sessions import save_user
-from tests.integration.test_web import PASSWORD, csrf_of, sign_in
 from tests.support.app import Harness, am_alert, am_body
+from tests.support.web import add_web_users, csrf_of, sign_in
 
 
 @pytest.fixture
 def users(h: Harness) -> Harness:
     """alice (acme commander), bob (acme responder), vera (acme viewer), ada (acme admin),
     carmen (globex commander)."""
-    engine = make_engine(h.url)
-    with make_sessionmaker(engine).begin() as s:
-        for tenant, name, role in (
-            ("acme", "alice", "commander"),
-            ("acme", "bob", "responder"),
-            ("acme", "vera", "viewer"),
-            ("acme", "ada", "admin"),
-            ("globex", "carmen", "commander"),
-        ):
-            save_user(s, tenant, name, role, PASSWORD, h.clock.now())
-    engine.dispose()
-    return h
+    return add_web_users(h)
 
 
 def _silences(h: Harness, tenant: str = "acme") -> list[dict[str, Any]]:
