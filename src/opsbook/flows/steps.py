@@ -418,7 +418,7 @@ class Outlined:
 
 def outline(
     s: Session, config: Config, catalog: RunbookCatalog, inc: Incident
-) -> tuple[Service, list[Outlined]]:
+) -> tuple[Section, Service, list[Outlined]]:
     """Every step of the incident's section in order, for the API and the web page alike."""
     rb, section = section_of(catalog, inc)
     svc = service_of(config, inc)
@@ -432,7 +432,7 @@ def outline(
             confirmation_phrase(loc) if gate and needs_confirmation(gate, step.safety) else None
         )
         out.append(Outlined(loc, gate, confirm, last.get(index)))
-    return svc, out
+    return section, svc, out
 
 
 def runs_of(s: Session, tenant: str, incident_id: str) -> list[StepRun]:

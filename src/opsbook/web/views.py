@@ -101,26 +101,17 @@ def phases(
 ) -> tuple[str | None, list[Phase]]:
     """The section heading and its steps grouped by phase; (None, []) when no section matched."""
     try:
-        rb, section = step_flows.section_of(catalog, inc)
-        svc = step_flows.service_of(config, inc)
+        section, svc, steps = step_flows.outline(s, config, catalog, inc)
     except NotFound:
         return None, []
-    last = {r.step_index: r for r in step_flows.runs_of(s, inc.tenant, inc.id)}
     groups: list[Phase] = []
-    numbered = ((ph.phase, st) for ph in section.phases for st in ph.steps)
-    for index, (phase, step) in enumerate(numbered, 1):
-        gate = svc.execution.gate(step.safety, rb.path) if step.executable else None
-        loc = step_flows.Located(rb, section, index, step, phase)
-        confirm = (
-            step_flows.confirmation_phrase(loc)
-            if gate and step_flows.needs_confirmation(gate, step.safety)
-            else None
-        )
+    for o in steps:
+        step, phase = o.loc.step, o.loc.phase
         if not groups or groups[-1].name != phase:
             groups.append(Phase(phase))
         groups[-1].steps.append(
             StepView(
-                index=index,
+                index=o.loc.index,
                 phase=phase,
                 title=step.title,
                 text=step.text,
@@ -129,9 +120,9 @@ def phases(
                 safety=step.safety,
                 reason=step.reason,
                 variables=[v for v in step.variables if v not in svc.variables],
-                needs_role=gate.role if gate else None,
-                confirmation=confirm,
-                last_run=last.get(index),
+                needs_role=o.gate.role if o.gate else None,
+                confirmation=o.confirmation,
+                last_run=o.last_run,
             )
         )
     return section.heading, groups

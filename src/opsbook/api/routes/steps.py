@@ -116,7 +116,7 @@ def list_steps(
     st = state_of(request)
     with translate_errors(), st.sessions() as s:
         inc = repos.get_incident(s, p.tenant, incident_id)
-        _, steps = flows.outline(s, st.config, st.catalog, inc)
+        _, _, steps = flows.outline(s, st.config, st.catalog, inc)
         return [
             StepOut(
                 step=o.loc.index,
