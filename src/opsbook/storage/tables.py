@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -190,6 +191,9 @@ class StepRun(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # what the approver is shown (flows.step_review.Review as JSON) and its sha256, at request time
+    shown_hash: Mapped[str | None] = mapped_column(String(64))
+    review: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class Approval(Base):
@@ -206,6 +210,9 @@ class Approval(Base):
     binding: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     comment: Mapped[str] = mapped_column(Text, default="")
+    shown_hash: Mapped[str | None] = mapped_column(String(64))  # the review the approver saw
+    self_approved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    break_glass: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Job(Base):
