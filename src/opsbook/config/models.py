@@ -9,13 +9,14 @@ import fnmatch
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from opsbook.config.checks import Check, Slo
 from opsbook.config.durations import Duration
 from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
+from opsbook.core import regex
 from opsbook.incidents.models import Severity
 from opsbook.postmortem.policy import PostmortemPolicy
 from opsbook.silences.config import MaintenanceWindow, StatusPageSettings
@@ -77,6 +78,11 @@ class ExecutionPolicy(Strict):
     mutating: GatePolicy = GatePolicy(role="responder")
     destructive: GatePolicy = GatePolicy(role="commander", confirm=True)
     unknown: GatePolicy = GatePolicy(role="commander", confirm=True)
+    four_eyes: bool = Field(
+        default=True,
+        description="destructive and unknown steps need a second person: the requester never "
+        "approves them alone (a commander may break glass with a written reason)",
+    )
     runbooks: list[RunbookGates] = Field(
         default=[], description="per-runbook gates; the first match wins"
     )
@@ -97,6 +103,11 @@ class ExecutionPolicy(Strict):
                     break
         gate: GatePolicy = getattr(self, kind)
         return gate
+
+    def needs_second_person(self, gate: GatePolicy, safety: str) -> bool:
+        """Whether the requester may not approve alone: the gate says so, or four eyes
+        (on by default) for destructive and unknown steps."""
+        return gate.second_person or (self.four_eyes and safety not in ("read-only", "mutating"))
 
 
 class PostmortemSettings(Strict):
@@ -138,7 +149,8 @@ class Matcher(Strict):
     value: str
 
     @classmethod
-    def parse(cls, text: str) -> Matcher:
+    def parse(cls, text: str, *, max_regex_chars: int = regex.CONFIG_MAX_PATTERN_CHARS) -> Matcher:
+        """``name<op>"value"``; a regex must be one RE2 accepts (linear-time, as Alertmanager's)."""
         m = _MATCHER.match(text)
         if not m:
             raise ValueError(
@@ -147,10 +159,39 @@ class Matcher(Strict):
         name, op, value = m.groups()
         if op in ("=~", "!~"):
             try:
-                re.compile(value)
-            except re.error as exc:
+                regex.check(value, max_chars=max_regex_chars)
+            except regex.RegexRefused as exc:
                 raise ValueError(f"invalid regex in matcher {text!r}: {exc}") from None
         return cls(name=name, op=op, value=value)
+
+
+class StormPolicy(Strict):
+    """Storm correlation: once ``threshold`` incidents opened for one service within ``window``,
+    further new alerts (never a P0) join one storm incident of that service instead."""
+
+    threshold: int = Field(
+        default=50, ge=1, le=1_000_000, description="incidents per window before a storm"
+    )
+    window: Duration = timedelta(minutes=5)
+
+    @field_validator("window")
+    @classmethod
+    def _window_positive(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("the storm window must be at least 1s")
+        return value
+
+
+def _storm_switch(value: object) -> object:
+    """``storm: off`` (YAML reads it as false) disables; ``storm: on`` means the default."""
+    if value is False or (isinstance(value, str) and value.strip().lower() in ("off", "false")):
+        return "off"
+    if value is True or (isinstance(value, str) and value.strip().lower() in ("on", "true")):
+        return None
+    return value
+
+
+StormSetting = Annotated[StormPolicy | Literal["off"] | None, BeforeValidator(_storm_switch)]
 
 
 class Route(Strict):
@@ -172,14 +213,19 @@ class Route(Strict):
     auto_resolve: bool = Field(
         default=True, description="resolve the incident when all its alerts resolve"
     )
+    storm: StormSetting = Field(
+        default=None,
+        description="storm correlation for this route: {threshold, window}, or off; "
+        "default: the top-level `storm:`",
+    )
 
     @field_validator("match_re")
     @classmethod
     def _regexes_compile(cls, value: dict[str, str]) -> dict[str, str]:
         for name, rx in value.items():
             try:
-                re.compile(rx)
-            except re.error as exc:
+                regex.check(rx, max_chars=regex.CONFIG_MAX_PATTERN_CHARS)
+            except regex.RegexRefused as exc:
                 raise ValueError(f"invalid regex for label {name!r}: {exc}") from None
         return value
 
@@ -254,6 +300,10 @@ class Config(Strict):
     postmortems: PostmortemSettings = PostmortemSettings()
     maintenance: list[MaintenanceWindow] = []
     status_page: StatusPageSettings = StatusPageSettings()
+    storm: StormSetting = Field(
+        default=StormPolicy(),
+        description="default storm correlation of every route: {threshold, window}, or off",
+    )
 
     def user(self, tenant: str, name: str) -> User | None:
         return next((u for u in self.users if u.tenant == tenant and u.name == name), None)
@@ -271,6 +321,13 @@ class Config(Strict):
 
     def service(self, tenant: str, name: str) -> Service | None:
         return next((s for s in self.services if s.tenant == tenant and s.name == name), None)
+
+    def storm_policy(self, route_index: int | None) -> StormPolicy | None:
+        """The storm correlation for alerts of a route (None: off); the route's, else the default."""
+        chosen = self.routes[route_index].storm if route_index is not None else None
+        if chosen is None:
+            chosen = self.storm if self.storm is not None else StormPolicy()
+        return chosen if isinstance(chosen, StormPolicy) else None
 
     def ack_window(self, severity: Severity) -> timedelta:
         policy = self.severities.get(severity)

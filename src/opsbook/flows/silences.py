@@ -9,6 +9,7 @@ incident, so nobody is paged and nothing is lost.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from opsbook.config.models import Config, Matcher
 from opsbook.core.errors import Conflict, InputError, NotFound
 from opsbook.core.ids import new_id
+from opsbook.core.regex import MAX_PATTERN_CHARS
 from opsbook.intake.models import AlertIn
 from opsbook.intake.routing import matches
 from opsbook.silences.guardrails import check_silence
@@ -44,11 +46,22 @@ def to_silence(row: SilenceRow) -> Silence:
     )
 
 
+MAX_MATCHERS = 50  # per silence or preview (the API and the page say the same)
+PREVIEW_SCAN = 2000  # a preview looks at the most recent firing alerts only
+PREVIEW_BUDGET = 20_000_000  # characters of label values a preview's regexes may read
+
+
 def parse_or_input_error(texts: Sequence[str]) -> tuple[Matcher, ...]:
-    try:
-        return parse_matchers(texts)
-    except ValueError as exc:
-        raise InputError(str(exc), field="matchers") from None
+    """A request's matchers; a bad one (or a regex RE2 refuses) is a 422 naming ``matchers[i]``."""
+    if len(texts) > MAX_MATCHERS:
+        raise InputError(f"at most {MAX_MATCHERS} matchers", field="matchers")
+    out = []
+    for i, text in enumerate(texts):
+        try:
+            out.append(parse_matchers([text], max_regex_chars=MAX_PATTERN_CHARS)[0])
+        except ValueError as exc:
+            raise InputError(f"matchers[{i}]: {exc}", field=f"matchers[{i}]") from None
+    return tuple(out)
 
 
 def create_silence(
@@ -120,19 +133,40 @@ def expire_silence(
     return row
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What a preview found; ``complete`` is False when it stopped at its work bound."""
+
+    alerts: list[dict[str, Any]]
+    scanned: int
+    complete: bool
+
+
 def preview(
     s: Session, tenant: str, matchers: Sequence[str], limit: int = 200
 ) -> list[dict[str, Any]]:
     """Firing alerts of the tenant that a silence with ``matchers`` would match right now."""
-    parsed = parse_or_input_error(matchers)
+    return preview_bounded(s, tenant, matchers, limit).alerts
+
+
+def preview_bounded(s: Session, tenant: str, matchers: Sequence[str], limit: int = 200) -> Preview:
+    """:func:`preview` with its bounds told: at most PREVIEW_SCAN alerts, PREVIEW_BUDGET
+    characters read by regexes; equality matchers are tried first, so they prune for free."""
+    parsed = sorted(parse_or_input_error(matchers), key=lambda m: m.op in ("=~", "!~"))
     q = (
         select(Alert)
         .where(Alert.tenant == tenant, Alert.status == "firing")
         .order_by(Alert.last_received_at.desc())
-        .limit(5000)
+        .limit(PREVIEW_SCAN)
     )
-    out = []
+    out: list[dict[str, Any]] = []
+    budget, scanned, complete = PREVIEW_BUDGET, 0, True
     for a in s.scalars(q):
+        if budget <= 0 or len(out) >= limit:
+            complete = False
+            break
+        scanned += 1
+        budget -= sum(len(a.labels.get(m.name, "")) + 1 for m in parsed if m.op in ("=~", "!~"))
         if all(matches(m, a.labels) for m in parsed):
             out.append(
                 {
@@ -143,9 +177,7 @@ def preview(
                     "starts_at": a.starts_at,
                 }
             )
-            if len(out) >= limit:
-                break
-    return out
+    return Preview(out, scanned, complete and scanned < PREVIEW_SCAN)
 
 
 # -- maintenance windows made through the API (one-off) ------------------------------------------

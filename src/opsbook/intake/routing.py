@@ -6,9 +6,9 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from opsbook.config.models import Config, Matcher, Route
+from opsbook.core import regex
 from opsbook.incidents.models import Severity
 from opsbook.intake.models import AlertIn
 
@@ -27,19 +27,20 @@ class Decision:
     route_index: int | None  # index in config.routes; None for the tenant's default route
 
 
-@lru_cache(maxsize=4096)
-def _anchored(pattern: str) -> re.Pattern[str]:
-    return re.compile(f"^(?:{pattern})$")
-
-
 def matches(m: Matcher, labels: Mapping[str, str]) -> bool:
-    """Alertmanager semantics: a missing label is the empty string; regexes are fully anchored."""
+    """Alertmanager semantics: a missing label is the empty string; regexes are fully anchored.
+
+    Regexes run on RE2 (linear time). A regex RE2 refuses (only a silence stored before RE2
+    can hold one) matches nothing, whatever its operator: it never silences or routes more.
+    """
     value = labels.get(m.name, "")
     if m.op == "=":
         return value == m.value
     if m.op == "!=":
         return value != m.value
-    hit = _anchored(m.value).match(value) is not None
+    hit = regex.full_match(m.value, value)
+    if hit is None:
+        return False
     return hit if m.op == "=~" else not hit
 
 

@@ -48,9 +48,12 @@ class Silence:
         return bool(self.matchers) and all(matches(m, labels) for m in self.matchers)
 
 
-def parse_matchers(texts: Sequence[str]) -> tuple[Matcher, ...]:
-    """``['job="api"', 'env=~"prod|stage"']`` → matchers; raises ValueError naming the bad one."""
-    return tuple(Matcher.parse(t) for t in texts)
+def parse_matchers(texts: Sequence[str], *, max_regex_chars: int = 1000) -> tuple[Matcher, ...]:
+    """``['job="api"', 'env=~"prod|stage"']`` → matchers; raises ValueError naming the bad one.
+
+    Regexes must be ones RE2 accepts (see ``core.regex``), at most ``max_regex_chars`` long.
+    """
+    return tuple(Matcher.parse(t, max_regex_chars=max_regex_chars) for t in texts)
 
 
 def format_matcher(m: Matcher) -> str:

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from opsbook.api.auth import Principal, require_role, state_of
+from opsbook.api.params import check_duration, check_optional_time, check_time
 from opsbook.config.durations import Duration
-from opsbook.core.clock import utc
 from opsbook.flows import silences as flows
 from opsbook.silences.models import SilenceState, format_matcher
 from opsbook.storage.db import translate_errors
@@ -76,6 +76,8 @@ class SilenceOut(BaseModel):
 class PreviewOut(BaseModel):
     matchers: list[str]
     alerts: list[dict[str, Any]]
+    scanned: int = Field(description="firing alerts looked at (the most recent first)")
+    complete: bool = Field(description="false when the preview stopped at its work bound")
 
 
 @router.get("/api/v1/silences", response_model=list[SilenceOut], responses=_ERRORS)
@@ -108,8 +110,8 @@ def create_silence(
                 p.role or "viewer",
                 now,
                 matchers=body.matchers,
-                starts_at=utc(body.starts_at) if body.starts_at else None,
-                ends_at=utc(body.ends_at),
+                starts_at=check_optional_time(body.starts_at, "startsAt", now),
+                ends_at=check_time(body.ends_at, "endsAt", now),
                 comment=body.comment,
                 force=body.force,
             ),
@@ -124,9 +126,13 @@ def preview(
     matchers: Annotated[list[str], Query(max_length=50, description='repeat: job="api"')] = [],  # noqa: B006
     p: Principal = Depends(require_role("viewer")),
 ) -> PreviewOut:
-    """Firing alerts a silence with these matchers would match now (none given: all firing)."""
+    """Firing alerts a silence with these matchers would match now (none given: all firing).
+
+    Regexes run on RE2 (linear time); at most the 2,000 most recent firing alerts are looked at.
+    """
+    found = _tx(request, lambda s: flows.preview_bounded(s, p.tenant, matchers))
     return PreviewOut(
-        matchers=matchers, alerts=_tx(request, lambda s: flows.preview(s, p.tenant, matchers))
+        matchers=matchers, alerts=found.alerts, scanned=found.scanned, complete=found.complete
     )
 
 
@@ -218,9 +224,11 @@ def create_window(
             description=body.description,
             services=body.services,
             components=body.components,
-            start=utc(body.start),
-            end=utc(body.end),
-            notify_before=body.notify_before,
+            start=check_time(body.start, "start", now),
+            end=check_time(body.end, "end", now),
+            notify_before=check_duration(
+                body.notify_before, "notify_before", least=timedelta(0), most=timedelta(days=30)
+            ),
         )
         w = flows.to_window(row)
         return WindowOut(
