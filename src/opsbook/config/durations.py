@@ -25,7 +25,10 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(
             f"invalid duration {text!r}: expected a number and unit like 30s, 5m, 1h, 1d, 1w"
         )
-    return timedelta(seconds=total)
+    try:
+        return timedelta(seconds=total)
+    except OverflowError:  # a ValueError, so pydantic and callers report it as bad input
+        raise ValueError(f"duration {text[:40]!r} is too long") from None
 
 
 def format_duration(td: timedelta) -> str:

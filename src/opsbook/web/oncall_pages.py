@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from opsbook.api.auth import state_of
-from opsbook.api.routes.oncall import OverrideIn
+from opsbook.api.routes.oncall import OverrideIn, check_override_times
 from opsbook.api.state import AppState
 from opsbook.config.oncall import Schedule
 from opsbook.core.clock import utc
@@ -265,6 +265,7 @@ def parse_override(st: AppState, tenant: str, sch: Schedule, form: dict[str, str
     except ValidationError as exc:
         msg = str(exc.errors()[0].get("msg", "invalid override")).removeprefix("Value error, ")
         raise InputError(msg) from None
+    check_override_times(body, st.clock.now())
     _check_user(st, tenant, body.user, "user")
     _check_user(st, tenant, body.replaces, "replaces")
     return body

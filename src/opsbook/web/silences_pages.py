@@ -23,7 +23,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from opsbook.api.auth import state_of
-from opsbook.config.durations import format_duration, parse_duration
+from opsbook.api.params import MAX_DURATION, MIN_DURATION, check_time, parse_bounded_duration
+from opsbook.config.durations import format_duration
 from opsbook.core.errors import InputError, OpsbookError
 from opsbook.flows import silences as flows
 from opsbook.silences.models import SilenceState, format_matcher
@@ -90,11 +91,11 @@ def matcher_lines(text: str) -> list[str]:
     return lines
 
 
-def _duration(text: str, field: str) -> timedelta:
-    try:
-        return parse_duration(text or "")
-    except ValueError as exc:
-        raise InputError(str(exc), field=field) from None
+def _duration(
+    text: str, field: str, least: timedelta = MIN_DURATION, most: timedelta = MAX_DURATION
+) -> timedelta:
+    """A duration field within the request bounds (``api.params``)."""
+    return parse_bounded_duration(text or "", field, least=least, most=most)
 
 
 def _when(text: str, field: str, now: datetime) -> datetime:
@@ -108,7 +109,7 @@ def _when(text: str, field: str, now: datetime) -> datetime:
         raise InputError(
             f"{field}: expected a time like 2026-01-01T12:00 (UTC)", field=field
         ) from None
-    return value.replace(tzinfo=now.tzinfo) if value.tzinfo is None else value
+    return check_time(value, field, now)
 
 
 def _text(form: Form, key: str, limit: int) -> str:
@@ -381,7 +382,9 @@ async def create_window(request: Request) -> Response:
                 description=_text(form, "description", MAX_COMMENT),
                 services=sorted(draft["services"]), components=sorted(draft["components"]),
                 start=start, end=start + _duration(draft["duration"], "duration"),
-                notify_before=_duration(draft["notify_before"], "notify_before"),
+                notify_before=_duration(
+                    draft["notify_before"], "notify_before", timedelta(0), timedelta(days=30)
+                ),
             )  # fmt: skip
 
     try:

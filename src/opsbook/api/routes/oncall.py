@@ -11,6 +11,7 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from opsbook.api.auth import Principal, require_role, state_of
+from opsbook.api.params import check_time
 from opsbook.config.oncall import Schedule
 from opsbook.core.clock import utc
 from opsbook.core.errors import InputError, NotFound
@@ -51,11 +52,21 @@ class OverrideIn(BaseModel):
     def _order(self) -> OverrideIn:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("start and end need a time zone, e.g. 2026-01-05T09:00:00Z")
-        if self.end <= self.start:
+        try:
+            length = self.end - self.start
+        except OverflowError:  # zone offsets past year 1 or 9999
+            raise ValueError("start or end is out of range") from None
+        if length <= timedelta(0):
             raise ValueError("end must be after start")
-        if self.end - self.start > timedelta(days=90):
+        if length > timedelta(days=90):
             raise ValueError("an override lasts at most 90 days")
         return self
+
+
+def check_override_times(body: OverrideIn, now: datetime) -> None:
+    """Both ends within the request bounds (a year-9999 override would break every read)."""
+    check_time(body.start, "start", now)
+    check_time(body.end, "end", now)
 
 
 class OverrideOut(OverrideIn):
@@ -88,7 +99,8 @@ def who_is_on_call(
 ) -> list[OnCallOut]:
     """Who is on call at ``at`` for each schedule (or one), and the shifts in the next ``days``."""
     st = state_of(request)
-    when = utc(at) if at else st.clock.now()
+    now = st.clock.now()
+    when = check_time(at, "at", now) if at else now
     chosen = (
         [_schedule(request, p.tenant, schedule)]
         if schedule
@@ -148,6 +160,7 @@ def add_override(
     """Someone covers a shift: "bob covers alice from … to …"."""
     st = state_of(request)
     _schedule(request, p.tenant, name)
+    check_override_times(body, st.clock.now())
     _check_user(request, p.tenant, body.user, "user")
     _check_user(request, p.tenant, body.replaces, "replaces")
     row = ScheduleOverride(

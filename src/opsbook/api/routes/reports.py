@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from opsbook.api.auth import Principal, require_role, state_of
+from opsbook.api.params import since_until
 from opsbook.flows.reports import tenant_report
 from opsbook.incidents.models import Severity
 from opsbook.reports.models import Period
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
     "",
     responses={
         401: {"description": "missing or unknown token"},
-        422: {"description": "bad since/until"},
+        422: {"description": "bad since/until (a duration of 1m…5y, times 2000…now+10y)"},
     },
 )
 def get_report(
@@ -38,7 +39,7 @@ def get_report(
     Times are seconds; rates are 0–1 (null when there is nothing to count)."""
     st = state_of(request)
     now = st.clock.now()
-    period = Period.parse(since, until, now)
+    period = Period(*since_until(since, until, now))
     with translate_errors(), st.sessions() as s:
         report = tenant_report(
             s, p.tenant, period, now, service=service, severity=severity.value if severity else None

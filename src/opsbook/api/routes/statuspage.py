@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from opsbook.api.auth import Principal, require_role, state_of
-from opsbook.core.clock import isoformat, utc
+from opsbook.api.params import check_optional_time
+from opsbook.core.clock import isoformat
 from opsbook.core.errors import InputError
 from opsbook.flows import statuspage as flows
 from opsbook.statuspage.derive import uptime_percent
@@ -226,7 +227,7 @@ def put_component(
             p.tenant,
             component,
             body.state,
-            utc(body.expires_at) if body.expires_at else None,
+            check_optional_time(body.expires_at, "expires_at", now),
             p.actor,
             now,
         )
