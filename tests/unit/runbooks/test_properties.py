@@ -1,5 +1,5 @@
 """Property tests: any text parses without an exception, in bounded time; a generated
-50,000-line runbook parses in under a second."""
+50,000-line runbook parses whole."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from opsbook.runbooks.export import to_json_dict
 from opsbook.runbooks.models import KINDS, PHASES, SAFETY_CLASSES
 from opsbook.runbooks.parse import parse_runbook
 from opsbook.runbooks.variables import find_variables
+from tests.support.big_runbook import generated_runbook
 
 _PIECES = [
     "# ",
@@ -141,66 +142,19 @@ def test_pathological_nesting_is_bounded() -> None:
         _check(text)
 
 
-_SECTION = """## Service {i} error rate
-
-**Alert:** `Service{i}HighErrorRate`
-**Severity:** critical
-**Threshold:** more than {p}% of requests fail for 5 minutes
-
-Requests to service {i} fail. Follow the steps below and keep the incident channel updated
-while you work through them, one at a time.
-
-### Symptoms
-
-- HTTP 5xx answers from /api/orders/{i}
-- p95 latency above {ms} ms
-
-### Diagnosis
-
-1. Look at the pods: `kubectl get pods -n shop-{i}`
-2. Check the database and the cache:
-   ```bash
-   # connections in use
-   psql "$DATABASE_URL" -c "SELECT count(*) FROM pg_stat_activity WHERE state = 'active';"
-   # cache health
-   redis-cli -u $REDIS_URL INFO memory | grep used_memory_human
-   kubectl logs deploy/api-{i} -n shop-{i} --since=10m \\
-     | grep -c ERROR
-   ```
-3. Query the error ratio:
-   ```promql
-   sum(rate(http_requests_total{{job="api-{i}",code=~"5.."}}[5m]))
-   ```
-
-### Mitigation
-
-**Rollback**: undo the last deploy if it started after the release.
-
-```bash
-kubectl rollout undo deploy/api-{i} -n shop-{i}
-```
-
-"""
-
-
-def test_fifty_thousand_line_runbook_parses_in_under_a_second() -> None:
-    per = _SECTION.count("\n")
-    text = "# Generated runbook\n\n" + "".join(
-        _SECTION.format(i=i, p=i % 50, ms=100 + i % 900) for i in range(50_000 // per + 1)
-    )
+def test_fifty_thousand_line_runbook_parses_whole() -> None:
+    """Every section and step of a generated 50,000-line runbook is found (its speed is measured
+    by bench/parse.py, next to markdown-it itself, not here)."""
+    text, sections = generated_runbook(50_000)
     assert text.count("\n") >= 50_000
-    # CPU time of this process, best of three: `make test` runs the suite on two workers next
-    # to real databases and a browser, so wall-clock time would measure the neighbours too.
-    best_cpu = best_wall = float("inf")
-    for _ in range(3):
-        classify.cache_clear()  # no help from the memo of an earlier run
-        cpu, wall = time.process_time(), time.perf_counter()
-        rb = parse_runbook(text, "big.md")
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-        best_wall = min(best_wall, time.perf_counter() - wall)
-    assert len(rb.sections) == 50_000 // per + 1
+    classify.cache_clear()  # no help from the memo of an earlier test
+    rb = parse_runbook(text, "big.md")
+    assert rb.errors == ()
+    assert len(rb.sections) == sections
+    assert [s.heading for s in rb.sections[:2]] == ["Service 0 error rate", "Service 1 error rate"]
     assert sum(len(s.steps) for s in rb.sections) >= 7 * len(rb.sections)
-    assert best_cpu < 1.0, f"50,000 lines took {best_cpu:.2f} s CPU ({best_wall:.2f} s wall)"
+    last = [s.steps[-1] for s in rb.sections[-3:]]
+    assert all("kubectl rollout undo" in st.text and st.safety != "read-only" for st in last)
 
 
 def test_parse_leaves_the_garbage_collector_as_it_found_it() -> None:
