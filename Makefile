@@ -28,7 +28,7 @@ test-deps:  ## install Redis, PostgreSQL 15, Prometheus, Alertmanager and Chromi
 	@bash scripts/install-test-deps.sh
 
 test: setup test-deps  ## install what the tests need and run the whole suite
-	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q --durations=25
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
