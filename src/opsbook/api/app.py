@@ -26,6 +26,7 @@ from opsbook.api.state import AppState
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock
 from opsbook.core.settings import Settings
+from opsbook.flows import backlog
 from opsbook.flows.checks import metric_rows
 from opsbook.flows.comms_sweep import sweep as comms_sweep
 from opsbook.flows.expire import expire_stale_alerts
@@ -108,6 +109,11 @@ def create_app(
     holder["s"] = state
     state.metrics.watch_reports(metric_source(sessions, lambda: holder["s"].config, clk))
     state.metrics.watch_checks(lambda: metric_rows(sessions, lambda: holder["s"].config))
+    state.metrics.watch_backlog(
+        backlog.reader(
+            sessions, clk.now, settings.backlog_deep_items, settings.backlog_deep_seconds
+        )
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

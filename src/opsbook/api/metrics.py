@@ -8,6 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from opsbook.flows.backlog import Backlog
+
 
 class _OpenIncidents(Collector):
     """Reads open incidents from the database at scrape time: right across replicas."""
@@ -103,6 +105,41 @@ class _CheckStates(Collector):
         yield from (up, firing, latency)
 
 
+class _Backlog(Collector):
+    """Unsent work at scrape time, from the database (the same on every replica):
+    ``opsbook_queue_depth`` and ``opsbook_queue_oldest_seconds`` per queue (``notification`` for
+    pending messages, else the job kind), and ``opsbook_backlog_deep`` (1 when people may be
+    hearing late; see ``flows.backlog``)."""
+
+    def __init__(self, source: Callable[[], Backlog]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        depth = GaugeMetricFamily(
+            "opsbook_queue_depth",
+            "Ready jobs per kind, and pending notifications",
+            labels=["queue"],
+        )
+        oldest = GaugeMetricFamily(
+            "opsbook_queue_oldest_seconds",
+            "How long the oldest ready item waited",
+            labels=["queue"],
+        )
+        deep = GaugeMetricFamily(
+            "opsbook_backlog_deep", "1 while the backlog of unsent work is deep"
+        )
+        try:
+            b = self._source()
+        except Exception:  # noqa: BLE001 - a scrape must not fail because the database is down
+            yield from (depth, oldest, deep)
+            return
+        for q in b.queues:
+            depth.add_metric([q.kind], q.depth)
+            oldest.add_metric([q.kind], b.age(q))
+        deep.add_metric([], 1.0 if b.deep else 0.0)
+        yield from (depth, oldest, deep)
+
+
 class Metrics:
     def __init__(self, open_counts: Callable[[], Sequence[tuple[str, str, str, int]]]) -> None:
         self.registry = CollectorRegistry()
@@ -131,6 +168,10 @@ class Metrics:
         """Export health checks; ``source`` gives :data:`CheckRow` tuples
         (``opsbook.flows.checks.metric_rows``)."""
         self.registry.register(_CheckStates(source))
+
+    def watch_backlog(self, source: Callable[[], Backlog]) -> None:
+        """Expose the backlog of unsent work (``flows.backlog.reader``) as gauges."""
+        self.registry.register(_Backlog(source))
 
     def watch_reports(
         self, source: Callable[[], Sequence[tuple[str, dict[str, str], float]]]

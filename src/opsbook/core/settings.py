@@ -26,6 +26,23 @@ class Settings(BaseSettings):
         description="signs acknowledge/resolve links in notifications; at least 16 characters",
     )
     max_body_bytes: int = 1024 * 1024
+    max_alerts_per_request: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="alerts one intake request may hold; more is answered 413 and none is stored",
+    )
+    backlog_deep_items: int = Field(
+        default=1000,
+        ge=1,
+        description="ready jobs of one kind, or pending notifications, that make the backlog deep",
+    )
+    backlog_deep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="how long the oldest ready job or pending notification may wait before the "
+        "backlog is deep (/metrics, /readyz and a banner in the UI say so)",
+    )
     run_worker: bool = Field(
         default=True, description="run a job worker inside `serve` (steps, diagnostics)"
     )

@@ -22,8 +22,10 @@ from opsbook.flows.escalation import paging_rows, stop_paging
 from opsbook.flows.postmortems import draft_on_resolve
 from opsbook.flows.runbook_catalog import runbook_id
 from opsbook.flows.silences import Quiet
+from opsbook.flows.storms import StormIncident, Storms
 from opsbook.incidents.lifecycle import ack_deadline
 from opsbook.incidents.models import EntryKind, Severity, Status
+from opsbook.incidents.storm import storm_key, storm_title
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.intake.routing import Decision, decide
 from opsbook.runbooks.match import Match
@@ -44,7 +46,8 @@ class IngestBatch:
 
 @dataclass
 class IngestResult:
-    """Per alert: opened, grouped, deduplicated, refired, resolved, acknowledged or ignored."""
+    """Per alert: opened, grouped, storm (joined its service's storm incident), deduplicated,
+    refired, resolved, acknowledged, silenced or ignored."""
 
     outcomes: list[str] = field(default_factory=list)
     incident_ids: list[str | None] = field(default_factory=list)
@@ -147,7 +150,9 @@ class _Work:
             for a in alerts
             if a.action is EventAction.TRIGGER and a.fingerprint not in self.current
         }
-        keys = sorted({d.group_key for d in self.decisions.values()})
+        # the storm counters are locked before the open incidents are read (one storm per service)
+        self.storms = Storms(s, config, tenant, now, self.decisions.values())
+        keys = sorted({d.group_key for d in self.decisions.values()} | set(self.storms.keys))
         self.by_group: dict[str, Incident | _New] = dict(
             repos.open_incidents_by_group(s, tenant, keys)
         )
@@ -171,6 +176,7 @@ class _Work:
                 self.resolve(alert, res)
             else:
                 self.acknowledge(alert, res)
+        self.storm_entries()
         if batch.truncated:
             for inc_id in sorted({i for i in res.incident_ids if i}):
                 self.entry(
@@ -221,6 +227,7 @@ class _Work:
             ack_deadline=ack_deadline(self.now, self.config.ack_window(d.severity)),
             first_alert_at=alert.starts_at or self.now,
             alert_count=0,
+            storm=False,
             **self.runbook_fields(d.service, alert),
         )
         self.new_incidents.append(inc)
@@ -261,6 +268,66 @@ class _Work:
             if inc.match_rule != "fulltext":  # a suggestion may be wrong: people start those steps
                 self.diagnose(inc, "opened")
         return inc
+
+    def storm_incident(self, alert: AlertIn, d: Decision, res: IngestResult) -> Incident | _New:
+        """The open storm incident of ``d.service``, opened (and paged, once) if there is none."""
+        key = storm_key(d.service)
+        found = self.by_group.get(key)
+        if found is not None:
+            return found
+        inc = _New(
+            id=new_id("inc"),
+            tenant=self.tenant,
+            service=d.service,
+            group_key=key,
+            open_key=key,
+            group_labels={},
+            title=storm_title(d.service, 0, 0),
+            severity=d.severity.value,
+            status=Status.TRIGGERED.value,
+            source=alert.source,
+            auto_resolve=d.auto_resolve,
+            commander=None,
+            created_at=self.now,
+            updated_at=self.now,
+            ack_deadline=ack_deadline(self.now, self.config.ack_window(d.severity)),
+            first_alert_at=alert.starts_at or self.now,
+            alert_count=0,
+            storm=True,
+            **dict.fromkeys(RUNBOOK_COLUMNS),
+        )
+        self.new_incidents.append(inc)
+        paging = paging_rows(
+            self.config, self.tenant, inc.id, d.service, d.severity.value, self.now, d.route_index
+        )
+        if paging is not None:
+            self.new_escalations.append(paging[0])
+            self.new_jobs.append(paging[1])
+        self.by_group[key] = inc
+        self.incidents[inc.id] = inc
+        self.storms.opened(inc)
+        message, data = self.storms.opening_note(d)
+        self.entry(inc, EntryKind.OPENED, message, data)
+        res.opened.append((inc.id, inc.severity))
+        return inc
+
+    def storm_entries(self) -> None:
+        """Timeline entries of the storms this request fed: one per storm, not one per alert."""
+        services = {i.service for i in self.by_group.values() if getattr(i, "storm", False)}
+        open_storm: dict[str, StormIncident] = {}
+        for svc in services:
+            found = self.by_group.get(storm_key(svc))
+            if found is not None and found.open_key is not None:
+                open_storm[svc] = found
+        for storm, kind, message, data in self.storms.entries(open_storm):
+            target = self.incidents[storm.id]
+            target.updated_at = self.now
+            if kind == EntryKind.SEVERITY_CHANGED and target.acknowledged_at is None:
+                target.ack_deadline = min(
+                    target.ack_deadline,
+                    ack_deadline(self.now, self.config.ack_window(Severity(target.severity))),
+                )
+            self.entry(target, kind, message, data)
 
     def diagnose(self, inc: Incident | _New, reason: str) -> None:
         """Queue the service's automatic read-only steps: detect/investigate on open, validate on resolve."""
@@ -320,7 +387,11 @@ class _Work:
             res.record("silenced", None)
             return
         found = self.by_group.get(d.group_key)
-        if found is None:
+        if found is None and self.storms.joins(d):
+            inc = self.storm_incident(alert, d, res)
+            outcome = "storm"
+            self.storms.joined(inc, alert.alertname[:300], d.severity)
+        elif found is None:
             inc = self.open_incident(alert, d)
             res.opened.append((inc.id, inc.severity))
             outcome = "opened"
@@ -403,6 +474,7 @@ class _Work:
 
     def finish(self) -> None:
         """Resolve incidents whose alerts all resolved, then write everything."""
+        self.storms.finish()  # before this commit's alerts are inserted
         self.s.flush()  # changes to rows that already existed
         candidates = sorted(i for i in self.resolved_in if self.incident(i).auto_resolve)
         auto_resolved: list[Incident | _New] = []

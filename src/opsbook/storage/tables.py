@@ -115,6 +115,8 @@ class Incident(Base):
     section_heading: Mapped[str | None] = mapped_column(Text, default=None)
     match_rule: Mapped[str | None] = mapped_column(String(16), default=None)
     match_score: Mapped[float | None] = mapped_column(Float, default=None)
+    # one incident holding the new alerts of a storming service (``incidents.storm``)
+    storm: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Alert(Base):
@@ -308,6 +310,12 @@ class ScheduleOverride(Base):
 
 
 # the feature modules' tables join Base.metadata when this module loads (Alembic and create_all see them)
-from opsbook.storage import tables_checks, tables_comms, tables_learning, tables_web  # noqa: E402
+from opsbook.storage import (  # noqa: E402
+    tables_checks,
+    tables_comms,
+    tables_learning,
+    tables_pressure,
+    tables_web,
+)
 
-FEATURE_TABLES = (tables_checks, tables_comms, tables_learning, tables_web)
+FEATURE_TABLES = (tables_checks, tables_comms, tables_learning, tables_pressure, tables_web)

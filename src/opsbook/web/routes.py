@@ -16,7 +16,7 @@ from opsbook.api.auth import state_of
 from opsbook.core.errors import OpsbookError
 from opsbook.storage import repos
 from opsbook.storage.db import translate_errors
-from opsbook.web import actions, incident_extras
+from opsbook.web import actions, backlog_pages, incident_extras
 from opsbook.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -45,6 +45,7 @@ router.include_router(reports_router)
 router.include_router(incident_extras.router)  # before /incidents/{id}/{part}
 router.include_router(runbooks_router)
 router.include_router(oncall_router)
+router.include_router(backlog_pages.router)
 
 STATIC = {
     "htmx.min.js": "text/javascript",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from opsbook.api.auth import Principal, require_intake, state_of
+from opsbook.core.errors import PayloadTooLarge
 from opsbook.flows.ingest import IngestBatch, IngestResult
 from opsbook.intake.sources import alertmanager, events, prometheus
 from opsbook.intake.sources.events import Event
@@ -18,7 +19,7 @@ router = APIRouter(tags=["intake"])
 _RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"description": "missing or unknown token"},
     403: {"description": "not an intake token"},
-    413: {"description": "body over 1 MiB"},
+    413: {"description": "body over 1 MiB, or more alerts than OPSBOOK_MAX_ALERTS_PER_REQUEST"},
     422: {"description": "malformed payload (problem+json names the field)"},
     503: {"description": "storage unavailable; retry after Retry-After seconds"},
 }
@@ -36,6 +37,17 @@ class EventAnswer(BaseModel):
     message: str
     dedup_key: str
     incident_id: str | None
+
+
+def _bounded(request: Request, n: int, field: str) -> None:
+    """A batch is all-or-nothing, so one over the per-request limit is refused whole (413)."""
+    limit = state_of(request).settings.max_alerts_per_request
+    if n > limit:
+        raise PayloadTooLarge(
+            f"{n:,} alerts in one request; at most {limit:,} are accepted "
+            f"(OPSBOOK_MAX_ALERTS_PER_REQUEST); none was stored: send them in smaller batches",
+            field=field,
+        )
 
 
 async def _submit(request: Request, batch: IngestBatch, source: str) -> IngestResult:
@@ -63,6 +75,7 @@ async def alertmanager_webhook(
     body: alertmanager.WebhookV4, request: Request, p: Principal = Depends(require_intake)
 ) -> IntakeAnswer:
     """Alertmanager webhook v4 (firing and resolved); point a `webhook_configs` receiver here."""
+    _bounded(request, len(body.alerts), "alerts")
     alerts = alertmanager.parse(body)
     batch = IngestBatch(
         p.tenant, p.integration or "alertmanager", alerts, truncated=body.truncatedAlerts
@@ -76,6 +89,7 @@ async def prometheus_alerts(
     body: list[PostableAlert], request: Request, p: Principal = Depends(require_intake)
 ) -> IntakeAnswer:
     """The Alertmanager v2 API Prometheus posts to; re-sends deduplicate, a past `endsAt` resolves."""
+    _bounded(request, len(body), "body")
     now = state_of(request).clock.now()
     alerts = prometheus.parse(body, now)
     result = await _submit(

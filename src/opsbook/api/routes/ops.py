@@ -11,7 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import JSONResponse, Response
 
 from opsbook.api.auth import Principal, require_role, state_of
+from opsbook.api.state import AppState
 from opsbook.core.errors import AuthError, ConfigError, PermissionDenied, StorageUnavailable
+from opsbook.flows import backlog
 from opsbook.storage.db import ping
 
 router = APIRouter(tags=["operations"])
@@ -25,13 +27,29 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "database unreachable"}})
 async def readyz(request: Request) -> dict[str, str]:
-    """Ready to take traffic: the database answers."""
+    """Ready to take traffic: the database answers.
+    ``backlog`` says "deep" while unsent work waits too long (still 200: see ``_backlog``)."""
     st = state_of(request)
     try:
         await run_in_threadpool(ping, st.engine)
     except StorageUnavailable:
         raise StorageUnavailable("the database is unreachable", retry_after=5) from None
-    return {"status": "ready", "database": st.engine.dialect.name}
+    b = await run_in_threadpool(_backlog, st)
+    return {
+        "status": "ready",
+        "database": st.engine.dialect.name,
+        "backlog": "deep" if b.deep else "ok",
+        "waiting": b.summary(),
+    }
+
+
+def _backlog(st: AppState) -> backlog.Backlog:
+    """A deep backlog is reported, not refused: every replica shares it, and a load balancer
+    taking them all out would turn late pages into lost alerts."""
+    with st.sessions() as s:
+        return backlog.read(
+            s, st.clock.now(), st.settings.backlog_deep_items, st.settings.backlog_deep_seconds
+        )
 
 
 def _loopback(request: Request) -> bool:
