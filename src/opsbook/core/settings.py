@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         default=True, description="run a job worker inside `serve` (steps, diagnostics)"
     )
     token_cache_seconds: float = Field(default=5.0, description="how long a token lookup is reused")
+    request_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="seconds a request may take before it is answered 503 (intake: + Retry-After)",
+    )
 
     def safe_database_url(self) -> str:
         """The URL with any password masked, for messages and logs."""
