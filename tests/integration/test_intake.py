@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,9 @@ def test_captured_alertmanager_webhook_opens_a_p0_incident(h: Harness) -> None:
     if not FIXTURE.exists():
         pytest.skip(f"captured Alertmanager fixture not found at {FIXTURE}")
     body = json.loads(FIXTURE.read_text())
+    # received when Alertmanager posted it (its startsAt + group_wait): a receipt months before
+    # the alert began would rightly be clamped and noted (intake.times)
+    h.clock.set(datetime(2026, 11, 23, 3, 27, 9, tzinfo=UTC))
     first = h.post_am(body)
     assert first["outcomes"] == {"opened": 1}
     again = h.post_am(body)  # Alertmanager re-sends on every group_interval
@@ -35,6 +38,7 @@ def test_captured_alertmanager_webhook_opens_a_p0_incident(h: Harness) -> None:
 
     resolved = json.loads(FIXTURE.read_text().replace('"firing"', '"resolved"'))
     resolved["alerts"][0]["endsAt"] = "2026-11-23T03:40:00Z"
+    h.clock.set(datetime(2026, 11, 23, 3, 40, 30, tzinfo=UTC))
     assert h.post_am(resolved)["outcomes"] == {"resolved": 1}
     detail = h.incident(inc["id"])
     assert detail["status"] == "resolved" and detail["resolved_by"] == "integration:alertmanager"

@@ -14,7 +14,7 @@ from opsbook.api.app import create_app
 from opsbook.config.load import parse_config
 from opsbook.config.models import Config
 from opsbook.core.settings import Settings
-from opsbook.flows.tokens import create_token
+from opsbook.flows.tokens import create_operator_token, create_token
 from opsbook.storage import migrate
 from opsbook.storage.db import make_engine, make_sessionmaker
 from opsbook.testing import FrozenClock
@@ -68,6 +68,10 @@ class Harness:
     def auth(self, tenant: str = "acme", role: str = "commander") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[(tenant, role)]}"}
 
+    def operator(self) -> dict[str, str]:
+        """The server operator's token (``opsbook tokens create --operator``): reloads config."""
+        return {"Authorization": f"Bearer {self.tokens[('*', 'operator')]}"}
+
     def intake(self, tenant: str = "acme") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[(tenant, 'intake')]}"}
 
@@ -99,7 +103,8 @@ def migrated(url: str) -> None:
 
 @contextmanager
 def running_app(url: str, config_text: str = TEST_CONFIG, **settings: Any) -> Iterator[Harness]:
-    """Yield a Harness around a fresh app on ``url`` with viewer…admin and intake tokens for every tenant."""
+    """Yield a Harness around a fresh app on ``url`` with viewer…admin and intake tokens for every
+    tenant, and an operator token."""
     migrated(url)
     config = parse_config(config_text)
     clock = FrozenClock()
@@ -116,6 +121,7 @@ def running_app(url: str, config_text: str = TEST_CONFIG, **settings: Any) -> It
                 s, config, clock.now(), tenant=t.name, integration="alertmanager"
             )
             tokens[(t.name, "intake")] = secret
+        tokens[("*", "operator")] = create_operator_token(s, clock.now())[1]
     engine.dispose()
     app = create_app(Settings(database_url=url, **settings), config, clock=clock)
     with TestClient(app) as client:

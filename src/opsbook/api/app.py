@@ -15,7 +15,7 @@ from opsbook import __version__
 from opsbook.api import problems
 from opsbook.api.auth import TokenCache
 from opsbook.api.metrics import Metrics
-from opsbook.api.middleware import BodyLimits, RequestContext
+from opsbook.api.middleware import BodyLimits, RequestBudget, RequestContext
 from opsbook.api.routes import checks as checks_routes
 from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
 from opsbook.api.routes import postmortems as postmortems_routes
@@ -161,5 +161,6 @@ def create_app(
     ):
         app.include_router(r)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestBudget, seconds=settings.request_timeout)
     app.add_middleware(RequestContext)
     return app

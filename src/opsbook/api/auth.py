@@ -32,7 +32,7 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        return self.name if self.kind == "api" else f"integration:{self.integration}"
+        return f"integration:{self.integration}" if self.kind == "intake" else self.name
 
 
 class TokenCache:
@@ -89,6 +89,10 @@ def require_role(minimum: str):  # type: ignore[no-untyped-def]
     """A dependency that admits API tokens whose role is at least ``minimum``."""
 
     async def check(p: Principal = Depends(principal)) -> Principal:
+        if p.kind == "operator":
+            raise PermissionDenied(
+                "an operator token only operates the server (POST /-/reload); use an API token here"
+            )
         if p.kind != "api" or p.role is None:
             raise PermissionDenied("an intake token can only post alerts; use an API token here")
         if ROLE_RANK[p.role] < ROLE_RANK[minimum]:
@@ -98,6 +102,17 @@ def require_role(minimum: str):  # type: ignore[no-untyped-def]
         return p
 
     return check
+
+
+async def require_operator(p: Principal = Depends(principal)) -> Principal:
+    """Acts on the whole server (every tenant's config) need an operator token, never a tenant's."""
+    if p.kind != "operator":
+        this = "an intake token" if p.kind == "intake" else f"a {p.role} token of tenant {p.tenant}"
+        raise PermissionDenied(
+            "this changes the server for every tenant and needs an operator token "
+            f"(`opsbook tokens create --operator`, made on the server's database); this is {this}"
+        )
+    return p
 
 
 async def require_intake(p: Principal = Depends(principal)) -> Principal:

@@ -33,6 +33,33 @@ def config_check(
     )
 
 
+@config_app.command("reload")
+def config_reload(
+    url: str = typer.Option(
+        None, "--url", help="server [env OPSBOOK_URL; default http://127.0.0.1:8080]"
+    ),
+    token: str = typer.Option(
+        None, "--token", help="operator token [env OPSBOOK_OPERATOR_TOKEN]", show_default=False
+    ),
+) -> None:
+    """Ask a running server to re-read its config (POST /-/reload with an operator token).
+
+    On the server's own machine `kill -HUP <pid>` does the same without a token.
+    """
+    import os
+
+    from opsbook.cli.client import Client
+
+    secret = token or os.environ.get("OPSBOOK_OPERATOR_TOKEN")
+    if not secret:
+        fail(
+            "no operator token: set OPSBOOK_OPERATOR_TOKEN=$(opsbook tokens create --operator) "
+            "or pass --token"
+        )
+    answer = Client(url, secret).call("POST", "/-/reload")
+    typer.echo(answer.get("detail") or answer.get("status", "reloaded"))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database at OPSBOOK_DATABASE_URL to the current schema (safe to repeat)."""
@@ -68,12 +95,17 @@ def db_current() -> None:
 
 @tokens_app.command("create")
 def tokens_create(
-    tenant: str = typer.Option(..., "--tenant", "-t", help="tenant the token belongs to"),
+    tenant: str = typer.Option(None, "--tenant", "-t", help="tenant the token belongs to"),
     role: str = typer.Option(
         None, "--role", "-r", help="viewer, responder, commander or admin (API token)"
     ),
     integration: str = typer.Option(
         None, "--integration", "-i", help="sender name, e.g. alertmanager (intake token)"
+    ),
+    operator: bool = typer.Option(
+        False,
+        "--operator",
+        help="a token of no tenant for whoever runs the server: reloads the config (POST /-/reload)",
     ),
     name: str = typer.Option(
         None, "--name", "-n", help="who or what uses it; shown on the timeline as the actor"
@@ -84,24 +116,32 @@ def tokens_create(
     from opsbook.flows import tokens as flows
     from opsbook.storage.db import make_sessionmaker
 
+    if operator and (tenant or role or integration):
+        fail("--operator makes a token of no tenant: give no --tenant, --role or --integration")
+    if not operator and not tenant:
+        fail("give --tenant (with --role or --integration), or --operator")
     st = settings()
     cfg, _ = config_or_exit(config, st)
     engine = ready_engine(st)
     try:
         with make_sessionmaker(engine).begin() as s:
-            token, secret = flows.create_token(
-                s,
-                cfg,
-                SystemClock().now(),
-                tenant=tenant,
-                role=role,
-                integration=integration,
-                name=name,
-            )
-            what = f"role {role}" if role else f"integration {integration}"
-            typer.echo(
-                f"created {token.id} for tenant {tenant} ({what}); it is shown only now", err=True
-            )
+            if operator:
+                token, secret = flows.create_operator_token(s, SystemClock().now(), name=name)
+                what = "operator: may reload the config, nothing else"
+            else:
+                token, secret = flows.create_token(
+                    s,
+                    cfg,
+                    SystemClock().now(),
+                    tenant=tenant,
+                    role=role,
+                    integration=integration,
+                    name=name,
+                )
+                what = f"tenant {tenant}, " + (
+                    f"role {role}" if role else f"integration {integration}"
+                )
+            typer.echo(f"created {token.id} ({what}); it is shown only now", err=True)
     except OpsbookError as exc:
         fail(exc.detail)
     typer.echo(secret)
@@ -120,7 +160,7 @@ def tokens_list(
         rows = [
             [
                 t.id,
-                t.tenant,
+                "(none)" if t.kind == "operator" else t.tenant,
                 t.name,
                 t.kind,
                 t.role or t.integration or "",

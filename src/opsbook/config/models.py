@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from opsbook.config.alert_times import AlertTimes
 from opsbook.config.checks import Check, Slo
 from opsbook.config.durations import Duration
 from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
@@ -300,6 +301,7 @@ class Config(Strict):
     postmortems: PostmortemSettings = PostmortemSettings()
     maintenance: list[MaintenanceWindow] = []
     status_page: StatusPageSettings = StatusPageSettings()
+    alert_times: AlertTimes = AlertTimes()
     storm: StormSetting = Field(
         default=StormPolicy(),
         description="default storm correlation of every route: {threshold, window}, or off",

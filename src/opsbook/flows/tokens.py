@@ -16,6 +16,7 @@ from opsbook.storage.tables import Token
 
 ROLES = ("viewer", "responder", "commander", "admin")
 PREFIX = "opsb_"
+OPERATOR_TENANT = "*"  # never a tenant's name (names start with a letter or digit)
 
 
 def hash_secret(secret: str) -> str:
@@ -52,6 +53,28 @@ def create_token(
         kind="api" if role else "intake",
         role=role,
         integration=integration,
+        secret_hash=hash_secret(secret),
+        hint=secret[: len(PREFIX) + 4],
+        created_at=now,
+        revoked_at=None,
+    )
+    s.add(token)
+    return token, secret
+
+
+def create_operator_token(
+    s: Session, now: datetime, *, name: str | None = None
+) -> tuple[Token, str]:
+    """A token for whoever runs the server, not for a tenant: it may reload the global config
+    (``POST /-/reload``) and nothing else. Only the CLI, on the database, makes one."""
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = Token(
+        id=new_id("tok"),
+        tenant=OPERATOR_TENANT,
+        name=name or "operator",
+        kind="operator",
+        role=None,
+        integration=None,
         secret_hash=hash_secret(secret),
         hint=secret[: len(PREFIX) + 4],
         created_at=now,

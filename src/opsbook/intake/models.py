@@ -33,6 +33,7 @@ class AlertIn:
     ends_at: datetime | None = None
     generator_url: str = ""
     severity_hint: str | None = None  # a sender's own severity word (events API)
+    time_note: str = ""  # why a sender's startsAt/endsAt was replaced (intake.times); "" if not
 
     @property
     def alertname(self) -> str:

@@ -67,3 +67,35 @@ def ping(engine: Engine) -> None:
     """Raises StorageUnavailable unless ``SELECT 1`` answers."""
     with translate_errors(), engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def write_probe(engine: Engine, timeout: float = 1.0) -> None:
+    """Raise StorageUnavailable (with the database's reason) unless a write could commit now.
+
+    A write transaction is begun for real and rolled back: SQLite must take its write lock
+    (held by another writer → "database is locked"), PostgreSQL must accept an UPDATE (a
+    read-only database or a standby refuses it). Waits at most ``timeout`` seconds for locks.
+    """
+    ms = max(1, int(timeout * 1000))
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        with engine.connect() as conn:  # one transaction, begun by the first statement
+            try:
+                if sqlite:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={ms}")
+                else:
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms * 2}")
+                conn.execute(
+                    text("UPDATE alembic_version SET version_num = version_num WHERE 1 = 0")
+                )
+            finally:
+                conn.rollback()
+                if sqlite:  # the pooled connection goes back with the normal wait
+                    conn.exec_driver_sql("PRAGMA busy_timeout=5000")
+                    conn.rollback()
+    except Exception as exc:
+        if isinstance(exc, DBAPIError) or is_unavailable(exc):
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+            raise StorageUnavailable(f"the database does not accept writes: {reason}") from exc
+        raise

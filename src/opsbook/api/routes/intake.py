@@ -76,7 +76,8 @@ async def alertmanager_webhook(
 ) -> IntakeAnswer:
     """Alertmanager webhook v4 (firing and resolved); point a `webhook_configs` receiver here."""
     _bounded(request, len(body.alerts), "alerts")
-    alerts = alertmanager.parse(body)
+    st = state_of(request)
+    alerts = alertmanager.parse(body, st.clock.now(), st.config.alert_times.bounds())
     batch = IngestBatch(
         p.tenant, p.integration or "alertmanager", alerts, truncated=body.truncatedAlerts
     )
@@ -90,8 +91,8 @@ async def prometheus_alerts(
 ) -> IntakeAnswer:
     """The Alertmanager v2 API Prometheus posts to; re-sends deduplicate, a past `endsAt` resolves."""
     _bounded(request, len(body), "body")
-    now = state_of(request).clock.now()
-    alerts = prometheus.parse(body, now)
+    st = state_of(request)
+    alerts = prometheus.parse(body, st.clock.now(), st.config.alert_times.bounds())
     result = await _submit(
         request, IngestBatch(p.tenant, p.integration or "prometheus", alerts), "prometheus"
     )
@@ -103,8 +104,9 @@ async def generic_event(
     body: Event, request: Request, p: Principal = Depends(require_intake)
 ) -> EventAnswer:
     """A PagerDuty Events v2-shaped event: trigger, acknowledge or resolve by `dedup_key`."""
-    now = state_of(request).clock.now()
-    alert, dedup_key = events.parse(body, p.integration or "events", now)
+    st = state_of(request)
+    bounds = st.config.alert_times.bounds()
+    alert, dedup_key = events.parse(body, p.integration or "events", st.clock.now(), bounds)
     result = await _submit(
         request, IngestBatch(p.tenant, p.integration or "events", [alert]), "events"
     )

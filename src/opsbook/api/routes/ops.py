@@ -10,11 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import JSONResponse, Response
 
-from opsbook.api.auth import Principal, require_role, state_of
+from opsbook.api.auth import Principal, require_operator, state_of
 from opsbook.api.state import AppState
 from opsbook.core.errors import AuthError, ConfigError, PermissionDenied, StorageUnavailable
 from opsbook.flows import backlog
-from opsbook.storage.db import ping
+from opsbook.storage.db import ping, write_probe
 
 router = APIRouter(tags=["operations"])
 
@@ -25,15 +25,19 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "database unreachable"}})
+@router.get(
+    "/readyz", responses={503: {"description": "database unreachable or not accepting writes"}}
+)
 async def readyz(request: Request) -> dict[str, str]:
-    """Ready to take traffic: the database answers.
+    """Ready to take traffic: the database answers and would accept a write now (one is begun
+    and rolled back, waiting at most a second for locks), since intake needs to commit.
     ``backlog`` says "deep" while unsent work waits too long (still 200: see ``_backlog``)."""
     st = state_of(request)
     try:
         await run_in_threadpool(ping, st.engine)
     except StorageUnavailable:
         raise StorageUnavailable("the database is unreachable", retry_after=5) from None
+    await run_in_threadpool(write_probe, st.engine, 1.0)
     b = await run_in_threadpool(_backlog, st)
     return {
         "status": "ready",
@@ -81,9 +85,16 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-@router.post("/-/reload", responses={422: {"description": "new config invalid; old one kept"}})
-async def reload(request: Request, _p: Principal = Depends(require_role("admin"))) -> JSONResponse:
-    """Re-read opsbook.yaml (as SIGHUP does). An invalid file keeps the running config."""
+@router.post(
+    "/-/reload",
+    responses={
+        403: {"description": "not an operator token (a tenant's admin may not reload)"},
+        422: {"description": "new config invalid; old one kept"},
+    },
+)
+async def reload(request: Request, _p: Principal = Depends(require_operator)) -> JSONResponse:
+    """Re-read opsbook.yaml (as SIGHUP does), for every tenant: an operator token only
+    (`opsbook tokens create --operator`). An invalid file keeps the running config."""
     ok, message = await run_in_threadpool(state_of(request).reload)
     if not ok:
         raise ConfigError(message)

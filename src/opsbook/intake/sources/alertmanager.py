@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from opsbook.intake.fingerprint import fingerprint
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.intake.sources.common import Annotations, Labels, Url, real_time
+from opsbook.intake.times import DEFAULT_BOUNDS, TimeBounds, clamp
 
 
 class WebhookAlert(BaseModel):
@@ -41,20 +42,20 @@ class WebhookV4(BaseModel):
     alerts: list[WebhookAlert] = Field(max_length=10000)
 
 
-def parse(body: WebhookV4) -> list[AlertIn]:
-    """One AlertIn per alert; Alertmanager's own fingerprint is kept when it sends one."""
+def parse(body: WebhookV4, now: datetime, bounds: TimeBounds = DEFAULT_BOUNDS) -> list[AlertIn]:
+    """One AlertIn per alert; Alertmanager's own fingerprint is kept when it sends one.
+    Times are judged against ``now``, the receipt time (``intake.times``)."""
     out = []
     for a in body.alerts:
-        out.append(
-            AlertIn(
-                source="alertmanager",
-                fingerprint=a.fingerprint or fingerprint(a.labels),
-                action=EventAction.TRIGGER if a.status == "firing" else EventAction.RESOLVE,
-                labels=dict(a.labels),
-                annotations=dict(a.annotations),
-                starts_at=real_time(a.startsAt),
-                ends_at=real_time(a.endsAt),
-                generator_url=a.generatorURL,
-            )
+        alert = AlertIn(
+            source="alertmanager",
+            fingerprint=a.fingerprint or fingerprint(a.labels),
+            action=EventAction.TRIGGER if a.status == "firing" else EventAction.RESOLVE,
+            labels=dict(a.labels),
+            annotations=dict(a.annotations),
+            starts_at=real_time(a.startsAt),
+            ends_at=real_time(a.endsAt),
+            generator_url=a.generatorURL,
         )
+        out.append(clamp(alert, now, bounds))
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -24,11 +24,20 @@ Labels = Annotated[dict[LabelName, LabelValue], AfterValidator(_bounded)]
 Annotations = Annotated[dict[LabelName, AnnotationValue], AfterValidator(_bounded)]
 Url = Annotated[str, Field(max_length=8192)]
 
-_ZERO_YEAR = 1
+_ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)  # Go's time.Time{}: Alertmanager's "no time"
 
 
 def real_time(value: datetime | None) -> datetime | None:
-    """Alertmanager writes "no time" as 0001-01-01T00:00:00Z; treat that as absent."""
-    if value is None or value.year <= _ZERO_YEAR:
+    """Alertmanager writes "no time" as 0001-01-01T00:00:00Z; treat exactly that as absent.
+
+    Any other time is kept for ``intake.times`` to judge, so a year-1 ``startsAt`` is clamped to
+    receipt and noted rather than silently dropped. A time whose zone offset pushes it past year
+    9999 (or before year 1) is the latest (earliest) time there is, never an overflow.
+    """
+    if value is None:
         return None
-    return utc(value)
+    try:
+        at = utc(value)
+    except OverflowError:
+        return (datetime.max if value.year > 1 else datetime.min).replace(tzinfo=UTC)
+    return None if at == _ZERO_TIME else at

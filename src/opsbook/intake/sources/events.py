@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.intake.sources.common import real_time
+from opsbook.intake.times import DEFAULT_BOUNDS, TimeBounds, clamp
 
 
 class EventPayload(BaseModel):
@@ -52,8 +53,11 @@ def event_fingerprint(integration: str, dedup_key: str) -> str:
     return f"ev:{integration}:{dedup_key}"
 
 
-def parse(event: Event, integration: str, now: datetime) -> tuple[AlertIn, str]:
-    """The AlertIn and the dedup key to answer with (generated when a trigger has none)."""
+def parse(
+    event: Event, integration: str, now: datetime, bounds: TimeBounds = DEFAULT_BOUNDS
+) -> tuple[AlertIn, str]:
+    """The AlertIn and the dedup key to answer with (generated when a trigger has none);
+    ``payload.timestamp`` is judged against ``now``, the receipt time (``intake.times``)."""
     dedup_key = event.dedup_key or uuid.uuid4().hex
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
@@ -85,4 +89,4 @@ def parse(event: Event, integration: str, now: datetime) -> tuple[AlertIn, str]:
         generator_url=event.client_url or "",
         severity_hint=severity,
     )
-    return alert, dedup_key
+    return clamp(alert, now, bounds), dedup_key

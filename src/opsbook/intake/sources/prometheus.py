@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, RootModel
 from opsbook.intake.fingerprint import fingerprint
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.intake.sources.common import Annotations, Labels, Url, real_time
+from opsbook.intake.times import DEFAULT_BOUNDS, TimeBounds, clamp
 
 
 class PostableAlert(BaseModel):
@@ -29,22 +30,24 @@ class PostableAlerts(RootModel[list[PostableAlert]]):
     """A JSON array of alerts."""
 
 
-def parse(alerts: list[PostableAlert], now: datetime) -> list[AlertIn]:
-    """An ``endsAt`` at or before ``now`` means resolved; otherwise firing."""
+def parse(
+    alerts: list[PostableAlert], now: datetime, bounds: TimeBounds = DEFAULT_BOUNDS
+) -> list[AlertIn]:
+    """An ``endsAt`` at or before ``now`` means resolved; otherwise firing. Times are judged
+    against ``now``, the receipt time (``intake.times``)."""
     out = []
     for a in alerts:
         ends = real_time(a.endsAt)
         resolved = ends is not None and ends <= now
-        out.append(
-            AlertIn(
-                source="prometheus",
-                fingerprint=fingerprint(a.labels),
-                action=EventAction.RESOLVE if resolved else EventAction.TRIGGER,
-                labels=dict(a.labels),
-                annotations=dict(a.annotations),
-                starts_at=real_time(a.startsAt) or now,
-                ends_at=ends,
-                generator_url=a.generatorURL,
-            )
+        alert = AlertIn(
+            source="prometheus",
+            fingerprint=fingerprint(a.labels),
+            action=EventAction.RESOLVE if resolved else EventAction.TRIGGER,
+            labels=dict(a.labels),
+            annotations=dict(a.annotations),
+            starts_at=real_time(a.startsAt) or now,
+            ends_at=ends,
+            generator_url=a.generatorURL,
         )
+        out.append(clamp(alert, now, bounds))
     return out
