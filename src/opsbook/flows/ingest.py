@@ -440,6 +440,13 @@ class _Work:
         inc.alert_count += 1
         inc.updated_at = self.now
         res.record(outcome, inc.id)
+        if alert.time_note and outcome != "storm":  # a storm's alerts are digested, not noted
+            self.entry(
+                inc,
+                EntryKind.COMMENT,
+                f"alert {alert.alertname}: {alert.time_note}",
+                {"fingerprint": alert.fingerprint, "time_clamped": True},
+            )
 
     def resolve(self, alert: AlertIn, res: IngestResult) -> None:
         current = self.current.get(alert.fingerprint)
