@@ -98,6 +98,24 @@ def _post(
     )
 
 
+def _decide(
+    h: Harness,
+    inc: str,
+    run: dict[str, Any],
+    verb: str,
+    role: str,
+    body: dict[str, Any] | None = None,
+    tenant: str = "acme",
+) -> Any:
+    """Approve (or reject) request ``run`` as it was shown: its id and its review's hash."""
+    payload = {"shown_hash": run["review"]["shown_hash"], **(body or {})}
+    return h.client.post(
+        f"/api/v1/incidents/{inc}/runs/{run['id']}/{verb}",
+        json=payload,
+        headers=h.auth(tenant, role),
+    )
+
+
 def test_read_only_diagnostics_run_when_the_incident_opens(env: dict[str, Any]) -> None:
     h, inc = env["h"], env["inc"]
     _drain(env["worker"])
@@ -116,10 +134,18 @@ def test_read_only_diagnostics_run_when_the_incident_opens(env: dict[str, Any]) 
 def test_mutating_step_runs_once_when_a_responder_asks(env: dict[str, Any]) -> None:
     h, inc, r = env["h"], env["inc"], env["redis"]
     assert _post(h, inc, SET, "run", "viewer").status_code == 403
-    resp = _post(h, inc, SET, "run", "responder")
-    assert (
-        resp.status_code == 202 and resp.json()["status"] == "queued"
-    )  # a responder may approve alone
+    asked = _post(h, inc, SET, "run", "responder")
+    assert asked.status_code == 202 and asked.json()["status"] == "awaiting_approval"
+    _drain(env["worker"])
+    assert r.get("opsbook:flag") is None  # asking is not approving
+    # approving one's own request is an explicit act, refused without saying so
+    implicit = _decide(h, inc, asked.json(), "approve", "responder")
+    assert implicit.status_code == 409 and "self_approve" in implicit.json()["detail"]
+    own = _decide(h, inc, asked.json(), "approve", "responder", {"self_approve": True})
+    assert own.status_code == 200 and own.json()["status"] == "queued"
+    assert own.json()["decisions"][0]["self_approved"] is True
+    tl = [e["message"] for e in h.incident(inc)["timeline"]]
+    assert any("acme-responder self-approved their own request for step 3" in m for m in tl)
     _drain(env["worker"])
     _drain(env["worker"])
     assert r.get("opsbook:flag") == b"on"
@@ -129,13 +155,16 @@ def test_mutating_step_runs_once_when_a_responder_asks(env: dict[str, Any]) -> N
 @pytest.mark.parametrize("env", [True], indirect=True)
 def test_second_person_is_required_when_configured(env: dict[str, Any]) -> None:
     h, inc, r = env["h"], env["inc"], env["redis"]
+    alone = _post(h, inc, SET, "run", "commander", {"approve": True})
+    assert alone.status_code == 403 and "second person" in alone.json()["detail"]
     resp = _post(h, inc, SET, "run", "commander")
     assert resp.json()["status"] == "awaiting_approval"
     _drain(env["worker"])
     assert r.get("opsbook:flag") is None  # never without an approval
-    refused = _post(h, inc, SET, "approve", "commander")  # the same token = the same person
+    run = resp.json()
+    refused = _decide(h, inc, run, "approve", "commander", {"self_approve": True})  # same person
     assert refused.status_code == 403 and "second person" in refused.json()["detail"]
-    assert _post(h, inc, SET, "approve", "responder").json()["status"] == "queued"
+    assert _decide(h, inc, run, "approve", "responder").json()["status"] == "queued"
     _drain(env["worker"])
     assert r.get("opsbook:flag") == b"on"
 
@@ -145,34 +174,31 @@ def test_destructive_needs_a_commander_and_the_typed_name(env: dict[str, Any]) -
     r.set("k1", "v")
     resp = _post(h, inc, FLUSH, "run", "responder")
     assert resp.json()["status"] == "awaiting_approval"
-    assert _post(h, inc, FLUSH, "approve", "responder").status_code == 403  # wrong role
-    no_name = _post(h, inc, FLUSH, "approve", "commander")
+    run = resp.json()
+    assert _decide(h, inc, run, "approve", "responder").status_code == 403  # wrong role
+    no_name = _decide(h, inc, run, "approve", "commander")
     assert no_name.status_code == 422 and no_name.json()["field"] == "confirmation"
     assert "Flush the cache" in no_name.json()["detail"]
     assert (
-        _post(h, inc, FLUSH, "approve", "commander", {"confirmation": "flush"}).status_code == 422
+        _decide(h, inc, run, "approve", "commander", {"confirmation": "flush"}).status_code == 422
     )
     _drain(env["worker"])
     assert r.get("k1") == b"v"
-    ok = _post(h, inc, FLUSH, "approve", "commander", {"confirmation": "Flush the cache"})
+    ok = _decide(h, inc, run, "approve", "commander", {"confirmation": "Flush the cache"})
     assert ok.status_code == 200 and ok.json()["status"] == "queued"
     _drain(env["worker"])
     assert r.get("k1") is None
     assert env["counting"].ran.count("redis-cli -u $REDIS_URL FLUSHDB") == 1
-    # the approval was used: approving again finds nothing waiting
-    assert (
-        _post(
-            h, inc, FLUSH, "approve", "commander", {"confirmation": "Flush the cache"}
-        ).status_code
-        == 409
-    )
+    # the approval was used: approving the same request again finds it no longer waiting
+    again = _decide(h, inc, run, "approve", "commander", {"confirmation": "Flush the cache"})
+    assert again.status_code == 409 and "not waiting" in again.json()["detail"]
 
 
 def test_an_approval_expires(env: dict[str, Any]) -> None:
     h, inc = env["h"], env["inc"]
-    _post(h, inc, FLUSH, "run", "responder")
+    run = _post(h, inc, FLUSH, "run", "responder").json()
     h.clock.advance(minutes=16)
-    late = _post(h, inc, FLUSH, "approve", "commander", {"confirmation": "Flush the cache"})
+    late = _decide(h, inc, run, "approve", "commander", {"confirmation": "Flush the cache"})
     assert late.status_code == 409 and "expired" in late.json()["detail"]
     _drain(env["worker"])
     assert env["counting"].ran.count("redis-cli -u $REDIS_URL FLUSHDB") == 0
@@ -189,19 +215,21 @@ def test_per_runbook_gates_override_the_service(redis_server: RedisServer, tmp_p
     )
     with running_app(f"sqlite:///{tmp_path}/o.db", config, run_worker=False) as h:
         inc = h.post_am(am_body(am_alert("CacheDown", job="cache")))["incidents"][0]
+        alone = _post(h, inc, SET, "run", "responder", {"approve": True})
+        assert alone.status_code == 403 and "commander" in alone.json()["detail"]
         asked = _post(h, inc, SET, "run", "responder")
         assert asked.json()["status"] == "awaiting_approval"  # this runbook wants a commander
-        assert _post(h, inc, SET, "approve", "responder").status_code == 403
-        assert _post(h, inc, SET, "approve", "commander").json()["status"] == "queued"
+        assert _decide(h, inc, asked.json(), "approve", "responder").status_code == 403
+        assert _decide(h, inc, asked.json(), "approve", "commander").json()["status"] == "queued"
 
 
 def test_changed_variables_void_the_request(env: dict[str, Any], redis_server: RedisServer) -> None:
     h, inc, st = env["h"], env["inc"], env["state"]
-    _post(h, inc, FLUSH, "run", "responder")
+    run = _post(h, inc, FLUSH, "run", "responder").json()
     st.config = parse_config(
         _config(redis_server.url_for(6))
     )  # someone pointed REDIS_URL elsewhere
-    changed = _post(h, inc, FLUSH, "approve", "commander", {"confirmation": "Flush the cache"})
+    changed = _decide(h, inc, run, "approve", "commander", {"confirmation": "Flush the cache"})
     assert changed.status_code == 409 and "changed" in changed.json()["detail"]
     _drain(env["worker"])
     assert env["counting"].ran.count("redis-cli -u $REDIS_URL FLUSHDB") == 0
@@ -212,10 +240,10 @@ def test_a_change_between_approval_and_execution_is_caught(
 ) -> None:
     h, inc, st, r = env["h"], env["inc"], env["state"], env["redis"]
     r.set("k1", "v")
-    _post(h, inc, FLUSH, "run", "responder")
+    run = _post(h, inc, FLUSH, "run", "responder").json()
     assert (
-        _post(
-            h, inc, FLUSH, "approve", "commander", {"confirmation": "Flush the cache"}
+        _decide(
+            h, inc, run, "approve", "commander", {"confirmation": "Flush the cache"}
         ).status_code
         == 200
     )
@@ -244,16 +272,21 @@ def test_missing_variables_are_asked_for_never_guessed(env: dict[str, Any]) -> N
 
 def test_another_tenant_can_neither_run_nor_approve(env: dict[str, Any]) -> None:
     h, inc = env["h"], env["inc"]
-    _post(h, inc, FLUSH, "run", "responder")
-    assert (
-        _post(
+    run = _post(h, inc, FLUSH, "run", "responder").json()
+    for verb in ("approve", "reject", "break-glass"):
+        other = _decide(
             h,
             inc,
-            FLUSH,
-            "approve",
+            run,
+            verb,
             "commander",
-            {"confirmation": "Flush the cache"},
+            {"confirmation": "Flush the cache", "reason": "globex breaks acme's glass"},
             tenant="globex",
+        )
+        assert other.status_code == 404, verb
+    assert (
+        h.client.get(
+            f"/api/v1/incidents/{inc}/runs/{run['id']}", headers=h.auth("globex", "admin")
         ).status_code
         == 404
     )

@@ -17,6 +17,9 @@ PUBLIC |= {
     ("GET", "/status/{tenant}.json"),
     ("GET", "/status/{tenant}/feed.atom"),
     ("POST", "/status/{tenant}/subscribe"),
+    # the signed confirmation link is the credential; its tenancy: test_status_subscribe
+    ("GET", "/status/{tenant}/confirm/{token}"),
+    ("POST", "/status/{tenant}/confirm/{token}"),
 }
 INTAKE = {
     ("POST", "/api/v1/integrations/alertmanager"),
@@ -81,6 +84,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/incidents/{incident_id}/postmortem"): {"root_cause": "A writes B's"},
     ("POST", "/api/v1/incidents/{incident_id}/postmortem/action-items"): {"title": "A adds to B"},
     ("PATCH", "/api/v1/action-items/{item_id}"): {"status": "done"},
+    ("POST", "/api/v1/incidents/{incident_id}/runs/{run_id}/approve"): {"shown_hash": "0" * 64},
+    ("POST", "/api/v1/incidents/{incident_id}/runs/{run_id}/break-glass"): {
+        "shown_hash": "0" * 64,
+        "reason": "tenant A breaks B's glass",
+    },
     ("POST", "/api/v1/schedules/{name}/overrides"): {
         "user": "alice",
         "start": "2026-01-01T00:00:00Z",
@@ -98,6 +106,14 @@ def _b_objects(h: Harness) -> dict[str, str]:
     inc = h.post_am(
         am_body(am_alert("LedgerDown", service="ledger", severity="critical")), tenant="globex"
     )
+    # a run request of B's (its own incident: the walk's has no runbook section), before B's silence
+    lag = h.post_am(
+        am_body(am_alert("LedgerReplicationLag", service="ledger", severity="warning")),
+        tenant="globex",
+    )["incidents"][0]
+    run = h.client.post(
+        f"/api/v1/incidents/{lag}/steps/4/run", headers=h.auth("globex", "responder")
+    ).json()
     tokens = h.client.get("/api/v1/tokens", headers=h.auth("globex", "admin")).json()
     runbooks = h.client.get("/api/v1/runbooks", headers=h.auth("globex", "viewer")).json()
     override = h.client.post(
@@ -139,6 +155,7 @@ def _b_objects(h: Harness) -> dict[str, str]:
         "component": "Ledger",
         "tenant": "globex",
         "override_id": override["id"],
+        "run_id": run["id"],
     }
 
 

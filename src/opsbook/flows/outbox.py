@@ -194,6 +194,7 @@ def queue_page(
     now: datetime,
     level: int | None = None,
     diagnostics: Sequence[Diagnostic] = (),
+    summary: str | None = None,
 ) -> list[Delivery]:
     """Queue one message per contact of ``user`` about update ``update_seq`` of ``incident``.
 
@@ -208,6 +209,9 @@ def queue_page(
     already queued); an empty list means nobody can be reached now: the user is not in this
     tenant, has no contacts, or their rules hold this severity back (quiet hours) — the
     escalation should move on.
+
+    ``summary`` replaces the first alert's summary in the message (a break-glass notice says
+    what was approved and why).
     """
     person = config.user(incident.tenant, user)
     if person is None:
@@ -219,7 +223,7 @@ def queue_page(
         return []
     link_set, links_off = _links(config, settings, incident, person, now)
     diags = tuple(diagnostics) or tuple(incident_diagnostics(s, incident))
-    summary = _summary(s, incident)
+    summary = summary or _summary(s, incident)
     overrides: Mapping[str, Any] | None = {
         str(k): v for k, v in config.notify.templates.items()
     } or None

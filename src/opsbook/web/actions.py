@@ -28,6 +28,13 @@ from opsbook.web.render import page
 
 router = APIRouter()
 Form = dict[str, str]
+
+
+class Refusal(str):
+    """What an action says when it committed a refusal (a request closed as changed or
+    expired): shown as an error with 409, as the API answers."""
+
+
 Act = Callable[[Session, Principal, Form, datetime], str | None]
 MINIMUM = {
     "acknowledge": "responder",
@@ -40,6 +47,7 @@ MINIMUM = {
     "dry-run": "responder",
     "approve": "responder",
     "reject": "responder",
+    "break-glass": "commander",
 }
 
 
@@ -79,6 +87,11 @@ async def _act(request: Request, incident_id: str, action: str, fn: Act) -> Resp
         detail, code = exc.detail, status_of(exc)
         return await run_in_threadpool(
             lambda: render_incident(request, who, iid, error=detail, status=code)
+        )
+    if isinstance(notice, Refusal):
+        refused = str(notice)
+        return await run_in_threadpool(
+            lambda: render_incident(request, who, iid, error=refused, status=409)
         )
     if notice:
         text = notice
@@ -151,36 +164,70 @@ async def take_command(request: Request, incident_id: str) -> Response:
 
 @router.post("/incidents/{incident_id}/steps/{step}/{verb}")
 async def step_action(request: Request, incident_id: str, step: int, verb: str) -> Response:
-    """``run``, ``dry-run``, ``approve`` or ``reject`` step ``step`` of the incident's section."""
+    """``run`` or ``dry-run`` step ``step`` of the incident's section; ``approve=1`` (the "Run now
+    (approve my own request)" button) asks for self-approval at once."""
     st = state_of(request)
-    if verb not in ("run", "dry-run", "approve", "reject"):
+    if verb not in ("run", "dry-run"):
         return Response("not found", status_code=404, media_type="text/plain")
 
     def act(s: Session, p: Principal, form: Form, now: datetime) -> str | None:
         role = p.role or "viewer"
-        confirmation = form.get("confirmation") or None
         if verb == "dry-run":
             inc = repos.get_incident(s, p.tenant, incident_id)
             d = step_flows.dry_run(st.config, st.catalog, inc, step, _variables(form))
-            return f"Dry run of step {step}: {d['command']} (needs {d['needs_role'] or 'nobody'})"
-        if verb == "run":
-            run = step_flows.request_run(
-                s, st.config, st.catalog, p.tenant, incident_id, step, actor=p.actor, role=role,
-                variables=_variables(form), now=now, confirmation=confirmation,
-            )  # fmt: skip
-            return None
+            shown = "; ".join(f"{v['name']}={v['value']} ({v['source']})" for v in d["variables"])
+            return (
+                f"Dry run of step {step}: {d['command']} → {d['target']}"
+                + (f"; variables: {shown}" if shown else "")
+                + f" (needs {d['needs_role'] or 'nobody'})"
+            )
+        step_flows.request_run(
+            s, st.config, st.catalog, p.tenant, incident_id, step, actor=p.actor, role=role,
+            variables=_variables(form), now=now, confirmation=form.get("confirmation") or None,
+            approve=form.get("approve") == "1",
+        )  # fmt: skip
+        return None
+
+    return await _act(request, incident_id, verb, act)
+
+
+@router.post("/incidents/{incident_id}/runs/{run_id}/{verb}")
+async def run_action(request: Request, incident_id: str, run_id: str, verb: str) -> Response:
+    """``approve``, ``reject`` or ``break-glass`` the run request ``run_id`` shown on the page:
+    the form carries that request's ``shown_hash``, so it approves exactly what was on screen."""
+    st = state_of(request)
+    if verb not in ("approve", "reject", "break-glass"):
+        return Response("not found", status_code=404, media_type="text/plain")
+    rid = run_id[:64]
+
+    def act(s: Session, p: Principal, form: Form, now: datetime) -> str | None:
+        role = p.role or "viewer"
         if verb == "reject":
             step_flows.reject(
-                s, p.tenant, incident_id, step, actor=p.actor, role=role, now=now,
+                s, p.tenant, incident_id, rid, actor=p.actor, role=role, now=now,
                 comment=_text(form, "comment", 2000),
             )  # fmt: skip
             return None
-        run = step_flows.approve(
-            s, st.config, st.catalog, p.tenant, incident_id, step, actor=p.actor, role=role,
-            now=now, confirmation=confirmation, comment=_text(form, "comment", 2000),
-        )  # fmt: skip
+        shown_hash = _text(form, "shown_hash", 64)
+        confirmation = form.get("confirmation") or None
+        if verb == "break-glass":
+            run = step_flows.break_glass(
+                s, st.config, st.settings, st.catalog, p.tenant, incident_id, rid,
+                actor=p.actor, role=role, now=now, reason=_text(form, "reason", 2000),
+                shown_hash=shown_hash, confirmation=confirmation,
+            )  # fmt: skip
+        else:
+            run = step_flows.approve(
+                s, st.config, st.catalog, p.tenant, incident_id, rid, actor=p.actor, role=role,
+                now=now, shown_hash=shown_hash, confirmation=confirmation,
+                comment=_text(form, "comment", 2000), self_approve=form.get("self_approve") == "1",
+            )  # fmt: skip
         if run.status in ("expired", "changed"):  # the closed request is kept, as in the API
-            return f"Not approved: the request is {run.status}; request the step again."
+            return Refusal(
+                f"Not approved: request {run.id} is {run.status}"
+                + (" — what you approved is not what would run" if run.status == "changed" else "")
+                + "; request the step again."
+            )
         return None
 
     return await _act(request, incident_id, verb, act)

@@ -309,7 +309,7 @@ async def update_action_item(request: Request, incident_id: str, item_id: str) -
 
 # -- the stylesheet of these parts -----------------------------------------------------------------
 
-CSS = """/* the incident page's composer, post-mortem editor and step-result charts */
+CSS = """/* the incident page's composer, post-mortem editor, step-result charts and run requests */
 .composer, .pm-editor, .pm-item { display: grid; gap: .3rem; max-width: 48rem; margin: .5rem 0 1rem; }
 .composer label, .pm-editor label, .pm-item label { font-weight: 600; margin-top: .35rem; }
 .composer button, .pm-editor button, .pm-item button { justify-self: start; margin-top: .5rem; }
@@ -330,12 +330,32 @@ textarea:focus-visible { outline: 3px solid #0b57d0; outline-offset: 2px; }
 .chart .legend { list-style: none; padding: 0; margin: .2rem 0; display: flex; flex-wrap: wrap; gap: .2rem .8rem; }
 .chart .legend svg { display: inline; width: 12px; height: 12px; vertical-align: -1px; }
 .chart-title { overflow-wrap: anywhere; }
+/* run requests waiting for approval: what will run, exactly, and the decisions on it */
+.request { border: 1px solid #8a93a0; border-left: 4px solid #8a5300; border-radius: 6px;
+  padding: .5rem .75rem; margin: .6rem 0; background: #fffdf7; }
+.request h4 { margin: 0 0 .2rem; font-size: 1em; overflow-wrap: anywhere; }
+.request-changed { border-left-color: #b3261e; }
+.review { display: grid; grid-template-columns: max-content 1fr; gap: .25rem .75rem; margin: .4rem 0; }
+.review dt { font-weight: 600; } .review dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+.argv { margin: .1rem 0; display: flex; flex-wrap: wrap; gap: .25rem; }
+.argv .arg { border: 1px solid #8a93a0; border-radius: 4px; padding: 0 .3rem; white-space: pre-wrap; }
+.vars td code { white-space: pre-wrap; overflow-wrap: anywhere; }
+.vars .source-request td:last-child { font-weight: 600; color: #8a5300; }
+.vars .unused td { color: #b3261e; }
+button.self-approve { border-style: dashed; }
+.break-glass-form { display: grid; gap: .3rem; max-width: 40rem; margin-top: .5rem;
+  border-top: 1px dashed #b3261e; padding-top: .4rem; }
+.break-glass-form button { justify-self: start; }
+button.danger { background: #b3261e; border-color: #b3261e; color: #fff; font-weight: 600; }
+.entry.break-glass { background: #fde7e6; border-left: 4px solid #b3261e; padding-left: .4rem; }
+.glass-mark { color: #b3261e; text-transform: uppercase; letter-spacing: .04em; }
+@media (max-width: 40rem) { .review { grid-template-columns: 1fr; } }
 """
 
 
 @router.get("/extras.css")
 def extras_css() -> Response:
-    """Styles for the composer, the post-mortem editor and charts (CSP allows 'self' sheets)."""
+    """Styles for the composer, the post-mortem editor, charts and run requests (CSP allows 'self' sheets)."""
     return Response(
         CSS,
         media_type="text/css",

@@ -14,6 +14,7 @@ from opsbook.config.models import Config
 from opsbook.core.errors import NotFound
 from opsbook.flows import steps as step_flows
 from opsbook.flows.runbook_catalog import RunbookCatalog
+from opsbook.flows.step_review import Review
 from opsbook.storage.tables import Incident, StepRun
 
 SEVERITIES = ("P0", "P1", "P2", "P3")
@@ -77,15 +78,47 @@ class StepView:
     needs_role: str | None
     confirmation: str | None
     last_run: StepRun | None
+    pending: list[RequestView] = field(default_factory=list)
+    second_person: bool = False
 
     @property
     def waiting(self) -> bool:
-        return self.last_run is not None and self.last_run.status == "awaiting_approval"
+        return bool(self.pending)
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
         """The result's blocks ready to show (see ``result_blocks``)."""
         return result_blocks(self.last_run.result if self.last_run else None)
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A run request waiting for approval, as its approver sees it: the review (exact command,
+    argv, variables with their sources, target, safety) and the hash the approve form sends."""
+
+    run_id: str
+    requested_by: str
+    requested_at: datetime
+    expires_at: datetime | None
+    review: Review | None
+    shown_hash: str
+    current: bool
+    second_person: bool
+    command: str
+
+    @classmethod
+    def of(cls, p: step_flows.Pending) -> RequestView:
+        return cls(
+            run_id=p.run.id,
+            requested_by=p.run.requested_by,
+            requested_at=p.run.requested_at,
+            expires_at=p.run.approval_expires_at,
+            review=p.review,
+            shown_hash=p.run.shown_hash or "",
+            current=p.current and p.review is not None,
+            second_person=p.second_person,
+            command=p.run.command,
+        )
 
 
 @dataclass
@@ -123,6 +156,8 @@ def phases(
                 needs_role=o.gate.role if o.gate else None,
                 confirmation=o.confirmation,
                 last_run=o.last_run,
+                pending=[RequestView.of(p) for p in o.pending],
+                second_person=o.second_person,
             )
         )
     return section.heading, groups
