@@ -12,7 +12,7 @@ import pytest
 
 from opsbook.config.load import parse_config
 from opsbook.flows.comms_sweep import send_notices
-from tests.support.app import TEST_CONFIG, am_alert, am_body, running_app
+from tests.support.app import TEST_CONFIG, am_alert, am_body, confirmed_subscriber, running_app
 from tests.support.services import free_port
 
 
@@ -52,10 +52,15 @@ def test_each_subscriber_gets_each_public_update_once(
         )
         + f'notify: {{status_email: "{url}"}}\n'
     )
-    with running_app(f"sqlite:///{tmp_path}/o.db", config, run_worker=False) as h:
+    secret = "comms-sweep-secret-0123456789"
+    with running_app(
+        f"sqlite:///{tmp_path}/o.db", config, run_worker=False, secret_key=secret
+    ) as h:
         st = h.client.app.state.opsbook  # type: ignore[attr-defined]
         for email in ("reader@example.com", "second@example.org"):
-            assert h.client.post("/status/acme/subscribe", json={"email": email}).status_code == 202
+            confirmed_subscriber(h, email)  # double opt-in: the link is followed
+        assert send_notices(st.sessions, st.config, h.clock.now()) == 2  # the confirmations
+        inbox.messages.clear()
         inc = h.post_am(am_body(am_alert("CheckoutApiDown", job="checkout", severity="critical")))[
             "incidents"
         ][0]

@@ -155,3 +155,38 @@ def am_body(*alerts: dict[str, Any], truncated: int = 0) -> dict[str, Any]:
         "externalURL": "http://am.local",
         "alerts": list(alerts),
     }
+
+
+def confirmation_link(h: Harness, email: str, tenant: str = "acme") -> str:
+    """The path of the live confirmation link the server queued for ``email`` (as mailed)."""
+    import re
+
+    from sqlalchemy import select
+
+    from opsbook.storage.rate_limits import key_of
+    from opsbook.storage.tables_comms import StatusNoticeRow, SubscriberRow
+
+    engine = make_engine(h.url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            sub = s.scalars(
+                select(SubscriberRow).where(
+                    SubscriberRow.tenant == tenant, SubscriberRow.email == email
+                )
+            ).one()
+            assert sub.confirm_nonce, f"{email} has no live confirmation link"
+            notice = s.get(StatusNoticeRow, key_of("confirm", sub.confirm_nonce))
+            assert notice is not None
+            found = re.search(r"https?://[^/\s]+(/status/\S+/confirm/[\w.-]+)", notice.body)
+            assert found, notice.body
+            return found.group(1)
+    finally:
+        engine.dispose()
+
+
+def confirmed_subscriber(h: Harness, email: str, tenant: str = "acme") -> None:
+    """Subscribe ``email`` on the public page and follow its confirmation link (double opt-in)."""
+    r = h.client.post(f"/status/{tenant}/subscribe", json={"email": email})
+    assert r.status_code == 202, r.text
+    r = h.client.post(confirmation_link(h, email, tenant))
+    assert r.status_code == 200, r.text

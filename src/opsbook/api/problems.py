@@ -20,6 +20,7 @@ from opsbook.core.errors import (
     PayloadTooLarge,
     PermissionDenied,
     StorageUnavailable,
+    TooManyRequests,
 )
 
 log = structlog.get_logger("opsbook.api")
@@ -31,6 +32,7 @@ STATUS: list[tuple[type[OpsbookError], int]] = [
     (PermissionDenied, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (TooManyRequests, 429),
     (StorageUnavailable, 503),
     (ConfigError, 422),
 ]
@@ -72,7 +74,7 @@ def install(app: FastAPI) -> None:
     async def _opsbook(_req: Request, exc: OpsbookError) -> JSONResponse:
         status = next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
         headers = {}
-        if isinstance(exc, StorageUnavailable):
+        if isinstance(exc, StorageUnavailable | TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, AuthError):
             headers["WWW-Authenticate"] = "Bearer"

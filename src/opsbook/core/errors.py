@@ -8,6 +8,7 @@
     ├── PermissionDenied            the role may not do this → 403
     ├── NotFound                    no such object *in the caller's tenant* → 404
     ├── Conflict                    the object's state forbids the change (lifecycle) → 409
+    ├── TooManyRequests             a public route's per-client limit is reached → 429 + Retry-After
     └── StorageUnavailable          the database is down, locked or overloaded → 503 + Retry-After
 
 Executors later add ``StepError`` with a ``retryable`` flag, as Alertmanager's notifiers return
@@ -68,6 +69,18 @@ class Conflict(OpsbookError):
     """The object's current state does not allow the change."""
 
     title = "conflict"
+
+
+class TooManyRequests(OpsbookError):
+    """A per-client or per-address limit of a public route is reached; retry after the window.
+
+    Never raised on intake routes: Alertmanager drops a 4xx for good (DESIGN §6.2)."""
+
+    title = "too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.retry_after = retry_after
 
 
 class StorageUnavailable(OpsbookError):

@@ -53,6 +53,24 @@ class Settings(BaseSettings):
         le=3600,
         description="seconds a request may take before it is answered 503 (intake: + Retry-After)",
     )
+    subscribe_per_client: int = Field(
+        default=10,
+        ge=1,
+        description="status-page subscribe requests one client address may make per window",
+    )
+    subscribe_per_address: int = Field(
+        default=3,
+        ge=1,
+        description="confirmation messages one email address may be sent per window",
+    )
+    subscribe_window: float = Field(
+        default=3600.0, gt=0, description="seconds of the subscribe rate-limit window"
+    )
+    subscribe_confirm_ttl: float = Field(
+        default=48 * 3600.0,
+        gt=0,
+        description="seconds a subscription's confirmation link stays valid",
+    )
 
     def safe_database_url(self) -> str:
         """The URL with any password masked, for messages and logs."""

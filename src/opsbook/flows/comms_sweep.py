@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsbook.config.models import Config
@@ -20,6 +20,7 @@ from opsbook.core.settings import Settings
 from opsbook.flows.outbox import queue_page
 from opsbook.flows.postmortems import collect_reminders
 from opsbook.flows.statuspage import queue_maintenance_notices
+from opsbook.flows.subscriptions import CONFIRM_KIND
 from opsbook.incidents.models import EntryKind
 from opsbook.notify.apprise_channel import DeliveryResult
 from opsbook.notify.apprise_channel import send as apprise_send
@@ -84,7 +85,15 @@ def send_notices(
                     SubscriberRow.email,
                 )
                 .join(SubscriberRow, SubscriberRow.id == StatusNoticeRow.subscriber_id)
-                .where(StatusNoticeRow.sent_at.is_(None), SubscriberRow.unsubscribed_at.is_(None))
+                .where(
+                    StatusNoticeRow.sent_at.is_(None),
+                    SubscriberRow.unsubscribed_at.is_(None),
+                    # double opt-in: a pending address is sent its confirmation link only
+                    or_(
+                        SubscriberRow.confirmed_at.is_not(None),
+                        StatusNoticeRow.kind == CONFIRM_KIND,
+                    ),
+                )
                 .limit(limit)
             )
         )

@@ -52,7 +52,7 @@ from opsbook.storage.tables_comms import (
 )
 
 STATUS_UPDATE_ENTRY = "status_update"  # timeline kind; EntryKind.STATUS_UPDATE once added there
-_EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 RECENT = timedelta(days=7)
 
 
@@ -327,23 +327,6 @@ def list_updates(s: Session, tenant: str, incident_id: str) -> list[StatusUpdate
 # -- subscribers and notices ----------------------------------------------------------------------
 
 
-def subscribe(s: Session, config: Config, tenant: str, email: str, now: datetime) -> bool:
-    """Store a subscriber; True if new. The same answer either way, so it reveals no addresses."""
-    enabled_tenant(config, tenant)
-    address = email.strip().lower()
-    if len(address) > 320 or not _EMAIL.match(address):
-        raise InputError("enter an email address like name@example.com", field="email")
-    found = s.scalars(
-        select(SubscriberRow).where(SubscriberRow.tenant == tenant, SubscriberRow.email == address)
-    ).first()
-    if found is not None:
-        found.unsubscribed_at = None
-        return False
-    s.add(SubscriberRow(id=new_id("sub"), tenant=tenant, email=address, created_at=now))
-    s.flush()
-    return True
-
-
 def _insert_ignore(s: Session, row: dict[str, Any]) -> bool:
     table: Table = StatusNoticeRow.__table__  # type: ignore[assignment]
     dialect = s.get_bind().dialect.name
@@ -357,10 +340,12 @@ def _insert_ignore(s: Session, row: dict[str, Any]) -> bool:
 def queue_notices(
     s: Session, tenant: str, kind: str, source_key: str, subject: str, body: str, now: datetime
 ) -> int:
-    """One notice per active subscriber, idempotent on (source, subscriber); returns how many are new."""
+    """One notice per confirmed subscriber, idempotent on (source, subscriber); returns how many are new."""
     subs = s.scalars(
         select(SubscriberRow).where(
-            SubscriberRow.tenant == tenant, SubscriberRow.unsubscribed_at.is_(None)
+            SubscriberRow.tenant == tenant,
+            SubscriberRow.unsubscribed_at.is_(None),
+            SubscriberRow.confirmed_at.is_not(None),  # double opt-in: pending gets nothing
         )
     ).all()
     new = 0

@@ -111,7 +111,11 @@ class StatusUpdateRow(Base):
 
 
 class SubscriberRow(Base):
-    """An email address that asked for a tenant's public updates."""
+    """An email address that asked for a tenant's public updates.
+
+    Pending until the signed link sent to it is followed (``confirmed_at``); only confirmed
+    addresses get notices. ``confirm_nonce`` is the one live link's nonce (cleared once used).
+    """
 
     __tablename__ = "status_subscribers"
     __table_args__ = (UniqueConstraint("tenant", "email", name="uq_status_subscribers_email"),)
@@ -121,6 +125,8 @@ class SubscriberRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    confirm_nonce: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class StatusNoticeRow(Base):
@@ -142,3 +148,15 @@ class StatusNoticeRow(Base):
     body: Mapped[str] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateLimitRow(Base):
+    """Requests counted per key (a hash of what is limited, e.g. a client address) in a fixed
+    window; in the database so every replica shares one count (``storage.rate_limits``)."""
+
+    __tablename__ = "rate_limits"
+    __table_args__ = (Index("ix_rate_limits_window", "window_start"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    hits: Mapped[int] = mapped_column(Integer)

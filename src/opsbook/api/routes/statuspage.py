@@ -11,11 +11,13 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,8 +26,9 @@ from sqlalchemy.orm import Session
 from opsbook.api.auth import Principal, require_role, state_of
 from opsbook.api.params import check_optional_time
 from opsbook.core.clock import isoformat
-from opsbook.core.errors import InputError
+from opsbook.core.errors import InputError, OpsbookError
 from opsbook.flows import statuspage as flows
+from opsbook.flows import subscriptions
 from opsbook.statuspage.derive import uptime_percent
 from opsbook.statuspage.feed import atom, summary
 from opsbook.statuspage.models import ComponentState, UpdateStatus
@@ -138,9 +141,23 @@ def _render(request: Request, tenant: str, message: str = "") -> str:
     return _tx(request, run)
 
 
-@public.post("/status/{tenant}/subscribe", name="status_subscribe")
+@public.post(
+    "/status/{tenant}/subscribe",
+    name="status_subscribe",
+    status_code=202,
+    responses={
+        404: {"description": "no such status page, or subscriptions are off (no secret key)"},
+        422: {"description": "not an email address"},
+        429: {"description": "too many requests from this client or for this address"},
+    },
+)
 async def subscribe(request: Request, tenant: str) -> Response:
-    """Subscribe an email to public updates: a form post (from the page) or ``{"email": …}``."""
+    """Ask for an email's public updates: a form post (from the page) or ``{"email": …}``.
+
+    Double opt-in: the address is sent a signed link and gets updates only once it is followed.
+    The answer is the same for a new, pending or confirmed address. Limited per client address
+    and per email address (``OPSBOOK_SUBSCRIBE_PER_CLIENT``/``_PER_ADDRESS`` per
+    ``OPSBOOK_SUBSCRIBE_WINDOW`` seconds): 429 with Retry-After beyond."""
     raw = await request.body()
     if len(raw) > 4096:
         raise InputError("request too large", field="email")
@@ -158,12 +175,92 @@ async def subscribe(request: Request, tenant: str) -> Response:
         raise InputError("an email address is required", field="email")
     st = state_of(request)
     now = st.clock.now()
-    await _run_sync(request, lambda s: flows.subscribe(s, st.config, tenant, email, now))
-    text = "Thanks — we will email you when we post an update."
+    flows.enabled_tenant(st.config, tenant)
+    subscriptions.link_secret(st.settings)
+    client = request.client.host if request.client else "unknown"
+
+    def count(s: Session) -> OpsbookError | None:
+        try:  # a refused request is counted too: this transaction commits either way
+            subscriptions.count_request(s, st.settings, tenant, client, email, now)
+        except OpsbookError as exc:
+            return exc
+        return None
+
+    refused = await _run_sync(request, count)
+    if refused is not None:
+        raise refused
+    await _run_sync(
+        request, lambda s: subscriptions.request(s, st.config, st.settings, tenant, email, now)
+    )
+    text = "Almost done — we sent you an email with a link; open it to confirm your subscription."
     if is_json:
-        return JSONResponse({"subscribed": True, "detail": text}, status_code=202)
+        return JSONResponse({"subscribed": False, "pending": True, "detail": text}, 202)
     html = await _render_async(request, tenant, text)
     return HTMLResponse(html, status_code=202, headers=_SECURITY_HEADERS)
+
+
+_CONFIRM_STATUS = {"invalid": 400, "expired": 410, "used": 410}
+_CONFIRM_TEXT = {
+    "invalid": "This confirmation link is not valid.",
+    "expired": "This confirmation link has expired: subscribe again on the status page.",
+    "used": "This confirmation link was already used (or a newer one was sent).",
+}
+_CONFIRM_HEADERS = {**_SECURITY_HEADERS, "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+ConfirmToken = Annotated[str, FastPath(min_length=1, max_length=1024)]
+
+
+def _confirm_page(request: Request, title: str, text: str, status: int, form: str = "") -> Response:
+    if "application/json" in request.headers.get(
+        "accept", ""
+    ) and "html" not in request.headers.get("accept", ""):
+        if status >= 400:
+            return JSONResponse(
+                {"type": "about:blank", "title": title, "status": status, "detail": text},
+                status,
+                media_type="application/problem+json",
+                headers=_CONFIRM_HEADERS,
+            )
+        return JSONResponse({"title": title, "detail": text}, status, headers=_CONFIRM_HEADERS)
+    body = (
+        f"<!doctype html><html lang=en><meta charset=utf-8>"
+        f'<meta name=viewport content="width=device-width,initial-scale=1">'
+        f'<title>{escape(title)}</title><main style="font:16px sans-serif;max-width:32em;'
+        f'margin:2em auto"><h1>{escape(title)}</h1><p>{escape(text)}</p>{form}</main></html>'
+    )
+    return HTMLResponse(body, status, headers=_CONFIRM_HEADERS)
+
+
+def _confirm_run(
+    request: Request, tenant: str, token: str, fn: Callable[..., subscriptions.Pending]
+) -> subscriptions.Pending | Response:
+    st = state_of(request)
+    try:
+        return _tx(request, lambda s: fn(s, st.settings, tenant, token, st.clock.now()))
+    except subscriptions.ConfirmRefused as exc:
+        return _confirm_page(
+            request, "Not confirmed", _CONFIRM_TEXT[exc.reason], _CONFIRM_STATUS[exc.reason]
+        )
+
+
+@public.get("/status/{tenant}/confirm/{token}", name="status_confirm", response_class=HTMLResponse)
+def show_confirm(request: Request, tenant: str, token: ConfirmToken) -> Response:
+    """What a confirmation link would confirm, with a button; a GET changes nothing."""
+    got = _confirm_run(request, tenant, token, subscriptions.check)
+    if isinstance(got, Response):
+        return got
+    form = '<form method="post"><button type="submit">Confirm</button></form>'
+    text = f"Send status updates of {got.tenant} to {got.email}?"
+    return _confirm_page(request, "Confirm your subscription", text, 200, form)
+
+
+@public.post("/status/{tenant}/confirm/{token}", response_class=HTMLResponse)
+def use_confirm(request: Request, tenant: str, token: ConfirmToken) -> Response:
+    """Confirm the subscription (once): from now on the address gets public updates."""
+    got = _confirm_run(request, tenant, token, subscriptions.confirm_subscription)
+    if isinstance(got, Response):
+        return got
+    text = f"{got.email} will get the status updates of {got.tenant}. This link is now used up."
+    return _confirm_page(request, "Subscription confirmed", text, 200)
 
 
 async def _run_sync(request: Request, fn: Callable[[Session], T]) -> T:
