@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_STEP_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""Where a runbook step's programs are looked up; never the server's own PATH."""
+
 
 class Settings(BaseSettings):
     """Where opsbook listens and stores; intent (services, routes) lives in opsbook.yaml instead."""
@@ -70,6 +73,12 @@ class Settings(BaseSettings):
         default=48 * 3600.0,
         gt=0,
         description="seconds a subscription's confirmation link stays valid",
+    )
+    step_path: str = Field(
+        default=DEFAULT_STEP_PATH,
+        pattern=r"^/[^:\x00]*(?::/[^:\x00]*)*$",
+        description="PATH of every runbook step's process (absolute dirs joined by ':'); "
+        "the server's own PATH is never passed on",
     )
 
     def safe_database_url(self) -> str:

@@ -9,8 +9,9 @@ import shutil
 from dataclasses import replace
 
 from opsbook.executors.common import Unsupported, now, unavailable
+from opsbook.executors.environment import build_env, scratch_home
 from opsbook.executors.models import ExecContext, Resolved, StepResult
-from opsbook.executors.shell import Stage, build_env, plan, run_plan
+from opsbook.executors.shell import Stage, plan, run_plan
 from opsbook.runbooks.models import Step
 
 _UNREACHABLE = (
@@ -21,6 +22,39 @@ _UNREACHABLE = (
     "is the docker daemon running",
     "i/o timeout",
 )
+
+
+_TARGET_FLAGS = {
+    "kubectl": ("--kubeconfig", "--context", "--cluster", "--server", "-s", "--token", "--user",
+                "--as", "--as-group", "--certificate-authority", "--client-certificate",
+                "--client-key"),
+    "docker": ("-H", "--host", "--context", "-c", "--config", "--tlscacert", "--tlscert",
+               "--tlskey"),
+}  # fmt: skip
+
+
+def _check_targets(stage: Stage, kind: str, resolved: Resolved, ctx: ExecContext) -> None:
+    """The cluster or daemon a kubectl/docker step talks to (and as whom) comes from the
+    config or the runbook, never from a request variable."""
+    flags = _TARGET_FLAGS.get(kind, ())
+    templates = stage.template
+    for i, word in enumerate(stage.argv):
+        name, eq, _ = word.partition("=")
+        if name not in flags:
+            continue
+        at = i if eq else i + 1
+        piece = templates[at] if at < len(templates) else ""
+        given = [
+            resolved.names[n]
+            for n in Resolved.slots(piece)
+            if ctx.source(resolved.names[n]) == "request"
+        ]
+        if given:
+            raise Unsupported(
+                f"`{kind} {name}` decides which {'cluster' if kind == 'kubectl' else 'daemon'} "
+                f"the step reaches and comes from the service's config; {', '.join(given)} was "
+                "given in the request"
+            )
 
 
 def _kube_flags(stage: Stage, ctx: ExecContext) -> None:
@@ -49,28 +83,32 @@ class BinaryExecutor:
 
     def run(self, step: Step, resolved: Resolved, ctx: ExecContext) -> StepResult:
         start = now()
-        env = build_env(step, resolved, ctx)
-        try:
-            the_plan = plan(resolved, env, ctx.workdir or os.getcwd())
-        except Unsupported as exc:
-            return unavailable(str(exc), start, resolved.display)
-        for _, stages in the_plan:
-            for stage in stages:
-                program = os.path.basename(stage.argv[0])
-                if program not in self.programs and not (
-                    program in ("sudo", "env", "timeout") and self.kind in stage.argv
-                ):
-                    continue
-                if shutil.which(stage.argv[0]) is None:
-                    return unavailable(
-                        f"{program} is not installed on this host; install it or run this "
-                        "step by hand",
-                        start,
-                        resolved.display,
-                    )
-                if program == "kubectl":
-                    _kube_flags(stage, ctx)
-        res = run_plan(the_plan, ctx, resolved.display)
+        with scratch_home() as scratch:
+            env = build_env(step, resolved, ctx, scratch)
+            try:
+                the_plan = plan(resolved, env, ctx.workdir or os.getcwd(), ctx)
+                for _, stages in the_plan:
+                    for stage in stages:
+                        _check_targets(stage, self.kind, resolved, ctx)
+            except Unsupported as exc:
+                return unavailable(str(exc), start, resolved.display)
+            for _, stages in the_plan:
+                for stage in stages:
+                    program = os.path.basename(stage.argv[0])
+                    if program not in self.programs and not (
+                        program in ("sudo", "env", "timeout") and self.kind in stage.argv
+                    ):
+                        continue
+                    if shutil.which(stage.argv[0], path=ctx.step_path) is None:
+                        return unavailable(
+                            f"{program} is not installed on this host; install it or run this "
+                            "step by hand",
+                            start,
+                            resolved.display,
+                        )
+                    if program == "kubectl":
+                        _kube_flags(stage, ctx)
+            res = run_plan(the_plan, ctx, resolved.display)
         text = " ".join(getattr(b, "text", "") for b in res.blocks).lower()
         if res.status == "failed" and any(marker in text for marker in _UNREACHABLE):
             target = "cluster" if self.kind == "kubectl" else "Docker daemon"

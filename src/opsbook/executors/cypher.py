@@ -11,6 +11,8 @@ from urllib.parse import unquote, urlsplit
 
 from opsbook.executors.common import Command, Unsupported, first_command, now, result, unavailable
 from opsbook.executors.models import SLOT, ExecContext, Resolved, StepResult, TableBlock
+from opsbook.executors.ssrf import Refused, judge, url_host
+from opsbook.executors.targets import given_in, refusal, refused, url_variable
 from opsbook.runbooks.models import Step
 
 MAX_ROWS = 200
@@ -28,6 +30,8 @@ class CypherCall:
     password: str | None = None
     database: str | None = None
     queries: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    """Template pieces of ``-a``/``-d`` (who gave which part of the target)."""
 
 
 def parse_cypher_shell(command: Command) -> CypherCall:
@@ -49,13 +53,17 @@ def parse_cypher_shell(command: Command) -> CypherCall:
             return words[i]
 
         if name in ("-a", "--address", "--uri"):
+            call.targets.append(template[i])
             call.uri = value()
+            call.targets.append(template[i] if i < len(template) else "")
         elif name in ("-u", "--username"):
             call.user = value()
         elif name in ("-p", "--password"):
             call.password = value()
         elif name in ("-d", "--database"):
+            call.targets.append(template[i])
             call.database = value()
+            call.targets.append(template[i] if i < len(template) else "")
         elif name in ("-f", "--file"):
             raise Unsupported(
                 "cypher-shell -f runs a file; opsbook runs Cypher written in the runbook only"
@@ -146,7 +154,7 @@ def _cell(value: Any) -> str:
 class FalkorBackend:
     """FalkorDB over the Redis protocol; read-only steps use GRAPH.RO_QUERY."""
 
-    def __init__(self, uri: str, ctx: ExecContext, graph: str | None) -> None:
+    def __init__(self, uri: str, ctx: ExecContext, graph: str | None, address: str) -> None:
         from falkordb import FalkorDB
 
         parts = urlsplit(uri)
@@ -157,14 +165,15 @@ class FalkorBackend:
             or ctx.lookup("GRAPH")
             or DEFAULT_GRAPH
         )
+        tls = parts.scheme in ("falkors", "rediss")
         self.db = FalkorDB(
-            host=parts.hostname or "127.0.0.1",
+            host=(parts.hostname or address) if tls else address,
             port=parts.port or 6379,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             socket_timeout=ctx.timeout,
             socket_connect_timeout=min(ctx.timeout, 10.0),
-            ssl=parts.scheme in ("falkors", "rediss"),
+            ssl=tls,
         )
         self.graph = self.db.select_graph(name)
         self.timeout_ms = max(1, int(ctx.timeout * 1000))
@@ -235,27 +244,38 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _backend(call: CypherCall, ctx: ExecContext) -> Backend:
-    uri = (
-        call.uri or ctx.lookup("FALKORDB_URL") or ctx.lookup("NEO4J_URI") or ctx.lookup("NEO4J_URL")
-    )
+def _backend(call: CypherCall, resolved: Resolved, ctx: ExecContext) -> Backend:
+    """The judged graph database of a call; raises Refused, LookupError or Unsupported."""
+    given = given_in(call.targets, resolved, ctx)
+    uri = call.uri
+    if not uri:
+        name, uri = url_variable(ctx, ("FALKORDB_URL", "NEO4J_URI", "NEO4J_URL"))
+        if name and ctx.source(name) == "request":
+            given.append(name)
+    if ctx.source("GRAPH") == "request":
+        given.append("GRAPH")
+    if given:
+        raise Refused(refusal("the graph database a Cypher step connects to", given))
     if not uri:
         raise Unsupported(
             "no graph database to connect to: set NEO4J_URI (bolt://…) or FALKORDB_URL "
             "(falkor://host:port/graph) in the service's variables"
         )
     scheme = uri.split("://", 1)[0].lower() if "://" in uri else "bolt"
-    if scheme in ("falkor", "falkors", "redis", "rediss"):
-        return FalkorBackend(uri, ctx, None)
-    if scheme.startswith(("bolt", "neo4j")):
-        user = call.user or ctx.lookup("NEO4J_USER") or ctx.lookup("NEO4J_USERNAME")
-        password = call.password or ctx.lookup("NEO4J_PASSWORD")
-        return BoltBackend(
-            uri if "://" in uri else f"bolt://{uri}", user, password, call.database, ctx
+    uri = uri if "://" in uri else f"bolt://{uri}"
+    raw, port = url_host(uri)
+    falkor = scheme in ("falkor", "falkors", "redis", "rediss")
+    if not falkor and not scheme.startswith(("bolt", "neo4j")):
+        raise Unsupported(
+            f"unknown graph database scheme {scheme}://; use bolt://, neo4j:// or falkor://"
         )
-    raise Unsupported(
-        f"unknown graph database scheme {scheme}://; use bolt://, neo4j:// or falkor://"
-    )
+    default_port = 6379 if falkor else 7687
+    _, addresses = judge(raw or "localhost", port or default_port, ctx, what="the graph database")
+    if falkor:
+        return FalkorBackend(uri, ctx, None, addresses[0])
+    user = call.user or ctx.lookup("NEO4J_USER") or ctx.lookup("NEO4J_USERNAME")
+    password = call.password or ctx.lookup("NEO4J_PASSWORD")
+    return BoltBackend(uri, user, password, call.database, ctx)
 
 
 def _error(exc: Exception, start: float, command: str) -> StepResult:
@@ -309,9 +329,16 @@ class CypherExecutor:
             statements = [s for q in call.queries for s in bind_cypher(q, resolved)]
             if not statements:
                 raise Unsupported("no Cypher statement to run")
-            backend = _backend(call, ctx)
+            backend = _backend(call, resolved, ctx)
         except Unsupported as exc:
             return unavailable(str(exc), start, resolved.display)
+        except Refused as exc:
+            return refused(str(exc), start, resolved.display)
+        except LookupError as exc:
+            return result(
+                "error", f"{exc}; check NEO4J_URI/FALKORDB_URL", start, retryable=True,
+                command=resolved.display,
+            )  # fmt: skip
         read_only = step.safety == "read-only"
         tables: list[TableBlock] = []
         try:

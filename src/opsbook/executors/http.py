@@ -4,18 +4,28 @@
 from __future__ import annotations
 
 import json
+import re
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 
-from opsbook.executors.common import Unsupported, cap, first_command, ms, now, result, unavailable
+from opsbook.executors.common import (
+    Command,
+    Unsupported,
+    cap,
+    first_command,
+    ms,
+    now,
+    result,
+    unavailable,
+)
 from opsbook.executors.http_args import HttpRequest, parse_http_command
 from opsbook.executors.models import Block, CodeBlock, ExecContext, Resolved, StepResult, TextBlock
-from opsbook.executors.ssrf import Refused, check_url, resolve_checked
+from opsbook.executors.ssrf import Refused, check_url
 from opsbook.runbooks.models import Step
 
 _SHOWN_HEADERS = ("content-type", "content-length", "location", "retry-after", "server")
@@ -43,20 +53,23 @@ class HttpResponse:
 
 
 def _pinned_requests(
-    client: httpx.Client, req: HttpRequest, url: str, ctx: ExecContext
-) -> list[httpx.Request]:
-    """Requests to each checked address of ``url`` (DNS answered once, every address checked,
+    client: httpx.Client, req: HttpRequest, url: str, ctx: ExecContext, given: Sequence[str]
+) -> tuple[str, list[httpx.Request]]:
+    """Requests to each judged address of ``url`` (DNS answered once, every address judged,
     then used), with the original Host header and TLS server name, so a rebinding DNS cannot
-    slip past the guard."""
-    host, port = check_url(url, ctx)
-    parsed = httpx.URL(url)
+    slip past the guard. Returns the URL as normalised, and the requests."""
+    checked = check_url(url, ctx, given=given)
+    try:
+        parsed = httpx.URL(checked.url)
+    except httpx.InvalidURL as exc:
+        raise Refused(f"invalid URL {url!r}: {exc}") from None
     headers = [(k, v) for k, v in req.headers if k.lower() != "host"]
     headers.append(("Host", parsed.netloc.decode("ascii")))
     extensions: dict[str, Any] = {}
-    if parsed.scheme == "https":
-        extensions["sni_hostname"] = host
+    if parsed.scheme == "https" and checked.host.ip is None:
+        extensions["sni_hostname"] = checked.host.name
     requests = []
-    for address in resolve_checked(host, port, ctx):
+    for address in checked.addresses:
         request = client.build_request(
             req.method,
             parsed.copy_with(host=address),
@@ -67,7 +80,7 @@ def _pinned_requests(
         if req.auth:
             request = next(httpx.BasicAuth(*req.auth).auth_flow(request))
         requests.append(request)
-    return requests
+    return checked.url, requests
 
 
 def _send_first(client: httpx.Client, requests: list[httpx.Request]) -> httpx.Response:
@@ -88,9 +101,12 @@ def _without_credentials(req: HttpRequest) -> HttpRequest:
     return HttpRequest(**{**req.__dict__, "headers": headers, "auth": None})
 
 
-def send(req: HttpRequest, ctx: ExecContext, limit: int | None = None) -> HttpResponse:
-    """Send ``req`` following redirects (when asked) with every hop re-checked; raises
-    Refused, LookupError or httpx errors."""
+def send(
+    req: HttpRequest, ctx: ExecContext, limit: int | None = None, given: Sequence[str] = ()
+) -> HttpResponse:
+    """Send ``req`` following redirects (when asked) with every hop judged again; raises
+    Refused, LookupError or httpx errors. ``given`` names the request variables the first
+    URL's host was built with (see :func:`opsbook.executors.ssrf.judge`)."""
     limit = ctx.output_limit if limit is None else limit
     budget = min(req.max_time or ctx.timeout, ctx.timeout)
     deadline = time.monotonic() + budget
@@ -98,7 +114,8 @@ def send(req: HttpRequest, ctx: ExecContext, limit: int | None = None) -> HttpRe
     hops: list[str] = []
     with httpx.Client(verify=req.verify, timeout=httpx.Timeout(budget), trust_env=False) as client:
         for _ in range(_MAX_REDIRECTS + 1):
-            requests = _pinned_requests(client, req, url, ctx)
+            url, requests = _pinned_requests(client, req, url, ctx, given)
+            given = ()  # later hops come from the server's answers, judged on their own
             started = time.monotonic()
             response = _send_first(client, requests)
             try:
@@ -230,11 +247,13 @@ def _failure(exc: Exception, start: float, command: str) -> StepResult:
     return result("error", f"HTTP request failed: {exc}", start, retryable=True, command=command)
 
 
-def run_request(req: HttpRequest, ctx: ExecContext, command: str) -> StepResult:
+def run_request(
+    req: HttpRequest, ctx: ExecContext, command: str, given: Sequence[str] = ()
+) -> StepResult:
     """Send one translated request and turn the response into a StepResult."""
     start = now()
     try:
-        resp = send(req, ctx)
+        resp = send(req, ctx, given=given)
     except (Refused, LookupError, httpx.HTTPError) as exc:
         return _failure(exc, start, command)
     blocks = render(req, resp, ctx)
@@ -253,6 +272,23 @@ def run_request(req: HttpRequest, ctx: ExecContext, command: str) -> StepResult:
     return result("ok", summary, start, blocks=blocks, command=command)
 
 
+_AUTHORITY = re.compile(r"^[^/?#]*?://[^/?#]*|^[^/?#]*")
+
+
+def _host_given(command: Command, resolved: Resolved, ctx: ExecContext) -> list[str]:
+    """Request variables whose values are in the scheme or host part of the URL: the command
+    is read again with values as markers to see where each one landed."""
+    requested = [i for i, name in enumerate(resolved.names) if ctx.source(name) == "request"]
+    if not requested:
+        return []
+    try:
+        template_url = parse_http_command(command.template).url
+        slots = Resolved.slots(m.group(0)) if (m := _AUTHORITY.match(template_url)) else []
+    except (Unsupported, ValueError):
+        slots = [i for word in command.template for i in Resolved.slots(word)]
+    return [resolved.names[i] for i in dict.fromkeys(slots) if i in requested]
+
+
 class HttpExecutor:
     """``curl``/``wget``/HTTPie steps, translated and sent with httpx."""
 
@@ -269,7 +305,7 @@ class HttpExecutor:
             return result(
                 "failed", f"cannot read the command: {exc}", start, command=resolved.display
             )
-        res = run_request(req, ctx, resolved.display)
+        res = run_request(req, ctx, resolved.display, _host_given(command, resolved, ctx))
         if notes:
             res = StepResult(
                 res.status, res.summary, res.duration_ms, (*res.blocks, *notes),

@@ -15,8 +15,10 @@ from typing import Any, Literal, Protocol
 from pydantic import SecretStr
 
 from opsbook.core.errors import InputError
+from opsbook.core.settings import DEFAULT_STEP_PATH
 from opsbook.runbooks.models import Step
 
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 Status = Literal["ok", "failed", "error", "timeout", "unavailable"]
 STATUSES: tuple[Status, ...] = ("ok", "failed", "error", "timeout", "unavailable")
 
@@ -142,42 +144,75 @@ class StepResult:
         )
 
 
+Source = Literal["config", "request"]
+
+
 @dataclass(frozen=True)
 class ExecContext:
-    """Where and how a step runs: the service's variables and secrets, allowed hosts, limits."""
+    """Where and how a step runs: the service's variables and secrets, allowed hosts, limits.
+
+    ``variables`` holds the config's values and, for the names in ``request_variables``, values
+    a person gave with the run request: those are data (argv elements, SQL/Cypher parameters,
+    URL paths), never a connection target, an allowed host or an unnamed environment variable.
+    """
 
     variables: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, SecretStr] = field(default_factory=dict)
     allowed_hosts: frozenset[str] = frozenset()
-    """Hosts the http executor may call; empty = the hosts named in variables and secrets."""
+    """Hosts (``name``, ``name:port``, IP or CIDR) steps may reach besides those named in the
+    config's variables and secrets; see :mod:`opsbook.executors.ssrf`."""
     timeout: float = 30.0
     workdir: str | None = None
     output_limit: int = 64_000
     kube_context: str | None = None
     namespace: str | None = None
-    allow_private_hosts: bool = True
-    """Loopback and private addresses allowed; link-local and cloud metadata never are."""
+    allow_private_hosts: bool = False
+    """Loopback, private and reserved addresses allowed without being named (``opsbook run`` on
+    a person's own machine); cloud-metadata addresses never are."""
+    request_variables: frozenset[str] = frozenset()
+    """Keys of ``variables`` whose values came from a run request, not from the config."""
+    step_path: str = DEFAULT_STEP_PATH
+    """PATH of a step's process (server settings), never the server's own PATH."""
+
+    def _key(self, name: str) -> str | None:
+        for key in _candidates(name):
+            if key in self.variables or key in self.secrets:
+                return key
+        return None
 
     def lookup(self, name: str) -> str | None:
         """The value of a variable or secret, trying the name as written, then as
         UPPER_SNAKE (``<pod-name>`` → ``POD_NAME``)."""
-        for key in _candidates(name):
-            if key in self.variables:
-                return self.variables[key]
-            if key in self.secrets:
-                return self.secrets[key].get_secret_value()
-        return None
+        key = self._key(name)
+        if key is None:
+            return None
+        if key in self.variables:
+            return self.variables[key]
+        return self.secrets[key].get_secret_value()
 
     def is_secret(self, name: str) -> bool:
-        for key in _candidates(name):
-            if key in self.variables:
-                return False
-            if key in self.secrets:
-                return True
-        return False
+        key = self._key(name)
+        return key is not None and key not in self.variables
+
+    def source(self, name: str) -> Source | None:
+        """Where the value of ``name`` comes from: the config, a request, or nowhere."""
+        key = self._key(name)
+        if key is None:
+            return None
+        return "request" if key in self.variables and key in self.request_variables else "config"
 
     def secret_values(self) -> list[str]:
         return [s.get_secret_value() for s in self.secrets.values()]
+
+    def config_values(self) -> list[str]:
+        """Every value the config gave (variables and secrets), none a request gave."""
+        own = [v for k, v in self.variables.items() if k not in self.request_variables]
+        return own + self.secret_values()
+
+
+def canonical_name(name: str) -> str:
+    """The identifier a placeholder is known by: ``POD_NAME`` for ``<pod-name>``."""
+    return name if _IDENT.fullmatch(name) else _candidates(name)[-1]
 
 
 def _candidates(name: str) -> list[str]:

@@ -13,6 +13,8 @@ from typing import Any
 from opsbook.executors.common import Command, Unsupported, first_command, now, result, unavailable
 from opsbook.executors.models import Block, ExecContext, Resolved, StepResult, TableBlock, TextBlock
 from opsbook.executors.sql_bind import bind_sql
+from opsbook.executors.ssrf import Refused, judge
+from opsbook.executors.targets import given_in, refusal, refused, url_variable
 from opsbook.runbooks.models import Step
 
 MAX_ROWS = 200
@@ -30,6 +32,8 @@ class PsqlCall:
     conninfo: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     sql: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    """Template pieces the connection was built from (who gave which part)."""
 
 
 def libpq_url(url: str) -> str:
@@ -65,6 +69,7 @@ def parse_psql(command: Command) -> PsqlCall:
         elif name in ("-f", "--file"):
             raise Unsupported("psql -f runs a file; opsbook runs SQL written in the runbook only")
         elif name in _PSQL_VALUE:
+            call.targets.append(template[i])
             if eq:
                 value = inline
             elif len(w) > 2 and not w.startswith("--"):
@@ -72,8 +77,10 @@ def parse_psql(command: Command) -> PsqlCall:
             else:
                 i += 1
                 value = words[i] if i < len(words) else ""
+                call.targets.append(template[i] if i < len(template) else "")
             call.params[_PSQL_VALUE[name]] = value
         elif w.startswith("-") and len(w) > 2 and w[:2] in _PSQL_VALUE:
+            call.targets.append(template[i])
             call.params[_PSQL_VALUE[w[:2]]] = w[2:]
         elif name in _PSQL_IGNORED_VALUE and not eq:
             i += 1
@@ -81,6 +88,7 @@ def parse_psql(command: Command) -> PsqlCall:
             pass  # -t -A -x -q -X --csv -w …: output format only
         else:
             positional.append(w)
+            call.targets.append(template[i])
         i += 1
     if positional:
         first = positional[0]
@@ -103,20 +111,66 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _conninfo(call: PsqlCall, ctx: ExecContext) -> tuple[str, dict[str, str]]:
+@dataclass
+class Connection:
+    """Where a SQL step connects: libpq conninfo and parameters, and who gave them."""
+
+    conninfo: str
+    params: dict[str, str]
+    from_config: bool
+    """The whole target is a config variable (DATABASE_URL …), not written in the runbook."""
+    given: list[str]
+    """Request variables the target was built with (the step is refused when there are any)."""
+
+
+def _conninfo(call: PsqlCall, resolved: Resolved, ctx: ExecContext) -> Connection:
+    given = given_in(call.targets, resolved, ctx)
     if call.conninfo:
-        return libpq_url(call.conninfo), call.params
+        return Connection(libpq_url(call.conninfo), call.params, False, given)
     if not call.params.get("host"):
-        for name in URL_VARIABLES:
-            value = ctx.lookup(name)
-            if value:
-                return libpq_url(value), call.params
+        name, value = url_variable(ctx, URL_VARIABLES)
+        if name and value:
+            if ctx.source(name) == "request":
+                given.append(name)
+            return Connection(libpq_url(value), call.params, not given, given)
     if call.params:
-        return "", call.params
-    raise Unsupported(
-        "no database to connect to: set DATABASE_URL in the service's variables (or "
-        "--var DATABASE_URL=postgresql://user@host/db)"
-    )
+        return Connection("", call.params, False, given)
+    raise Unsupported("no database to connect to: set DATABASE_URL in the service's variables")
+
+
+def _judged(conn: Connection, ctx: ExecContext) -> dict[str, str]:
+    """Judge every host the connection names; the parameters to connect with (``hostaddr``
+    pinned to the judged address when there is one TCP host). Raises Refused/LookupError."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(conn.conninfo, **conn.params)
+    except psycopg.ProgrammingError as exc:
+        raise Refused(f"cannot read the connection string: {exc}") from None
+    hosts = str(info.get("host") or "").split(",")
+    ports = [p for p in str(info.get("port") or "").split(",") if p] or ["5432"]
+    pinned = [h for h in str(info.get("hostaddr") or "").split(",") if h]
+    addresses: list[str] = []
+    for n, host in enumerate(hosts):
+        port_text = ports[n] if n < len(ports) else ports[-1]
+        port = int(port_text) if port_text.isdigit() else 5432
+        if not host or host.startswith("/") or host.startswith("@"):
+            if not (conn.from_config or ctx.allow_private_hosts):
+                raise Refused(
+                    "the step connects through a local socket; set DATABASE_URL in the "
+                    "service's variables to name the database"
+                )
+            addresses.append("")
+            continue
+        _, found = judge(host, port, ctx, what="the database a SQL step")
+        addresses.append(found[0])
+    for addr in pinned:
+        judge(addr, int(ports[0]) if ports[0].isdigit() else 5432, ctx, what="the database")
+    params = dict(conn.params)
+    if not pinned and len(addresses) == 1 and addresses[0]:
+        params["hostaddr"] = addresses[0]
+    return params
 
 
 def _error(exc: Exception, start: float, command: str) -> StepResult:
@@ -232,12 +286,25 @@ class PostgresExecutor:
                 if os.path.basename(resolved.template.split(None, 1)[0]) in ("mysql", "sqlite3"):
                     raise Unsupported("only PostgreSQL is run by opsbook; run this step by hand")
                 call = PsqlCall(sql=[resolved.template])
-            conninfo, params = _conninfo(call, ctx)
+            conn = _conninfo(call, resolved, ctx)
         except Unsupported as exc:
             return unavailable(str(exc), start, resolved.display)
+        if conn.given:
+            what = "the database a SQL step connects to"
+            return refused(refusal(what, conn.given), start, resolved.display)
+        try:
+            params = _judged(conn, ctx)
+        except Refused as exc:
+            return refused(str(exc), start, resolved.display)
+        except LookupError as exc:
+            return result(
+                "error", f"{exc}; check DATABASE_URL", start, retryable=True,
+                command=resolved.display,
+            )  # fmt: skip
         return run_sql(
-            call.sql, resolved, conninfo, params, ctx, read_only=read_only, command=resolved.display
-        )
+            call.sql, resolved, conn.conninfo, params, ctx, read_only=read_only,
+            command=resolved.display,
+        )  # fmt: skip
 
 
 def _is_psql(resolved: Resolved) -> bool:

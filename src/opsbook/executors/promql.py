@@ -135,7 +135,16 @@ class PromqlExecutor:
 
     def run(self, step: Step, resolved: Resolved, ctx: ExecContext) -> StepResult:
         start = now()
-        base = next((v for n in URL_VARIABLES if (v := ctx.lookup(n))), None)
+        name = next((n for n in URL_VARIABLES if ctx.lookup(n)), None)
+        base = ctx.lookup(name) if name else None
+        if name and ctx.source(name) == "request":
+            return result(
+                "failed",
+                "refused: the Prometheus a PromQL step asks comes from the service's config; "
+                f"{name} was given in the request",
+                start,
+                command=resolved.display,
+            )
         if not base:
             return unavailable(
                 "no Prometheus to ask: set PROMETHEUS_URL in the service's variables "

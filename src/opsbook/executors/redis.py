@@ -19,6 +19,8 @@ from opsbook.executors.common import (
     unavailable,
 )
 from opsbook.executors.models import Block, ExecContext, Resolved, StepResult, TableBlock, TextBlock
+from opsbook.executors.ssrf import Refused, judge, url_host, with_host
+from opsbook.executors.targets import given_in, refusal, refused, url_variable
 from opsbook.runbooks.models import Step
 
 URL_VARIABLES = ("REDIS_URL", "REDIS_URI", "CACHE_URL")
@@ -52,18 +54,23 @@ class RedisCall:
     mode: str = "command"  # command | latency | scan | bigkeys
     pattern: str | None = None
     args: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    """Template pieces of ``-u``/``-h``/``-p``/``-n`` (who gave which part of the target)."""
 
 
-def parse_redis_cli(words: list[str]) -> RedisCall:
+def parse_redis_cli(words: list[str], template: list[str] | None = None) -> RedisCall:
     """``redis-cli [-u URL | -h H -p P -n DB -a PASS] [--latency|--scan] CMD args…``."""
     call = RedisCall()
+    template = template if template is not None else words
     i = 1
 
-    def value() -> str:
+    def value(target: bool = False) -> str:
         nonlocal i
         i += 1
         if i >= len(words):
             raise Unsupported(f"redis-cli option {words[i - 1]} needs a value")
+        if target and i < len(template):
+            call.targets.append(template[i])
         return words[i]
 
     while i < len(words):
@@ -71,13 +78,13 @@ def parse_redis_cli(words: list[str]) -> RedisCall:
         if call.args:
             call.args.append(w)
         elif w == "-u":
-            call.url = value()
+            call.url = value(target=True)
         elif w == "-h":
-            call.host = value()
+            call.host = value(target=True)
         elif w == "-p":
-            call.port = int(value())
+            call.port = int(value(target=True))
         elif w == "-n":
-            call.db = int(value())
+            call.db = int(value(target=True))
         elif w in ("-a", "--pass"):
             call.password = value()
         elif w == "--user":
@@ -118,30 +125,61 @@ def parse_redis_cli(words: list[str]) -> RedisCall:
     return call
 
 
-def _client(call: RedisCall, ctx: ExecContext) -> Any:
+@dataclass
+class Target:
+    """Where a Redis step connects, judged: a URL (pinned to the judged address) or host/port."""
+
+    url: str | None
+    host: str
+    port: int
+
+
+def target(call: RedisCall, resolved: Resolved, ctx: ExecContext) -> Target:
+    """The judged target of a call; raises Refused (from a request, or a refused host) or
+    LookupError. The URL comes from ``-u``, ``-h``/``-p`` or the config's REDIS_URL."""
+    given = given_in(call.targets, resolved, ctx)
+    url, from_config = call.url, False
+    if url is None and call.host is None:
+        name, url = url_variable(ctx, URL_VARIABLES)
+        if name and ctx.source(name) == "request":
+            given.append(name)
+        from_config = url is not None
+    if given:
+        raise Refused(
+            refusal("the Redis server a step connects to", given).removeprefix("refused: ")
+        )
+    if not url:
+        host, port = call.host or "127.0.0.1", call.port or 6379
+        return Target(None, judge(host, port, ctx, what="the Redis server")[1][0], port)
+    if url.lower().startswith("unix://"):
+        if not (from_config or ctx.allow_private_hosts):
+            raise Refused("the step connects through a local socket; set REDIS_URL in the config")
+        return Target(url, "", 0)
+    raw, given_port = url_host(url)
+    port = given_port or 6379
+    address = judge(raw or "localhost", port, ctx, what="the Redis server")[1][0]
+    tls = url.lower().startswith("rediss://")
+    return Target(url if tls else with_host(url, address), address, port)
+
+
+def _client(call: RedisCall, where: Target, ctx: ExecContext) -> Any:
     import redis
 
     opts: dict[str, Any] = {
         "socket_timeout": ctx.timeout,
         "socket_connect_timeout": min(ctx.timeout, 10.0),
     }
-    url = call.url
-    if url is None and call.host is None:
-        for name in URL_VARIABLES:
-            url = ctx.lookup(name)
-            if url:
-                break
-    if url:
+    if where.url:
         if call.db is not None:
             opts["db"] = call.db
         if call.password is not None:
             opts["password"] = call.password
         if call.username is not None:
             opts["username"] = call.username
-        return redis.Redis.from_url(url, **opts)
+        return redis.Redis.from_url(where.url, **opts)
     return redis.Redis(
-        host=call.host or "127.0.0.1",
-        port=call.port or 6379,
+        host=where.host,
+        port=where.port,
         db=call.db or 0,
         password=call.password,
         username=call.username,
@@ -232,8 +270,10 @@ def _scan(client: Any, pattern: str | None) -> tuple[str, list[Block]]:
     return f"{len(keys)} keys{more}", [TableBlock(["key"], [[k] for k in keys], truncated)]
 
 
-def run_redis(call: RedisCall, ctx: ExecContext, command: str, notes: list[Block]) -> StepResult:
-    """Connect, run the call, close; connection problems are retryable errors."""
+def run_redis(
+    call: RedisCall, resolved: Resolved, ctx: ExecContext, command: str, notes: list[Block]
+) -> StepResult:
+    """Judge the target, connect, run the call, close; connection problems are retryable."""
     import redis
 
     start = now()
@@ -242,7 +282,13 @@ def run_redis(call: RedisCall, ctx: ExecContext, command: str, notes: list[Block
             "redis-cli without a command is an interactive session; run it by hand", start, command
         )
     try:
-        client = _client(call, ctx)
+        where = target(call, resolved, ctx)
+    except Refused as exc:
+        return refused(str(exc), start, command)
+    except LookupError as exc:
+        return result("error", f"{exc}; check REDIS_URL", start, retryable=True, command=command)
+    try:
+        client = _client(call, where, ctx)
         try:
             if call.mode == "latency":
                 summary, blocks = _latency(client, ctx)
@@ -290,11 +336,11 @@ class RedisExecutor:
         try:
             command, notes = first_command(resolved)
             if command.words[0].rsplit("/", 1)[-1] == "redis-cli":
-                call = parse_redis_cli(command.words)
+                call = parse_redis_cli(command.words, command.template)
             else:
                 commands, _ = split_commands(resolved)
                 if len(commands) > 1 and all(c.op_before == "\n" for c in commands[1:]):
-                    return self._several(commands, ctx, resolved.display)
+                    return self._several(commands, resolved, ctx)
                 call = RedisCall(args=list(command.words))
         except Unsupported as exc:
             return unavailable(str(exc), start, resolved.display)
@@ -305,15 +351,16 @@ class RedisExecutor:
                 start,
                 command=resolved.display,
             )
-        return run_redis(call, ctx, resolved.display, notes)
+        return run_redis(call, resolved, ctx, resolved.display, notes)
 
-    def _several(self, commands: list[Command], ctx: ExecContext, display: str) -> StepResult:
+    def _several(self, commands: list[Command], resolved: Resolved, ctx: ExecContext) -> StepResult:
         """A block of bare Redis commands, one per line: run each, stop at the first failure."""
         start = now()
+        display = resolved.display
         blocks: list[Block] = []
         last: StepResult | None = None
         for command in commands:
-            last = run_redis(RedisCall(args=list(command.words)), ctx, display, [])
+            last = run_redis(RedisCall(args=list(command.words)), resolved, ctx, display, [])
             blocks.append(TextBlock("> " + " ".join(command.shown)))
             blocks.extend(last.blocks)
             if last.status != "ok":

@@ -28,15 +28,17 @@ from opsbook.executors.common import (
     split_commands,
     unavailable,
 )
+from opsbook.executors.environment import build_env, connection_setting, denied, scratch_home
 from opsbook.executors.models import Block, CodeBlock, ExecContext, Resolved, StepResult, TextBlock
 from opsbook.runbooks.models import Step
+
+__all__ = ["ShellExecutor", "Stage", "build_env", "plan", "run_plan", "run_resolved"]
 
 _CONTROL = {"for", "while", "until", "if", "case", "function", "select", "{", "(", "[[", "exec"}
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _ENV_REF = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
 _GLOB = re.compile(r"[*?\[]")
-_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-_PASS_THROUGH = ("KUBECONFIG", "DOCKER_HOST", "DOCKER_CONFIG", "TMPDIR")
+_ENV_SETTERS = {"env", "sudo", "doas"}
 
 
 @dataclass
@@ -51,32 +53,12 @@ class Stage:
     discard_stdout: bool = False
     discard_stderr: bool = False
     cd: str | None = None
+    template: list[str] = field(default_factory=list)
+    """``argv`` as the runbook wrote it, values still as markers (who gave which value)."""
 
 
 Plan = list[tuple[str, list[Stage]]]
 """(operator before, pipeline) in order: operator is "", "&&", "||" or ";"."""
-
-
-def build_env(step: Step, resolved: Resolved, ctx: ExecContext) -> dict[str, str]:
-    """A minimal environment: PATH, HOME, LANG, the service's variables, and only the secrets
-    the step names (so a step cannot read secrets it does not mention)."""
-    env = {
-        "PATH": os.environ.get("PATH", _DEFAULT_PATH),
-        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - a fallback HOME, nothing written
-        "LANG": "C.UTF-8",
-    }
-    for key in _PASS_THROUGH:
-        if key in os.environ:
-            env[key] = os.environ[key]
-    for key, value in ctx.variables.items():
-        if re.fullmatch(r"[A-Za-z_]\w*", key):
-            env[key] = value
-    for name in set(step.variables) | set(resolved.names):
-        if ctx.is_secret(name):
-            secret = ctx.lookup(name)
-            if secret is not None and re.fullmatch(r"[A-Za-z_]\w*", name):
-                env[name] = secret
-    return env
 
 
 def _expand_word(
@@ -98,11 +80,64 @@ def _expand_word(
     return [word]
 
 
-def _stage(command: Command, raw: str, env: dict[str, str], cwd: str) -> Stage:
+_Taint = tuple[Resolved, "ExecContext | None"]
+"""The resolved line and its context: which values came from a request."""
+
+
+def _from_request(template: str, resolved: Resolved, ctx: ExecContext | None) -> list[str]:
+    """Names of request-given variables whose values are in this piece of the template."""
+    if ctx is None:
+        return []
+    names = (resolved.names[i] for i in Resolved.slots(template) if i < len(resolved.names))
+    return [n for n in dict.fromkeys(names) if ctx.source(n) == "request"]
+
+
+def _check_assignment(name: str, name_template: str, value_template: str, taint: _Taint) -> None:
+    """Refuse an environment assignment opsbook must not make (see environment.py)."""
+    resolved, ctx = taint
+    if Resolved.slots(name_template):
+        raise Unsupported(
+            "a variable's value cannot name an environment variable; opsbook refuses to run "
+            "this step"
+        )
+    if denied(name):
+        raise Unsupported(
+            f"`{name}=…` sets a loader, interpreter or shell variable; opsbook refuses to run "
+            "this step as unsafe (remove the assignment from the runbook)"
+        )
+    given = _from_request(value_template, resolved, ctx)
+    if connection_setting(name) and given:
+        raise Unsupported(
+            f"{name} decides where the client connects and comes from the service's config; "
+            f"{', '.join(given)} was given in the request"
+        )
+
+
+def _check_env_setters(argv_template: list[str], argv: list[str], taint: _Taint) -> None:
+    """``env NAME=v cmd`` / ``sudo NAME=v cmd``: the same rules as an inline assignment."""
+    for i, word in enumerate(argv):
+        if os.path.basename(word) not in _ENV_SETTERS or i >= len(argv_template):
+            continue
+        for t, w in zip(argv_template[i + 1 :], argv[i + 1 :], strict=False):
+            if w in ("-S", "--split-string") or w.startswith(("-S", "--split-string=")):
+                raise Unsupported("`env -S` splits a string like a shell; run this step by hand")
+            if w.startswith("-"):
+                continue
+            if "=" not in w:
+                break
+            name_t, _, value_t = t.partition("=") if "=" in t else (t, "", "")
+            _check_assignment(w.partition("=")[0], name_t, value_t, taint)
+
+
+def _stage(
+    command: Command, raw: str, env: dict[str, str], cwd: str, taint: _Taint | None = None
+) -> Stage:
     words, shown, template, quoted = command.words, command.shown, command.template, command.quoted
+    taint = taint or (Resolved("", "", ""), None)
     extra: dict[str, str] = {}
     while template and _ASSIGN.match(template[0]) and len(template) > 1:
         key, _, value = words[0].partition("=")
+        _check_assignment(key, template[0].partition("=")[0], template[0].partition("=")[2], taint)
         extra[key] = value
         words, shown, template, quoted = words[1:], shown[1:], template[1:], quoted[1:]
     if not words:
@@ -113,10 +148,14 @@ def _stage(command: Command, raw: str, env: dict[str, str], cwd: str) -> Stage:
             "so run this step by hand"
         )
     stage = Stage(argv=[], shown=[], env={**env, **extra})
+    argv_template: list[str] = []
     for t, w, s, q in zip(template, words, shown, quoted or [False] * len(words), strict=False):
         expanded = _expand_word(t, w, q, stage.env, cwd)
         stage.argv += expanded
         stage.shown += [s] if expanded == [w] else expanded
+        argv_template += [t] if expanded == [w] else expanded
+    stage.template = argv_template
+    _check_env_setters(argv_template, stage.argv, taint)
     if command.heredoc is not None:
         stage.stdin_text = command.heredoc + "\n"
     for op, target in command.redirects:
@@ -139,8 +178,9 @@ def _stage(command: Command, raw: str, env: dict[str, str], cwd: str) -> Stage:
     return stage
 
 
-def plan(resolved: Resolved, env: dict[str, str], cwd: str) -> Plan:
-    """Turn a resolved command line into pipelines of argv lists; raises Unsupported."""
+def plan(resolved: Resolved, env: dict[str, str], cwd: str, ctx: ExecContext | None = None) -> Plan:
+    """Turn a resolved command line into pipelines of argv lists; raises Unsupported (also for
+    an assignment opsbook refuses to make: a hook variable, or a target given by a request)."""
     commands, subshells = split_commands(resolved)
     if subshells:
         raise Unsupported(
@@ -155,7 +195,7 @@ def plan(resolved: Resolved, env: dict[str, str], cwd: str) -> Plan:
         op = command.op_before
         if op in ("&", ";;"):
             raise Unsupported("background jobs (`&`) are not run by opsbook; run this step by hand")
-        stage = _stage(command, resolved.template, env, cwd)
+        stage = _stage(command, resolved.template, env, cwd, (resolved, ctx))
         stage.merge_stderr = merge
         if op in ("|", "|&") and out:
             out[-1][1].append(stage)
@@ -352,14 +392,16 @@ def run_plan(the_plan: Plan, ctx: ExecContext, command: str) -> StepResult:
 
 
 def run_resolved(step: Step, resolved: Resolved, ctx: ExecContext) -> StepResult:
-    """Plan and run a resolved shell line; Unsupported becomes an ``unavailable`` result."""
+    """Plan and run a resolved shell line in a scratch HOME; Unsupported becomes an
+    ``unavailable`` result."""
     start = now()
-    env = build_env(step, resolved, ctx)
-    try:
-        the_plan = plan(resolved, env, ctx.workdir or os.getcwd())
-    except Unsupported as exc:
-        return unavailable(str(exc), start, resolved.display)
-    return run_plan(the_plan, ctx, resolved.display)
+    with scratch_home() as scratch:
+        env = build_env(step, resolved, ctx, scratch)
+        try:
+            the_plan = plan(resolved, env, ctx.workdir or os.getcwd(), ctx)
+        except Unsupported as exc:
+            return unavailable(str(exc), start, resolved.display)
+        return run_plan(the_plan, ctx, resolved.display)
 
 
 class ShellExecutor:

@@ -1,25 +1,28 @@
 """The worker side of step runs: execute queued runs, and the automatic diagnostics of an incident.
 
-Each run is checked once more right before it executes (its approval, the exact command), then
-runs outside any transaction, and its result is stored and put on the timeline.
+Each run is checked once more right before it executes — the exact command, the review its
+approver saw (its hash), and an approval that satisfies the gate as configured now — then runs
+outside any transaction, and its result is stored and put on the timeline.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from opsbook.config.models import Config
+from opsbook.config.models import Config, ExecutionPolicy, GatePolicy, Service
 from opsbook.core.clock import Clock
 from opsbook.core.errors import OpsbookError
+from opsbook.core.settings import DEFAULT_STEP_PATH
 from opsbook.executors import execute as run_step
 from opsbook.executors.models import ExecContext, StepResult
-from opsbook.flows import steps
+from opsbook.flows import step_inputs, steps
 from opsbook.flows.runbook_catalog import RunbookCatalog
 from opsbook.incidents.models import EntryKind
 from opsbook.jobs.worker import JobKind
@@ -32,7 +35,10 @@ Execute = Callable[[Step, ExecContext], StepResult]
 
 
 class StepRunner:
-    """Runs step-run jobs and diagnose jobs; the executor is injected so tests can watch it."""
+    """Runs step-run jobs and diagnose jobs; the executor is injected so tests can watch it.
+
+    ``step_path`` is the PATH of every step's process (``Settings.step_path``).
+    """
 
     def __init__(
         self,
@@ -41,6 +47,8 @@ class StepRunner:
         catalog: Callable[[], RunbookCatalog],
         clock: Clock,
         execute: Execute = run_step,
+        *,
+        step_path: str = DEFAULT_STEP_PATH,
     ) -> None:
         self.sessions, self.config, self.catalog, self.clock, self.execute = (
             sessions,
@@ -49,6 +57,16 @@ class StepRunner:
             clock,
             execute,
         )
+        self.step_path = step_path
+
+    def context(self, svc: Service, loc: steps.Located, given: Mapping[str, str]) -> ExecContext:
+        """The context a run executes in: the service's values, the request's values marked as
+        such (data, never a target or an allowed host), and the step PATH of the settings.
+        Raises InputError when a stored request value is not one this step may be given now."""
+        step_inputs.check_request_variables(loc.step, svc, given)
+        ctx = steps.context_for(svc, given)
+        asked = frozenset(k for k in given if k not in svc.variables)
+        return replace(ctx, request_variables=asked, step_path=self.step_path)
 
     def job_kinds(self) -> dict[str, JobKind]:
         return {
@@ -67,32 +85,58 @@ class StepRunner:
         except OpsbookError as exc:
             self._refuse(s, run, "error", f"{steps.describe(run)} cannot run: {exc.detail}")
             return None
-        ctx = steps.context_for(svc, run.variables)
         try:
+            ctx = self.context(svc, loc, run.variables)
             display = steps.resolve_display(loc, ctx)
         except OpsbookError as exc:
             self._refuse(s, run, "error", f"{steps.describe(run)} cannot run: {exc.detail}")
             return None
-        if steps.binding(loc.step, display, run.variables) != run.binding:
+        fresh = steps.review_of(svc, loc, run.id, run.variables)
+        if steps.binding(loc.step, display, run.variables) != run.binding or (
+            run.shown_hash is not None and fresh.shown_hash != run.shown_hash
+        ):
             self._refuse(
                 s, run, "changed", f"{steps.describe(run)} changed after approval; not run"
             )
             return None
-        if svc.execution.gate(run.safety, loc.runbook.path) is not None:
-            approved = s.scalars(
-                select(Approval).where(
-                    Approval.step_run_id == run.id,
-                    Approval.decision == "approved",
-                    Approval.binding == run.binding,
-                )
-            ).first()
-            if approved is None:
-                self._refuse(
-                    s, run, "error", f"{steps.describe(run)} has no valid approval; not run"
-                )
+        gate = svc.execution.gate(loc.step.safety, loc.runbook.path)
+        if gate is not None:
+            why = self._approval_problem(s, run, svc.execution, gate, loc.step.safety)
+            if why:
+                self._refuse(s, run, "error", f"{steps.describe(run)} {why}; not run")
                 return None
         run.status, run.started_at = "running", now
         return loc.step, ctx
+
+    @staticmethod
+    def _approval_problem(
+        s: Session, run: StepRun, policy: ExecutionPolicy, gate: GatePolicy, safety: str
+    ) -> str | None:
+        """Why no approval of this run satisfies the gate as configured now (None: one does).
+
+        It must name this run's binding and review hash, come from the role the gate asks for,
+        and, where a second person is needed, from someone else than the requester unless
+        glass was broken.
+        """
+        approvals = s.scalars(
+            select(Approval).where(
+                Approval.tenant == run.tenant,
+                Approval.step_run_id == run.id,
+                Approval.decision == "approved",
+                Approval.binding == run.binding,
+            )
+        ).all()
+        bound = [a for a in approvals if a.shown_hash == run.shown_hash]
+        if not bound:
+            return "has no valid approval"
+        rank = steps.ROLE_RANK
+        if not any(rank.get(a.role, -1) >= rank[gate.role] for a in bound):
+            return f"was approved by a role below {gate.role}, which its gate asks for now"
+        if policy.needs_second_person(gate, safety) and all(
+            a.actor == run.requested_by and not a.break_glass for a in bound
+        ):
+            return "needs a second person's approval now; only the requester approved it"
+        return None
 
     def _refuse(self, s: Session, run: StepRun, status: str, message: str) -> None:
         now = self.clock.now()

@@ -18,6 +18,8 @@ from tests.support.services import MetricExporter
 pytestmark = pytest.mark.xdist_group("executors")
 
 MakeStep = Callable[..., Step]
+LOCAL = frozenset({"127.0.0.1"})
+"""The test services listen on loopback: a service's config names that host to reach it."""
 
 
 def libpq(url: str) -> str:
@@ -50,15 +52,16 @@ def test_curl_post_with_headers_body_and_basic_auth(health_app, make_step: MakeS
 
 
 def test_curl_fail_flag_turns_5xx_into_a_retryable_failure(health_app, make_step: MakeStep) -> None:
-    res = execute(make_step(f"curl -sf {health_app.url}/down"), ExecContext())
+    res = execute(make_step(f"curl -sf {health_app.url}/down"), ExecContext(allowed_hosts=LOCAL))
     assert res.status == "failed" and res.retryable and "503" in res.summary
-    res = execute(make_step(f"curl -s {health_app.url}/down"), ExecContext())
+    res = execute(make_step(f"curl -s {health_app.url}/down"), ExecContext(allowed_hosts=LOCAL))
     assert res.status == "ok" and "503" in res.summary  # like curl: no -f, no failure
 
 
 def test_wget_and_httpie_are_translated(health_app, make_step: MakeStep) -> None:
-    assert execute(make_step(f"wget -qO- {health_app.url}/health"), ExecContext()).status == "ok"
-    res = execute(make_step(f"http POST {health_app.url}/api name=x"), ExecContext())
+    ctx = ExecContext(allowed_hosts=LOCAL)
+    assert execute(make_step(f"wget -qO- {health_app.url}/health"), ctx).status == "ok"
+    res = execute(make_step(f"http POST {health_app.url}/api name=x"), ctx)
     assert res.status == "ok"
     assert health_app.requests[-1]["body"] == '{"name": "x"}'
 
@@ -66,12 +69,16 @@ def test_wget_and_httpie_are_translated(health_app, make_step: MakeStep) -> None
 def test_streaming_is_capped_and_redirects_are_followed(health_app, make_step: MakeStep) -> None:
     start = time.monotonic()
     res = execute(
-        make_step(f"curl -N {health_app.url}/stream"), ExecContext(output_limit=2000, timeout=5)
+        make_step(f"curl -N {health_app.url}/stream"),
+        ExecContext(output_limit=2000, timeout=5, allowed_hosts=LOCAL),
     )
     assert res.status == "ok" and time.monotonic() - start < 4
     body = next(b for b in res.blocks if b.kind == "code")
     assert body.text.startswith("data: tick 0") and "body cut at 2000 bytes" in body.text
-    res = execute(make_step(f"curl -sL {health_app.url}/redirect?to=/health"), ExecContext())
+    res = execute(
+        make_step(f"curl -sL {health_app.url}/redirect?to=/health"),
+        ExecContext(allowed_hosts=LOCAL),
+    )
     assert res.status == "ok" and "200 OK" in res.summary
     assert "redirect 302 → /health" in res.blocks[0].text  # type: ignore[union-attr]
 
@@ -83,15 +90,22 @@ def test_check_http_asserts_status_latency_and_json_path(health_app) -> None:
         max_latency_ms=2000,
         json_path_equals={"services.neo4j": "healthy"},
         body_contains="ok",
+        ctx=ExecContext(allowed_hosts=LOCAL),
     )
     assert ok.status == "ok", ok.summary
-    bad = check_http(f"{health_app.url}/down", json_path_equals={"services.neo4j": "healthy"})
+    bad = check_http(
+        f"{health_app.url}/down",
+        json_path_equals={"services.neo4j": "healthy"},
+        ctx=ExecContext(allowed_hosts=LOCAL),
+    )
     assert bad.status == "failed" and bad.retryable
     assert "status 503" in bad.summary and "services.neo4j is 'unreachable'" in bad.summary
 
 
 def test_connection_refused_is_a_retryable_error(make_step: MakeStep) -> None:
-    res = execute(make_step("curl -s http://127.0.0.1:9/health"), ExecContext(timeout=3))
+    res = execute(
+        make_step("curl -s http://127.0.0.1:9/health"), ExecContext(timeout=3, allowed_hosts=LOCAL)
+    )
     assert res.status == "error" and res.retryable and "cannot connect" in res.summary
 
 
@@ -111,16 +125,17 @@ def test_redis_host_port_db_form_and_latency(redis_server, make_step: MakeStep) 
     client.set("opsbook:k", "v1")
     res = execute(
         make_step(f"redis-cli -h 127.0.0.1 -p {redis_server.port} -n 3 GET opsbook:k"),
-        ExecContext(),
+        ExecContext(allowed_hosts=LOCAL),
     )
     assert res.status == "ok" and res.summary == "v1"
     lat = execute(
         make_step(f"redis-cli -h 127.0.0.1 -p {redis_server.port} --latency"),
-        ExecContext(timeout=1),
+        ExecContext(timeout=1, allowed_hosts=LOCAL),
     )
     assert lat.status == "ok" and "avg" in lat.summary and lat.duration_ms < 3000
     bad = execute(
-        make_step(f"redis-cli -h 127.0.0.1 -p {redis_server.port} NOSUCHCMD"), ExecContext()
+        make_step(f"redis-cli -h 127.0.0.1 -p {redis_server.port} NOSUCHCMD"),
+        ExecContext(allowed_hosts=LOCAL),
     )
     assert bad.status == "failed" and not bad.retryable
 
@@ -224,11 +239,9 @@ def test_cypher_count_on_falkordb(falkordb_server, make_step: MakeStep) -> None:
     assert write.status == "failed" and "read-only" in write.summary
 
 
-def test_missing_binary_and_kubectl_context(
-    make_step: MakeStep, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PATH", "/nonexistent")
-    res = execute(make_step("kubectl get pods -n prod"), ExecContext(variables={}))
+def test_missing_binary_and_kubectl_context(make_step: MakeStep) -> None:
+    # programs are looked up on the step PATH of the server's settings, not the server's PATH
+    res = execute(make_step("kubectl get pods -n prod"), ExecContext(step_path="/nonexistent"))
     assert res.status == "unavailable"
     assert (
         res.summary == "kubectl is not installed on this host; install it or run this step by hand"
@@ -240,7 +253,10 @@ def test_credentials_are_not_sent_to_another_host_on_redirect(
 ) -> None:
     other = health_app.url.replace("127.0.0.1", "localhost")
     text = f'curl -sL -H "Authorization: Bearer $TOKEN" "{health_app.url}/redirect?to={other}/echo"'
-    res = execute(make_step(text), ExecContext(secrets={"TOKEN": SecretStr("tkn")}))
+    ctx = ExecContext(
+        secrets={"TOKEN": SecretStr("tkn")}, allowed_hosts=frozenset({"127.0.0.1", "localhost"})
+    )
+    res = execute(make_step(text), ctx)
     assert res.status == "ok", res.summary
     assert health_app.requests[-2]["headers"].get("Authorization") == "Bearer tkn"
     assert "Authorization" not in health_app.requests[-1]["headers"]
@@ -248,18 +264,19 @@ def test_credentials_are_not_sent_to_another_host_on_redirect(
 
 def test_a_body_that_never_ends_times_out_without_n(health_app, make_step: MakeStep) -> None:
     start = time.monotonic()
-    res = execute(make_step(f"curl -s {health_app.url}/stream"), ExecContext(timeout=1))
+    res = execute(
+        make_step(f"curl -s {health_app.url}/stream"), ExecContext(timeout=1, allowed_hosts=LOCAL)
+    )
     assert res.status == "timeout" and res.retryable and time.monotonic() - start < 3
 
 
-def test_kubectl_gets_context_and_namespace(
-    tmp_path, make_step: MakeStep, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_kubectl_gets_context_and_namespace(tmp_path, make_step: MakeStep) -> None:
     fake = tmp_path / "kubectl"
     fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n')
     fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-    ctx = ExecContext(kube_context="staging", namespace="shop")
+    ctx = ExecContext(
+        kube_context="staging", namespace="shop", step_path=f"{tmp_path}:/usr/bin:/bin"
+    )
     res = execute(make_step("kubectl get pods -l app=web"), ctx)
     assert res.status == "ok"
     assert res.blocks[0].text.split("\n") == [

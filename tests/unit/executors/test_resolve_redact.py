@@ -18,7 +18,7 @@ from opsbook.executors import (
     resolve,
 )
 from opsbook.executors.redact import redact_result
-from opsbook.executors.ssrf import Refused, check_url, hosts_in
+from opsbook.executors.ssrf import Refused, check_url, hosts_in, parse_host
 from opsbook.runbooks.models import Step
 from opsbook.runbooks.variables import find_variables
 
@@ -96,32 +96,84 @@ def test_redact_result_cleans_every_string() -> None:
 @pytest.mark.parametrize(
     ("url", "allowed", "refusal"),
     [
-        ("http://169.254.169.254/latest/meta-data", frozenset(), "link-local"),
+        ("http://169.254.169.254/latest/meta-data", frozenset(), "cloud-metadata"),
+        # a cloud-metadata address is refused even when the config names it
+        ("http://169.254.169.254/", frozenset({"169.254.0.0/16"}), "cloud-metadata"),
         ("http://[fe80::1]/", frozenset(), "link-local"),
         ("http://[fd00:ec2::254]/", frozenset(), "metadata"),
         ("http://100.100.100.200/", frozenset(), "metadata"),
         ("http://metadata.google.internal/", frozenset(), "metadata"),
-        ("http://0.0.0.0:8080/", frozenset(), "link-local"),
+        ("http://0.0.0.0:8080/", frozenset(), "unspecified"),
         ("file:///etc/passwd", frozenset(), "only http and https"),
         ("http://evil.example/", frozenset({"api.internal"}), "not allowed"),
-        ("http://api.internal:8000/x", frozenset({"api.internal"}), None),
-        ("http://127.0.0.1:8000/x", frozenset(), None),
+        ("http://127.0.0.1:8000/x", frozenset(), "loopback"),
+        ("http://localhost:8000/x", frozenset(), "loopback"),
+        ("http://10.0.0.5/", frozenset(), "private"),
+        ("http://127.0.0.1:8000/x", frozenset({"127.0.0.1"}), None),
+        ("http://127.0.0.1:8000/x", frozenset({"127.0.0.0/8"}), None),
+        ("http://127.0.0.1:8000/x", frozenset({"127.0.0.1:8000"}), None),
+        ("http://127.0.0.1:8001/x", frozenset({"127.0.0.1:8000"}), "not allowed"),
+        ("http://localhost:8000/x", frozenset({"localhost"}), None),
     ],
 )
 def test_ssrf_verdicts(url: str, allowed: frozenset[str], refusal: str | None) -> None:
     ctx = ExecContext(allowed_hosts=allowed)
     if refusal is None:
-        check_url(url, ctx)
+        assert check_url(url, ctx).addresses
     else:
         with pytest.raises(Refused, match=refusal):
             check_url(url, ctx)
 
 
-def test_private_hosts_can_be_forbidden_and_hosts_come_from_variables() -> None:
-    with pytest.raises(Refused, match="private"):
-        check_url("http://10.0.0.5/", ExecContext(allow_private_hosts=False))
+@pytest.mark.parametrize(
+    ("host", "address", "kind"),
+    [
+        ("0251.0376.0251.0376", "169.254.169.254", "cloud-metadata"),  # octal
+        ("0xa9.0xfe.0xa9.0xfe", "169.254.169.254", "cloud-metadata"),  # hex
+        ("2852039166", "169.254.169.254", "cloud-metadata"),  # decimal
+        ("0x7f.1", "127.0.0.1", "loopback"),
+        ("0177.0.0.1", "127.0.0.1", "loopback"),
+        ("2130706433", "127.0.0.1", "loopback"),
+        ("127.1", "127.0.0.1", "loopback"),
+        ("[::ffff:127.0.0.1]", "::ffff:7f00:1", "loopback"),
+        ("[::ffff:7f00:1]", "::ffff:7f00:1", "loopback"),
+        ("[::ffff:169.254.169.254]", "::ffff:a9fe:a9fe", "cloud-metadata"),
+        ("[64:ff9b::7f00:1]", "64:ff9b::7f00:1", "loopback"),
+        ("[::1]", "::1", "loopback"),
+        ("LOCALHOST.", "localhost", "loopback"),
+        ("%31%32%37.0.0.1", "127.0.0.1", "loopback"),
+        ("\uff11\uff12\uff17.0.0.1", "127.0.0.1", "loopback"),  # full-width digits
+    ],
+)
+def test_every_ip_notation_is_normalised_and_judged(host: str, address: str, kind: str) -> None:
+    parsed = parse_host(host)
+    assert parsed.name == address
+    with pytest.raises(Refused, match=kind):
+        check_url(f"http://{host}:8000/x", ExecContext())
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["0x7g.1", "1.2.3.4.5", "0999.1.1.1", "256.1.1.1", "4294967296", "[::zz]", "[::1", "a..b",
+     "-x.example", "1.2.3.0x100", "[127.0.0.1]"],
+)  # fmt: skip
+def test_malformed_hosts_are_refused_never_a_crash(host: str) -> None:
+    with pytest.raises(Refused):
+        check_url(f"http://{host}/", ExecContext(allowed_hosts=frozenset({"0.0.0.0/0"})))
+
+
+def test_the_allow_list_comes_from_the_config_never_a_request() -> None:
     assert hosts_in(["http://api:8000/x", "redis://:p@cache.local:6379/0", "db.internal:5432", "plain"]) == {
         "api", "cache.local", "db.internal",
     }  # fmt: skip
-    with pytest.raises(Refused, match="add it to the service's variables"):
-        check_url("http://other/", ExecContext(variables={"API_BASE": "http://api:8000"}))
+    config = ExecContext(variables={"API_BASE": "http://api:8000"})
+    with pytest.raises(Refused, match=r"execution\.allowed_hosts"):
+        check_url("http://other/", config)
+    # a host named by the config's variables is allowed, even on loopback
+    assert check_url("http://127.0.0.1:9/x", ExecContext(variables={"B": "http://127.0.0.1:9"}))
+    # the same value given in a request widens nothing
+    asked = ExecContext(variables={"B": "http://127.0.0.1:9"}, request_variables=frozenset({"B"}))
+    with pytest.raises(Refused, match="loopback"):
+        check_url("http://127.0.0.1:9/x", asked)
+    with pytest.raises(Refused, match="given in the request"):
+        check_url("http://127.0.0.1:9/x", ExecContext(allowed_hosts=frozenset()), given=["B"])
