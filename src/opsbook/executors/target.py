@@ -99,6 +99,10 @@ def describe_target(step: Step, resolved: Resolved, ctx: ExecContext) -> str:
             return _where(url, "http") if url else "no Prometheus configured"
     except (Unsupported, ValueError) as exc:
         return f"not run by opsbook as written: {exc}"
+    if step.kind == "kubectl":
+        cluster = f"kube context {ctx.kube_context}" if ctx.kube_context else "current kube context"
+        where = f", namespace {ctx.namespace}" if ctx.namespace else ""
+        return f"{LOCAL}: kubectl on the opsbook host, its {cluster}{where}"
     if step.kind in _PROCESS_KINDS:
-        return f"{LOCAL} (kube context {ctx.kube_context})" if ctx.kube_context else LOCAL
+        return LOCAL
     return "not run by opsbook"
