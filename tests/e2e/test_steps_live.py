@@ -4,6 +4,7 @@ the runbook's diagnostics run by themselves, and the CLI runs and approves a mit
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -69,16 +70,34 @@ routes: [{{match: {{job: cache}}, service: cache}}]
 
         asked = srv.cli("incidents", "run", inc, "5", env={"OPSBOOK_TOKEN": responder}, check=True)
         assert "waits for approval" in asked.stdout
+        # the request as the approver will see it: its id, the exact argv, target and hash
+        run_id = re.search(r"request (run_[0-9a-z]+) for step 5", asked.stdout)
+        shown_hash = re.search(r"shown_hash: ([0-9a-f]{64})", asked.stdout)
+        assert run_id and shown_hash, asked.stdout
+        assert '"redis-cli" "-u" "' in asked.stdout and '"FLUSHDB"' in asked.stdout
+        assert f"target:   redis://127.0.0.1:{redis_server.port}/9" in asked.stdout
         assert r.get("session:1") == b"x"
+        by_step = srv.cli("incidents", "approve", inc, "5", env={"OPSBOOK_TOKEN": commander})
+        assert by_step.returncode != 0 and run_id[1] in by_step.stderr  # names the request
         wrong = srv.cli(
-            "incidents", "approve", inc, "5", "--confirm", "yes", env={"OPSBOOK_TOKEN": commander}
+            "incidents",
+            "approve",
+            inc,
+            run_id[1],
+            "--hash",
+            shown_hash[1],
+            "--confirm",
+            "yes",
+            env={"OPSBOOK_TOKEN": commander},
         )
         assert wrong.returncode != 0 and "Flush the cache" in wrong.stderr
         ok = srv.cli(
             "incidents",
             "approve",
             inc,
-            "5",
+            run_id[1],
+            "--hash",
+            shown_hash[1],
             "--confirm",
             "Flush the cache",
             env={"OPSBOOK_TOKEN": commander},
@@ -89,4 +108,5 @@ routes: [{{match: {{job: cache}}, service: cache}}]
         shown = srv.cli(
             "incidents", "show", inc, env={"OPSBOOK_TOKEN": commander}, check=True
         ).stdout
-        assert "alice approved step 5" in shown and "step 5 (redis, destructive) ok" in shown
+        assert "alice approved bob's request for step 5" in shown
+        assert "step 5 (redis, destructive) ok" in shown

@@ -293,11 +293,72 @@ def _wait(client: Client, incident_id: str, run_id: str, timeout: float) -> dict
         time.sleep(0.5)
 
 
+def _print_review(run: dict[str, Any]) -> None:
+    """What an approver is shown for one request: the exact command and argv, every variable
+    with its source, the target and the safety reason, and the hash an approval sends back."""
+    rv = run.get("review")
+    typer.echo(
+        f"request {run['id']} for step {run['step']} by {run['requested_by']}: {run['status']}"
+    )
+    if not rv:
+        typer.echo("  (made before requests were shown in full: reject it and request it again)")
+        return
+    typer.echo(f"  will run: {rv['command']}")
+    for argv in rv["argv"] or []:
+        typer.echo("  argv:     " + " ".join(json.dumps(w, ensure_ascii=False) for w in argv))
+    typer.echo(f"  target:   {rv['target']}")
+    typer.echo(f"  safety:   {rv['safety']} ({rv['reason']})")
+    for v in rv["variables"]:
+        unused = "" if v["used"] else ", not a variable of this step"
+        typer.echo(f"  var:      {v['name']}={v['value']} (from {v['source']}{unused})")
+    if run.get("current") is False:
+        typer.echo("  CHANGED since it was asked for: it can no longer be approved")
+    for d in run.get("decisions", []):
+        marks = [
+            m
+            for m, on in (("self-approved", d["self_approved"]), ("BREAK GLASS", d["break_glass"]))
+            if on
+        ]
+        typer.echo(
+            f"  {d['decision']} by {d['actor']} ({d['role']})"
+            + (f" [{', '.join(marks)}]" if marks else "")
+            + (f": {d['comment']}" if d["comment"] else "")
+        )
+    typer.echo(f"  shown_hash: {rv['shown_hash']}")
+
+
+def _shown(client: Client, incident_id: str, run_id: str, shown_hash: str | None) -> str:
+    """The hash to approve: the one given (as seen earlier), else the request's review, printed
+    first so that what is approved is what was just shown."""
+    from opsbook.cli.common import fail
+
+    if run_id.isdigit():
+        steps = client.call("GET", f"/api/v1/incidents/{incident_id}/steps")
+        waiting = [
+            f"{w['id']} (by {w['requested_by']}: {w['command']})"
+            for s in steps
+            if str(s["step"]) == run_id
+            for w in s["pending"]
+        ]
+        fail(
+            f"name the run request (run_…), not step {run_id}: approvals are of one request as "
+            "shown; waiting for that step: " + (", ".join(waiting) or "none")
+        )
+    if shown_hash:
+        return shown_hash
+    run = client.call("GET", f"/api/v1/incidents/{incident_id}/runs/{run_id}")
+    _print_review(run)
+    if not run.get("review"):
+        fail(f"request {run_id} has no review to approve; request the step again")
+    return str(run["review"]["shown_hash"])
+
+
 @app.command("steps")
 def steps_(
     incident_id: str, url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt
 ) -> None:
-    """The incident's runbook steps: number, phase, safety, who may approve, last result."""
+    """The incident's runbook steps: number, phase, safety, who may approve, last result, and
+    the requests waiting for approval (their ids)."""
     data = Client(url, token).call("GET", f"/api/v1/incidents/{incident_id}/steps")
     if as_json:
         typer.echo(json.dumps(data, indent=2))
@@ -307,13 +368,16 @@ def steps_(
             str(s["step"]),
             s["phase"],
             s["safety"] if s["executable"] else "",
-            s["needs_role"] or "",
+            (s["needs_role"] or "") + (" +1" if s.get("second_person") else ""),
             (s["last_run"] or {}).get("status", ""),
             (s["title"] or s["text"]).splitlines()[0][:70],
         ]
         for s in data
     ]
     typer.echo(table(["#", "PHASE", "SAFETY", "APPROVER", "LAST", "STEP"], rows))
+    for s in data:
+        for w in s.get("pending", []):
+            typer.echo(f"step {s['step']} waits: {w['id']} by {w['requested_by']}: {w['command']}")
 
 
 @app.command("run")
@@ -321,35 +385,57 @@ def run_(
     incident_id: str,
     step: int,
     var: list[str] = typer.Option(
-        None, "--var", help="NAME=VALUE for a variable the service does not define"
+        None, "--var", help="NAME=VALUE for a variable the step asks for"
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="show the resolved command and who must approve"
     ),
+    approve: bool = typer.Option(
+        False,
+        "--approve",
+        help="approve your own request at once (self-approval), where your role and the gate "
+        "allow it; otherwise a gated step waits for someone's approval",
+    ),
     confirm: str = typer.Option(
-        None, "--confirm", help="the step's name, to approve a destructive step now"
+        None, "--confirm", help="the step's name, to self-approve a destructive step (--approve)"
     ),
     wait: float = typer.Option(120, "--wait", help="seconds to wait for the result"),
     url: str = UrlOpt,
     token: str = TokenOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Run step N of the incident's runbook section, showing progress and the result."""
+    """Run step N of the incident's runbook section, showing progress and the result; a gated
+    step becomes a request (run_…) that someone approves as shown."""
     client = Client(url, token)
-    body = {"variables": _vars(var), "dry_run": dry_run, "confirmation": confirm}
+    body = {
+        "variables": _vars(var),
+        "dry_run": dry_run,
+        "confirmation": confirm,
+        "approve": approve,
+    }
     run = client.call("POST", f"/api/v1/incidents/{incident_id}/steps/{step}/run", json=body)
     if dry_run:
+        if as_json:
+            typer.echo(json.dumps(run, indent=2))
+            return
+        typer.echo(f"{run['command']}\n  target: {run['target']}")
+        for v in run["variables"]:
+            typer.echo(f"  var: {v['name']}={v['value']} (from {v['source']})")
         typer.echo(
-            json.dumps(run, indent=2)
-            if as_json
-            else f"{run['command']}\n  safety: {run['safety']} ({run['reason']})\n  needs: "
+            f"  safety: {run['safety']} ({run['reason']})\n  needs: "
             f"{run['needs_role'] or 'nobody: runs at once'}"
+            + (" and a second person" if run["second_person"] else "")
             + (f"\n  confirm by typing: {run['confirmation']}" if run["confirmation"] else "")
         )
         return
     if run["status"] == "awaiting_approval":
+        if as_json:
+            typer.echo(json.dumps(run, indent=2))
+            return
+        _print_review(run)
         typer.echo(
-            f"step {step} waits for approval: `opsbook incidents approve {incident_id} {step}`"
+            f"step {step} waits for approval: `opsbook incidents approve {incident_id} "
+            f"{run['id']} --hash {run['review']['shown_hash']}`"
         )
         return
     final = _wait(client, incident_id, run["id"], wait)
@@ -360,26 +446,33 @@ def run_(
     raise typer.Exit(0 if final["status"] == "ok" else 1)
 
 
-@app.command("approve")
-def approve_(
+@app.command("review")
+def review_(
     incident_id: str,
-    step: int,
-    confirm: str = typer.Option(
-        None, "--confirm", help="the step's name, required for destructive steps"
-    ),
-    comment: str = typer.Option("", "--comment", "-m"),
-    wait: float = typer.Option(120, "--wait"),
+    run_id: str,
     url: str = UrlOpt,
     token: str = TokenOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Approve the waiting run of step N; it runs at once and the result is shown."""
-    client = Client(url, token)
-    run = client.call(
-        "POST",
-        f"/api/v1/incidents/{incident_id}/steps/{step}/approve",
-        json={"confirmation": confirm, "comment": comment},
-    )
+    """Show run request RUN_ID as its approver sees it, with the shown_hash to approve it by."""
+    run = Client(url, token).call("GET", f"/api/v1/incidents/{incident_id}/runs/{run_id}")
+    if as_json:
+        typer.echo(json.dumps(run, indent=2))
+    else:
+        _print_review(run)
+
+
+HashOpt = typer.Option(
+    None,
+    "--hash",
+    help="the shown_hash of the request as you reviewed it; without it the request is shown "
+    "here first and that is what is approved",
+)
+
+
+def _after_approval(
+    client: Client, incident_id: str, run: dict[str, Any], wait: float, as_json: bool
+) -> None:
     final = _wait(client, incident_id, run["id"], wait)
     if as_json:
         typer.echo(json.dumps(final, indent=2))
@@ -387,16 +480,75 @@ def approve_(
         _print_result(final)
 
 
+@app.command("approve")
+def approve_(
+    incident_id: str,
+    run_id: str,
+    shown_hash: str = HashOpt,
+    confirm: str = typer.Option(
+        None, "--confirm", help="the step's name, required for destructive steps"
+    ),
+    self_approve: bool = typer.Option(
+        False, "--self", help="approve your own request (only where no second person is needed)"
+    ),
+    comment: str = typer.Option("", "--comment", "-m"),
+    wait: float = typer.Option(120, "--wait"),
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Approve run request RUN_ID exactly as shown; it runs at once and the result is shown."""
+    client = Client(url, token)
+    body = {
+        "shown_hash": _shown(client, incident_id, run_id, shown_hash),
+        "confirmation": confirm,
+        "comment": comment,
+        "self_approve": self_approve,
+    }
+    run = client.call("POST", f"/api/v1/incidents/{incident_id}/runs/{run_id}/approve", json=body)
+    _after_approval(client, incident_id, run, wait, as_json)
+
+
+@app.command("break-glass")
+def break_glass_(
+    incident_id: str,
+    run_id: str,
+    reason: str = typer.Option(
+        ..., "--reason", help="why nobody else approves it now; the team is paged with it"
+    ),
+    shown_hash: str = HashOpt,
+    confirm: str = typer.Option(None, "--confirm", help="the step's name, for destructive steps"),
+    wait: float = typer.Option(120, "--wait"),
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Approve RUN_ID without the second person, with a written reason (commanders): the team
+    is paged and the timeline says BREAK GLASS."""
+    client = Client(url, token)
+    body = {
+        "shown_hash": _shown(client, incident_id, run_id, shown_hash),
+        "reason": reason,
+        "confirmation": confirm,
+    }
+    run = client.call(
+        "POST", f"/api/v1/incidents/{incident_id}/runs/{run_id}/break-glass", json=body
+    )
+    _after_approval(client, incident_id, run, wait, as_json)
+
+
 @app.command("reject")
 def reject_(
     incident_id: str,
-    step: int,
+    run_id: str,
     comment: str = typer.Option("", "--comment", "-m"),
     url: str = UrlOpt,
     token: str = TokenOpt,
 ) -> None:
-    """Reject the waiting run of step N."""
+    """Reject run request RUN_ID (or withdraw your own)."""
     Client(url, token).call(
-        "POST", f"/api/v1/incidents/{incident_id}/steps/{step}/reject", json={"comment": comment}
+        "POST",
+        f"/api/v1/incidents/{incident_id}/runs/{run_id}/reject",
+        json={"comment": comment},
     )
-    typer.echo(f"rejected step {step}")
+    typer.echo(f"rejected request {run_id}")
