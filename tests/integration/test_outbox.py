@@ -340,6 +340,10 @@ def test_over_the_rate_limit_a_delivery_waits_and_is_not_a_failure(
     receiver = receivers()
     contacts = [f"json://127.0.0.1:{receiver.port}/hook{i}" for i in range(3)]
     with outbox_env(db_url, contacts, limiter=RateLimiter(limit=2)) as env:
+        r = env.h.client.patch(  # a P1: the rate limit holds it (a P0 is never held)
+            f"/api/v1/incidents/{env.incident_id}", json={"severity": "P1"}, headers=env.h.auth()
+        )
+        assert r.status_code == 200, r.text
         deliveries = env.page()
         assert len(deliveries) == 3
         env.run()
@@ -353,6 +357,13 @@ def test_over_the_rate_limit_a_delivery_waits_and_is_not_a_failure(
         assert env.run() == 1
         assert env.delivery(held.id).status == "sent"
         assert len(receiver.requests) == 3
+        r = env.h.client.patch(
+            f"/api/v1/incidents/{env.incident_id}", json={"severity": "P0"}, headers=env.h.auth()
+        )
+        assert r.status_code == 200, r.text
+        assert len(env.page(update_seq=2)) == 3  # the limit is used up, but a P0 goes at once
+        assert env.run() == 3
+        assert len(receiver.requests) == 6
 
 
 def test_a_delivery_whose_worker_died_is_sent_again_with_the_same_id(

@@ -4,6 +4,17 @@ The policy is frozen into a snapshot on the incident when paging starts. Ticks a
 carrying a fencing token; ``next_action(snapshot, state, now)`` (pure) says what to do, and the
 state is stored with the new token before anyone is paged, so a duplicated or late tick pages
 nobody twice. A tick that runs late (the process was down) runs on start and says how late.
+
+Fencing (DESIGN §6.5): an acknowledgement or resolution bumps the escalation's token in the
+transaction that changes the incident (``stop_paging``). A tick first locks the incident, then
+claims the escalation with a compare-and-set on the token it carries (``_claim``); the claim, the
+new state and the pages it queues commit together. So an acknowledgement that committed before
+the claim makes it match nothing and the tick pages nobody, on SQLite (the claim takes the write
+lock before anything is read for the decision) and on PostgreSQL (both sides lock the incident,
+then the escalation: one order, no deadlock). A page queued before the acknowledgement is not
+sent after it: the outbox checks the escalation again when it takes the delivery.
+
+Ticks run in the ``page`` job lane at the incident's severity (P0 first).
 """
 
 from __future__ import annotations
@@ -13,7 +24,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsbook.config.models import Config
@@ -84,7 +95,15 @@ def paging_rows(
         "updated_at": now,
         "done_reason": None,
     }
-    return row, jobs.job_row(tenant, ESCALATE_JOB, {"incident_id": incident_id, "token": 1}, now)
+    return row, jobs.job_row(
+        tenant,
+        ESCALATE_JOB,
+        {"incident_id": incident_id, "token": 1},
+        now,
+        priority=jobs.severity_priority(severity),
+        lane=jobs.PAGE_LANE,
+        incident_id=incident_id,
+    )
 
 
 def start_paging(s: Session, config: Config, inc: Incident, now: datetime) -> bool:
@@ -152,17 +171,23 @@ class Escalator:
         return {ESCALATE_JOB: JobKind(run=self.tick, on_expired=lambda _s, _j: True)}
 
     def tick(self, payload: Mapping[str, Any]) -> None:
+        """Run the tick ``payload["token"]`` of one incident: page a level, wait, or stop."""
         incident_id, token = str(payload["incident_id"]), int(payload["token"])
         now = self.clock.now()
         config = self.config()
         with self.sessions.begin() as s:
-            esc = s.get(Escalation, incident_id, with_for_update=True)
-            if esc is None or esc.done_reason is not None:
-                return
-            state, snap = State.model_validate(esc.state), Snapshot.model_validate(esc.snapshot)
-            if token != state.token + 1:
+            # lock order: the incident, then the escalation (as acknowledge/resolve take them)
+            found = s.scalars(
+                select(Incident).where(Incident.id == incident_id).with_for_update(key_share=True)
+            ).first()
+            if found is None or not _claim(s, incident_id, token, now):
                 return  # stale or duplicated tick: someone acknowledged, or a level already fired
-            inc = repos.get_incident(s, esc.tenant, incident_id)
+            esc = s.get(Escalation, incident_id, populate_existing=True)
+            if esc is None:  # pragma: no cover - the claim matched the row
+                return
+            inc = found
+            s.refresh(inc)  # read again under the claim (SQLite read it before the write lock)
+            state, snap = State.model_validate(esc.state), Snapshot.model_validate(esc.snapshot)
             if inc.status != "triggered":  # acknowledged or over, whatever path got it there
                 esc.done_reason, esc.updated_at = (
                     "acknowledged" if inc.status == "acknowledged" else "resolved",
@@ -184,14 +209,7 @@ class Escalator:
                     )
                 return
             if isinstance(action, Wait):
-                jobs.enqueue(
-                    s,
-                    esc.tenant,
-                    ESCALATE_JOB,
-                    {"incident_id": incident_id, "token": action.token},
-                    now,
-                    run_after=action.until,
-                )
+                _next_tick(s, inc, action.token, now, run_after=action.until)
                 return
             self._fire(s, config, esc, inc, state, action, now)
 
@@ -244,6 +262,38 @@ class Escalator:
         )
         for user in users:
             self.page(s, inc, user, action.level, new.token, now)
-        jobs.enqueue(
-            s, esc.tenant, ESCALATE_JOB, {"incident_id": inc.id, "token": new.token + 1}, now
+        _next_tick(s, inc, new.token + 1, now)
+
+
+def _claim(s: Session, incident_id: str, token: int, now: datetime) -> bool:
+    """Claim the escalation for the tick carrying ``token``: a compare-and-set on the fencing
+    token, which takes the row's lock (PostgreSQL) or the write lock (SQLite) before the tick
+    decides anything. False when the escalation is over or its token moved on."""
+    res = s.execute(
+        update(Escalation)
+        .where(
+            Escalation.incident_id == incident_id,
+            Escalation.token == token - 1,
+            Escalation.done_reason.is_(None),
         )
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _next_tick(
+    s: Session, inc: Incident, token: int, now: datetime, run_after: datetime | None = None
+) -> None:
+    """Queue the incident's next tick in the page lane, at its severity."""
+    jobs.enqueue(
+        s,
+        inc.tenant,
+        ESCALATE_JOB,
+        {"incident_id": inc.id, "token": token},
+        now,
+        run_after=run_after,
+        priority=jobs.severity_priority(inc.severity),
+        lane=jobs.PAGE_LANE,
+        incident_id=inc.id,
+    )

@@ -62,6 +62,7 @@ def resolve(
             DIAGNOSE_JOB,
             {"incident_id": inc.id, "phases": ["validate"], "reason": "resolved"},
             now,
+            incident_id=inc.id,
         )
     repos.add_entry(
         s,
@@ -132,6 +133,7 @@ def update(
             {"from": inc.severity, "to": severity.value},
         )
         inc.severity = severity.value
+        jobs.follow_severity(s, tenant, inc.id, inc.severity)  # queued work takes the new priority
         if inc.acknowledged_at is None:
             inc.ack_deadline = ack_deadline(inc.created_at, config.ack_window(severity))
     if commander is not None and commander != inc.commander:

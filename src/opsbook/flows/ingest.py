@@ -30,7 +30,7 @@ from opsbook.intake.models import AlertIn, EventAction
 from opsbook.intake.routing import Decision, decide
 from opsbook.runbooks.match import Match
 from opsbook.storage import repos
-from opsbook.storage.jobs import job_row
+from opsbook.storage.jobs import follow_severity, job_row, severity_priority
 from opsbook.storage.tables import Alert, Escalation, Incident, Job, TimelineEntry
 
 
@@ -338,7 +338,16 @@ class _Work:
             return
         phases = list(svc.execution.auto_phases) if reason == "opened" else ["validate"]
         payload = {"incident_id": inc.id, "phases": phases, "reason": reason}
-        self.new_jobs.append(job_row(self.tenant, DIAGNOSE_JOB, payload, self.now))
+        self.new_jobs.append(
+            job_row(
+                self.tenant,
+                DIAGNOSE_JOB,
+                payload,
+                self.now,
+                priority=severity_priority(inc.severity),
+                incident_id=inc.id,
+            )
+        )
 
     def runbook_fields(self, service: str, alert: AlertIn) -> dict[str, Any]:
         """The incident columns that record the runbook section found for its first alert."""
@@ -412,6 +421,8 @@ class _Work:
                     {"from": inc.severity, "to": d.severity.value},
                 )
                 inc.severity = d.severity.value
+                if isinstance(inc, Incident):  # its queued ticks and messages take the new priority
+                    follow_severity(self.s, self.tenant, inc.id, inc.severity)
                 if inc.acknowledged_at is None:
                     inc.ack_deadline = min(
                         inc.ack_deadline, ack_deadline(self.now, self.config.ack_window(d.severity))

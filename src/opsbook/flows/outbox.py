@@ -23,6 +23,14 @@ Delivery is *at least once*: a worker killed between sending and recording hands
 (``on_expired`` requeues it) and the message may go out twice. Both copies carry the same
 delivery id (the ``X-Opsbook-Delivery`` header on webhooks and email, ``id`` in webhook bodies),
 so a receiver that cares drops the duplicate by it.
+
+Severity first (DESIGN §6.10): a delivery has its incident's ``priority`` (0 = P0) and its job
+runs in the ``page`` lane at that priority, so a P0 is taken before any queued P3. The rate
+limit never holds a P0: it is sent at once and only counted against the limit. A person with
+at least ``notify.digest.DIGEST_AFTER`` pending non-P0 messages on one contact gets them as one
+digest (``_fold``); the P0 is never folded. A page (``reason="page"``) whose escalation was
+acknowledged or resolved after it was queued is not sent: it is ``cancelled`` with a timeline
+note, checked when the delivery is taken for an attempt (the fence of DESIGN §6.5).
 """
 
 from __future__ import annotations
@@ -35,12 +43,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import structlog
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsbook.config.models import Config, User
 from opsbook.core.clock import Clock
+from opsbook.core.ids import new_id
 from opsbook.core.settings import Settings
 from opsbook.flows.ingest import IngestBatch, ingest_many
 from opsbook.incidents.models import Severity, Status
@@ -48,13 +57,14 @@ from opsbook.intake.models import AlertIn, EventAction
 from opsbook.jobs.worker import JobKind
 from opsbook.notify import apprise_channel, backoff, links
 from opsbook.notify.apprise_channel import DeliveryResult
+from opsbook.notify.digest import DIGEST_AFTER, Item, render_digest
 from opsbook.notify.models import Diagnostic, Links, Notification
 from opsbook.notify.redact import mask_url, scrub
 from opsbook.notify.render import render_safe
 from opsbook.notify.rules import contacts_for, scheme
 from opsbook.notify.templates import channel_kind
 from opsbook.storage import jobs, repos
-from opsbook.storage.tables import Delivery, Incident, Job, StepRun
+from opsbook.storage.tables import Delivery, Escalation, Incident, Job, StepRun, TimelineEntry
 
 log = structlog.get_logger("opsbook.outbox")
 
@@ -73,6 +83,15 @@ a storm of pages is held back and spread out instead of getting a Slack app or a
 throttled or banned. Over the limit a delivery waits a few seconds; that is not a failure."""
 
 RATE_LIMIT_WINDOW = timedelta(minutes=1)
+
+DIGEST_REASON = "digest"
+"""``Delivery.reason`` of a digest (its members are ``digested`` with its id in ``digest_id``)."""
+
+DIGEST_MAX = 10_000
+"""Messages folded into one digest at most; more pending make the next digest."""
+
+DIGEST_P0_WINDOW = timedelta(minutes=30)
+"""A digest counts the P0 pages the contact got on their own since its last digest, or this long."""
 LINK_ACTIONS_PATH = "/api/v1/links/"
 _ROLE_RANK = {"viewer": 0, "responder": 1, "commander": 2, "admin": 3}
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
@@ -228,6 +247,7 @@ def queue_page(
         str(k): v for k, v in config.notify.templates.items()
     } or None
     kind = _kind(incident, reason, level)
+    priority = jobs.severity_priority(incident.severity)
     new: list[str] = []
     new_channels: list[str] = []
     ids: list[str] = []
@@ -272,12 +292,21 @@ def queue_page(
             "next_attempt_at": now,
             "sent_at": None,
             "last_error": None,
+            "priority": priority,
+            "digest_id": None,
         }
         if _insert_ignore(s, row):
             new.append(note.id)
             new_channels.append(channel)
             jobs.enqueue(
-                s, incident.tenant, DELIVER_JOB, {"delivery_id": note.id, "attempt": 0}, now
+                s,
+                incident.tenant,
+                DELIVER_JOB,
+                {"delivery_id": note.id, "attempt": 0},
+                now,
+                priority=priority,
+                lane=jobs.PAGE_LANE,
+                incident_id=incident.id,
             )
     if new:
         channels = ", ".join(dict.fromkeys(new_channels))
@@ -334,13 +363,17 @@ class RateLimiter:
         self._sent: dict[str, deque[datetime]] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, key: str, now: datetime) -> datetime | None:
-        """Take a slot (None) or say when one frees up (a time after ``now``)."""
+    def acquire(self, key: str, now: datetime, *, force: bool = False) -> datetime | None:
+        """Take a slot (None) or say when one frees up (a time after ``now``).
+
+        ``force`` (a P0) always takes one, over the limit if need be: the send is counted, so
+        lower severities wait longer, but it is never held.
+        """
         with self._lock:
             q = self._sent.setdefault(key, deque())
             while q and q[0] <= now - self.window:
                 q.popleft()
-            if len(q) < self.limit:
+            if force or len(q) < self.limit:
                 q.append(now)
                 return None
             return q[0] + self.window
@@ -356,6 +389,8 @@ class _Attempt:
     title: str
     body: str
     channel: str
+    priority: int = jobs.DEFAULT_PRIORITY
+    reason: str = "page"
 
 
 class Deliverer:
@@ -398,8 +433,10 @@ class Deliverer:
         prepared = self._prepare(cfg, delivery_id, expected if isinstance(expected, int) else None)
         if prepared is None:
             return
+        if prepared.priority > 0 and prepared.reason != DIGEST_REASON and self._fold(cfg, prepared):
+            return  # folded into a digest, which is queued as its own delivery
         now = self.clock.now()
-        later = self.limiter.acquire(prepared.channel, now)
+        later = self.limiter.acquire(prepared.channel, now, force=prepared.priority == 0)
         if later is not None:
             self._postpone(prepared, later + timedelta(seconds=1))
             return
@@ -425,11 +462,199 @@ class Deliverer:
                     "delivery_job_stale", delivery=d.id, expected=expected, attempts=d.attempts
                 )
                 return None
+            fenced = _fenced(s, d)
+            if fenced is not None:
+                _cancel(s, d, fenced, now)
+                return None
             url, problem = _contact_url(cfg, d)
             if url is None:
                 self._finish_dead(s, cfg, d, now, problem, attempted=False)
                 return None
-            return _Attempt(d.id, d.attempts, url, d.title, d.body, d.channel)
+            return _Attempt(d.id, d.attempts, url, d.title, d.body, d.channel, d.priority, d.reason)
+
+    def _fold(self, cfg: Config, a: _Attempt) -> bool:
+        """Fold the contact's pending non-P0 messages into one digest if enough wait; True if so.
+
+        The members are marked ``digested`` by one conditional UPDATE (pages of an escalation
+        that was stopped are left to be cancelled by their own jobs), the digest row and its
+        ``deliver`` job are inserted in the same transaction; each member's incident gets one
+        timeline entry. The members' own jobs then find nothing pending and do nothing.
+        """
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            d = s.get(Delivery, a.delivery_id)
+            if d is None or d.status != "pending":
+                return False
+            contact = (
+                Delivery.tenant == d.tenant,
+                Delivery.user_name == d.user_name,
+                Delivery.contact_index == d.contact_index,
+            )
+            waiting = (
+                *contact,
+                Delivery.status == "pending",
+                Delivery.priority > 0,
+                Delivery.reason.in_(("page", "update")),
+            )
+            count = s.scalar(
+                select(func.count()).select_from(
+                    select(Delivery.id).where(*waiting).limit(DIGEST_AFTER).subquery()
+                )
+            )
+            if int(count or 0) < DIGEST_AFTER:
+                return False
+            digest_id = new_id("dgst")
+            stopped = (
+                select(Escalation.incident_id)
+                .where(
+                    Escalation.incident_id == Delivery.incident_id,
+                    Escalation.done_reason.in_(("acknowledged", "resolved")),
+                )
+                .exists()
+            )
+            chosen = (
+                select(Delivery.id)
+                .where(
+                    *waiting,
+                    ~((Delivery.reason == "page") & stopped),
+                )
+                .order_by(Delivery.created_at, Delivery.id)
+                .limit(DIGEST_MAX)
+                .correlate(None)  # its own scan of deliveries, not the row being updated
+                .scalar_subquery()
+            )
+            s.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(chosen), Delivery.status == "pending")
+                .values(status="digested", digest_id=digest_id)
+                .execution_options(synchronize_session=False)
+            )
+            rows = s.execute(
+                select(
+                    Delivery.incident_id,
+                    Delivery.priority,
+                    Incident.service,
+                    Incident.severity,
+                    Incident.title,
+                )
+                .join(Incident, Incident.id == Delivery.incident_id, isouter=True)
+                .where(Delivery.digest_id == digest_id)
+                .order_by(Delivery.priority, Delivery.created_at, Delivery.id)
+            ).all()
+            if not rows:  # another worker folded them (this one too) meanwhile
+                return True
+            # the members' queued attempts would find nothing to do: retire them in one go, so a
+            # storm's thousands of jobs do not each cost a claim
+            members = select(Delivery.id).where(Delivery.digest_id == digest_id).scalar_subquery()
+            s.execute(
+                update(Job)
+                .where(
+                    Job.status == "queued",
+                    Job.lane == jobs.PAGE_LANE,
+                    Job.kind == DELIVER_JOB,
+                    Job.tenant == d.tenant,
+                    Job.payload["delivery_id"].as_string().in_(members),
+                )
+                .values(status="done", finished_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            base = cfg.notify.base_url.rstrip("/")
+            items = [
+                Item(
+                    incident_id=r.incident_id or "",
+                    service=r.service or "opsbook",
+                    severity=r.severity or f"P{r.priority}",
+                    title=r.title or "",
+                    link=f"{base}/incidents/{r.incident_id}" if r.incident_id else base,
+                )
+                for r in rows
+            ]
+            last_digest = s.scalar(
+                select(func.max(Delivery.created_at)).where(
+                    *contact, Delivery.reason == DIGEST_REASON
+                )
+            )
+            since = max(filter(None, (last_digest, now - DIGEST_P0_WINDOW)))
+            services = sorted({i.service for i in items})
+            p0_alone = int(  # P0 pages this contact got on their own, about the same services
+                s.scalar(
+                    select(func.count(func.distinct(Delivery.incident_id)))
+                    .join(Incident, Incident.id == Delivery.incident_id)
+                    .where(
+                        *contact,
+                        Delivery.priority == 0,
+                        Delivery.reason == "page",
+                        Delivery.status.in_(("pending", "sent")),
+                        Delivery.created_at >= since,
+                        Incident.service.in_(services),
+                    )
+                )
+                or 0
+            )
+            rendered = render_digest(
+                digest_id, d.channel, items, p0_alone=p0_alone, more_link=f"{base}/incidents"
+            )
+            priority = min(r.priority for r in rows)
+            s.add(
+                Delivery(
+                    id=digest_id,
+                    tenant=d.tenant,
+                    incident_id=None,
+                    user_name=d.user_name,
+                    contact_index=d.contact_index,
+                    contact_display=d.contact_display,
+                    channel=d.channel,
+                    reason=DIGEST_REASON,
+                    title=rendered.title,
+                    body=rendered.body,
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                    sent_at=None,
+                    last_error=None,
+                    priority=priority,
+                    digest_id=None,
+                )
+            )
+            jobs.enqueue(
+                s,
+                d.tenant,
+                DELIVER_JOB,
+                {"delivery_id": digest_id, "attempt": 0},
+                now,
+                priority=priority,
+                lane=jobs.PAGE_LANE,
+            )
+            per_incident: dict[str, int] = {}
+            for r in rows:
+                if r.incident_id is not None and r.service is not None:
+                    per_incident[r.incident_id] = per_incident.get(r.incident_id, 0) + 1
+            if per_incident:
+                s.execute(
+                    insert(TimelineEntry),
+                    [
+                        {
+                            "tenant": d.tenant,
+                            "incident_id": inc_id,
+                            "at": now,
+                            "actor": "opsbook",
+                            "kind": TIMELINE_KIND,
+                            "message": f"notification to {d.user_name} via {d.channel} joins "
+                            f"a digest of {len(rows)} messages ({rendered.title})",
+                            "data": {"digest_id": digest_id, "messages": n},
+                        }
+                        for inc_id, n in per_incident.items()
+                    ],
+                )
+        log.info(
+            "delivery_digest",
+            digest=digest_id,
+            user=d.user_name,
+            channel=a.channel,
+            messages=len(rows),
+        )
+        return True
 
     def _postpone(self, a: _Attempt, when: datetime) -> None:
         """Over the rate limit: try again at ``when``; not an attempt, not a failure."""
@@ -439,9 +664,7 @@ class Deliverer:
             if d is None or d.status != "pending" or d.attempts != a.attempt:
                 return
             d.next_attempt_at = when
-            jobs.enqueue(
-                s, d.tenant, DELIVER_JOB, {"delivery_id": d.id, "attempt": d.attempts}, now, when
-            )
+            _requeue(s, d, now, when)
         log.info(
             "delivery_rate_limited",
             delivery=a.delivery_id,
@@ -505,9 +728,7 @@ class Deliverer:
                 # the last try comes at the dead-letter age, not up to retry_cap after it
                 later = min(later, d.created_at + give_up)
                 d.next_attempt_at = later
-                jobs.enqueue(
-                    s, d.tenant, DELIVER_JOB, {"delivery_id": d.id, "attempt": n}, now, later
-                )
+                _requeue(s, d, now, later)
 
     def _finish_dead(
         self, s: Session, cfg: Config, d: Delivery, now: datetime, why: str, *, attempted: bool
@@ -561,6 +782,63 @@ def requeue_expired(_s: Session, _job: Job) -> bool:
     header, ``id`` in webhook bodies) so receivers can drop the duplicate. Losing a page is worse.
     """
     return True
+
+
+def _requeue(s: Session, d: Delivery, now: datetime, when: datetime) -> None:
+    """The delivery's next attempt at ``when``: page lane, the delivery's priority."""
+    jobs.enqueue(
+        s,
+        d.tenant,
+        DELIVER_JOB,
+        {"delivery_id": d.id, "attempt": d.attempts},
+        now,
+        when,
+        priority=d.priority,
+        lane=jobs.PAGE_LANE,
+        incident_id=d.incident_id,
+    )
+
+
+def _fenced(s: Session, d: Delivery) -> str | None:
+    """Why the page ``d`` must not go out any more, or None: its escalation was stopped.
+
+    Acknowledging or resolving stops the escalation in the transaction that changes the
+    incident (``flows.escalation.stop_paging``), so what is read here is committed fact.
+    Updates, tests and digests are not fenced: only pages wake people up.
+    """
+    if d.reason != "page" or d.incident_id is None:
+        return None
+    esc = s.get(Escalation, d.incident_id, populate_existing=True)
+    if esc is None or esc.done_reason not in ("acknowledged", "resolved"):
+        return None
+    inc = _incident(s, d)
+    if inc is not None and inc.acknowledged_by and esc.done_reason == "acknowledged":
+        return f"acknowledged by {inc.acknowledged_by}"
+    return str(esc.done_reason)
+
+
+def _cancel(s: Session, d: Delivery, why: str, now: datetime) -> None:
+    """Mark the pending page ``d`` cancelled (compare-and-set) and say so on the timeline."""
+    res = s.execute(
+        update(Delivery)
+        .where(Delivery.id == d.id, Delivery.status == "pending")
+        .values(status="cancelled", last_error=f"not sent: the incident was {why} first")
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        return
+    inc = _incident(s, d)
+    if inc is not None:
+        repos.add_entry(
+            s,
+            inc,
+            now,
+            "opsbook",
+            TIMELINE_KIND,
+            f"page to {d.user_name} via {d.channel} not sent: the incident was {why} first",
+            {"delivery_id": d.id, "cancelled": True},
+        )
+    log.info("delivery_cancelled", delivery=d.id, user=d.user_name, why=why)
 
 
 def _incident(s: Session, d: Delivery) -> Incident | None:

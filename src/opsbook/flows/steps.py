@@ -207,7 +207,7 @@ def describe(run: StepRun) -> str:
 
 def _enqueue(s: Session, run: StepRun, now: datetime) -> None:
     run.status = "queued"
-    jobs.enqueue(s, run.tenant, STEP_JOB, {"run_id": run.id}, now)
+    jobs.enqueue(s, run.tenant, STEP_JOB, {"run_id": run.id}, now, incident_id=run.incident_id)
 
 
 def _claim(s: Session, run: StepRun, status: str) -> None:

@@ -221,12 +221,23 @@ class Job(Base):
     """A durable unit of background work; workers claim it with a lease (SKIP LOCKED on PostgreSQL)."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_ready", "status", "run_after"),)
+    __table_args__ = (
+        # claim: ready jobs of one lane, P0 first, then by due time (storage.jobs.claim)
+        Index("ix_jobs_claim", "status", "lane", "priority", "run_after", "id"),
+        # an incident's severity changed: its queued jobs follow (storage.jobs.follow_severity)
+        Index("ix_jobs_incident", "incident_id", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # 0 = P0 … 3 = P3: the severity of the incident the job works for; taken first
+    priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # "page" (escalation ticks, deliveries) or "work" (steps, diagnostics, checks): each lane
+    # has its own worker thread, so a slow step never holds a page
+    lane: Mapped[str] = mapped_column(String(8), default="work", server_default="work")
+    incident_id: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(
         String(16)
     )  # queued | running | done | failed | interrupted
@@ -263,7 +274,11 @@ class Delivery(Base):
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_incident", "tenant", "incident_id"),)
+    __table_args__ = (
+        Index("ix_deliveries_incident", "tenant", "incident_id"),
+        # a person's recent messages on one contact: is this a storm, what joins the digest
+        Index("ix_deliveries_contact", "tenant", "user_name", "contact_index", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # stable: retries reuse it
     tenant: Mapped[str] = mapped_column(String(64))
@@ -272,15 +287,19 @@ class Delivery(Base):
     contact_index: Mapped[int] = mapped_column(Integer)
     contact_display: Mapped[str] = mapped_column(Text)  # masked
     channel: Mapped[str] = mapped_column(String(32))
-    reason: Mapped[str] = mapped_column(String(32))  # page | update | test
+    reason: Mapped[str] = mapped_column(String(32))  # page | update | test | digest
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))  # pending | sent | dead
+    # pending | sent | dead | digested (folded into digest_id) | cancelled (a page acknowledged first)
+    status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # 0 = P0 … 3 = P3 (a digest: its most severe member); P0 is never held or digested
+    priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    digest_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class UsedLink(Base):
