@@ -176,9 +176,21 @@ def test_mitigation_status_update_and_postmortem_in_the_browser(
         expect(bob.get_by_role("button", name="Post update")).to_have_count(0)  # commanders only
         bctx.close()
 
-        # alice approves with the typed confirmation (a wrong phrase is refused first)
+        # alice sees bob's request as it will run — the exact words, where, why gated — and
+        # approves that request (its id and hash are in the form) with the typed confirmation;
+        # a wrong phrase is refused first
         alice.goto(srv.url + incident_path)
         step5 = alice.locator("#step-5")
+        request = step5.locator("article.request")
+        expect(request).to_have_count(1)
+        expect(request.locator("h4")).to_contain_text("by bob")
+        expect(request.locator(".argv .arg")).to_have_text(
+            ["redis-cli", "-u", redis_server.url_for(12), "FLUSHDB"]
+        )
+        expect(request.locator(".target")).to_contain_text("redis://127.0.0.1")
+        run_id = request.locator("h4 code").inner_text()
+        form = request.locator(f'form[action$="/runs/{run_id}/approve"]')
+        expect(form.locator('input[name="shown_hash"]')).to_have_value(re.compile("^[0-9a-f]{64}$"))
         step5.get_by_label("Type “Flush the cache” to confirm").fill("flush it")
         step5.get_by_role("button", name="Approve").click()
         expect(alice.locator("p.error")).to_contain_text("Flush the cache", timeout=WAIT)
@@ -188,7 +200,9 @@ def test_mitigation_status_update_and_postmortem_in_the_browser(
         step5.get_by_role("button", name="Approve").click()
         expect(alice.locator("#step-5 .run-ok")).to_be_visible(timeout=WAIT)  # steps poll
         expect(alice.locator("#step-5 .result")).to_contain_text("OK")
-        expect(alice.locator("#timeline")).to_contain_text("approved", timeout=WAIT)
+        expect(alice.locator("#timeline")).to_contain_text(
+            "alice approved bob's request for step 5", timeout=WAIT
+        )
 
         # resolve, then compose the public update: HTMX prefills as the template changes
         alice.get_by_role("button", name="Resolve").click()
