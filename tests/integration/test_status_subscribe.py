@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import structlog
 from sqlalchemy import select
 
 from opsbook.flows.comms_sweep import send_notices
@@ -106,8 +107,11 @@ def test_only_a_confirmed_address_gets_updates_and_the_link_works_once(
     forged = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
     assert h.client.post(forged).status_code == 400
     assert h.client.post(link.replace("/status/acme/", "/status/globex/")).status_code == 400
-    done = h.client.post(link)
+    with structlog.testing.capture_logs() as logs:
+        done = h.client.post(link)
     assert done.status_code == 200 and "Subscription confirmed" in done.text
+    [line] = [e for e in logs if e.get("event") == "request"]
+    assert line["path"] == "/status/acme/confirm/[redacted]", line  # the link is a credential
     again = h.client.post(link, headers={"Accept": "application/json"})
     assert again.status_code == 410 and "already used" in again.json()["detail"]
     assert h.client.get(link).status_code == 410
