@@ -52,6 +52,13 @@ def defined(svc: Service) -> frozenset[str]:
     return frozenset(k for key in keys for k in (key, canonical_name(key)))
 
 
+def requestable(step: Step, svc: Service) -> list[str]:
+    """The names a run request may set for ``step``, in the step's order: what a form or an API
+    client should ask a person for (``<pod-name>`` is listed as ``POD_NAME``)."""
+    names = dict.fromkeys(canonical_name(p) for p in step.variables)
+    return [n for n in names if refusal(n, step, svc) is None]
+
+
 def refusal(name: str, step: Step, svc: Service) -> str | None:
     """Why a request may not set ``name`` for ``step`` of ``svc``, or None when it may."""
     if not NAME.fullmatch(name):

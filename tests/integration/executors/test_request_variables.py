@@ -182,3 +182,14 @@ def test_a_loopback_host_the_config_names_is_called(
     assert named["status"] == "ok", named["result"]["summary"]
     assert unnamed["status"] == "failed"
     assert "given in the request" in unnamed["result"]["summary"]
+
+
+def test_what_a_request_may_set_is_listed_by_its_request_name(tmp_path: Path) -> None:
+    from opsbook.config.load import parse_config
+    from opsbook.flows.step_inputs import requestable
+    from opsbook.runbooks.parse import parse_runbook
+
+    runbook = parse_runbook(RUNBOOK.replace("@PORT@", "9"), "probe.md")
+    steps = [st for ph in runbook.sections[0].phases for st in ph.steps]
+    svc = parse_config(_config(tmp_path / "probe.md", "")).services[0]
+    assert [requestable(st, svc) for st in steps] == [[], ["API_BASE"], [], ["POD_NAME"], []]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from opsbook.executors import (
@@ -177,3 +181,25 @@ def test_the_allow_list_comes_from_the_config_never_a_request() -> None:
         check_url("http://127.0.0.1:9/x", asked)
     with pytest.raises(Refused, match="given in the request"):
         check_url("http://127.0.0.1:9/x", ExecContext(allowed_hosts=frozenset()), given=["B"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.from_regex(
+            r"(0x[0-9a-fA-F]{0,9}|0[0-7]{0,12}|[0-9]{1,11})(\.(0x[0-9a-f]{0,4}|[0-9]{1,5})){0,4}",
+            fullmatch=True,
+        ),
+        st.from_regex(r"\[[0-9a-fA-F:.%]{0,45}\]", fullmatch=True),
+    )
+)
+def test_no_host_text_crashes_the_guard(text: str) -> None:
+    """Any host text is a normalised host or a Refused, never another exception."""
+    try:
+        host = parse_host(text)
+    except Refused:
+        return
+    assert host.name == host.name.lower() and host.name.isascii()
+    if host.ip is not None:
+        assert ipaddress.ip_address(host.name) == host.ip
