@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import threading
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -35,6 +38,7 @@ from opsbook.flows.reports import metric_source
 from opsbook.flows.runbook_catalog import RunbookCatalog
 from opsbook.jobs.kinds import all_job_kinds
 from opsbook.jobs.worker import Worker
+from opsbook.notify.apprise_channel import warm_up
 from opsbook.storage import repos
 from opsbook.storage.db import make_engine, make_sessionmaker
 from opsbook.web import routes as web_routes
@@ -70,6 +74,9 @@ def make_worker(state: AppState) -> Worker:
     kinds = all_job_kinds(
         state.sessions, lambda: state.config, lambda: state.catalog, state.settings, state.clock
     )
+    if state.settings.job_lease_seconds is not None:  # replicas take over a dead one's sooner
+        lease = timedelta(seconds=state.settings.job_lease_seconds)
+        kinds = {name: replace(kind, lease=lease) for name, kind in kinds.items()}
     return Worker(state.sessions, state.clock, kinds)
 
 
@@ -123,6 +130,8 @@ def create_app(
         sweeper = loop.create_task(_expire_loop(state, expire_every)) if expire_every > 0 else None
         worker = make_worker(state) if settings.run_worker else None
         if worker is not None:
+            # the first P0 page must not wait for the notification library's imports
+            threading.Thread(target=warm_up, name="opsbook-notify-warm-up", daemon=True).start()
             worker.start_thread()
         yield
         if worker is not None:

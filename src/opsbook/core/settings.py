@@ -35,6 +35,14 @@ class Settings(BaseSettings):
         le=100_000,
         description="alerts one intake request may hold; more is answered 413 and none is stored",
     )
+    job_lease_seconds: float | None = Field(
+        default=None,
+        ge=2,
+        le=3600,
+        description="how long a worker holds a claimed job before another replica may take it "
+        "over (default: each kind's own, up to 5 minutes); keep it above the longest job, as a "
+        "live worker's job is taken over too once its lease runs out",
+    )
     backlog_deep_items: int = Field(
         default=1000,
         ge=1,

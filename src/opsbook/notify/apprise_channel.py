@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -63,6 +64,27 @@ def _last_lines(log: str, n: int = 3) -> str:
     return " | ".join(lines[-n:])
 
 
+_WARM = threading.Lock()
+_warmed: list[bool] = []
+
+
+def warm_up() -> None:
+    """Load Apprise's plugins now (seconds of imports on a busy box), not on the first page.
+
+    Called at server start in a thread and by every ``send``: the first caller loads, the others
+    wait for it, so plugins are never loaded by two threads at once."""
+    with _WARM:
+        if _warmed:
+            return
+        try:
+            import apprise
+        except ImportError:
+            return
+        obj: Any = apprise.Apprise()
+        obj.add("json://127.0.0.1:9/")  # parses only; nothing is sent
+        _warmed.append(True)
+
+
 def send(
     url: str,
     title: str,
@@ -79,6 +101,7 @@ def send(
         return DeliveryResult(
             False, False, "apprise is not installed: notifications cannot be sent"
         )
+    warm_up()
     target = _with_params(url, timeout, delivery_id)
     obj: Any = apprise.Apprise()
     with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:  # type: ignore[no-untyped-call]
