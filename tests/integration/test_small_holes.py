@@ -117,11 +117,12 @@ def test_year_1_and_9999_start_times_are_receipt_time_and_noted(h: Harness) -> N
     opened = h.post_am(
         am_body(
             _alert("YearOne", "0001-06-01T00:00:00Z"),
+            _alert("ZeroTime", "0001-01-01T00:00:00Z"),  # Go's zero time, claimed as a start
             _alert("YearNineK", "9999-12-31T23:59:59Z"),
             _alert("Ordinary", "2026-01-01T11:57:00Z"),  # 3 minutes before receipt
         )
     )
-    assert opened["outcomes"] == {"opened": 3}
+    assert opened["outcomes"] == {"opened": 4}
     notes = {}
     for incident_id in opened["incidents"]:
         d = h.incident(incident_id)
@@ -137,12 +138,15 @@ def test_year_1_and_9999_start_times_are_receipt_time_and_noted(h: Harness) -> N
     assert notes["YearNineK"] == [
         "alert YearNineK: startsAt 9999-12-31T23:59:59Z was out of range; receipt time used"
     ]
+    assert notes["ZeroTime"] == [
+        "alert ZeroTime: startsAt 0001-01-01T00:00:00Z was out of range; receipt time used"
+    ]
     assert notes["Ordinary"] == []
     h.clock.set(received + timedelta(minutes=10))
     report = h.client.get("/api/v1/reports?since=1d", headers=h.auth("acme", "viewer")).json()
     mttd = report["overall"]["mttd_seconds"]
-    assert mttd["count"] == 3 and mttd["mean"] == 60.0, mttd  # (0 + 0 + 180) / 3, never < 0
-    assert report["overall"]["incidents"] == 3
+    assert mttd["count"] == 4 and mttd["mean"] == 45.0, mttd  # (0 + 0 + 0 + 180) / 4, never < 0
+    assert report["overall"]["incidents"] == 4
 
 
 def test_a_request_over_its_time_budget_is_answered_503(tmp_path: Path) -> None:

@@ -77,8 +77,10 @@ def test_every_intake_format_clamps_the_same_way() -> None:
     (am,) = alertmanager.parse(_am("9999-12-31T23:59:59Z"), NOW)
     assert am.starts_at == NOW and "startsAt 9999-12-31T23:59:59Z" in am.time_note
     assert am.labels == {"alertname": "A"} and am.annotations == {}  # left as sent
-    (zero,) = alertmanager.parse(_am("0001-01-01T00:00:00Z"), NOW)  # Alertmanager's "no time"
-    assert zero.starts_at is None and zero.time_note == ""
+    (zero,) = alertmanager.parse(_am("0001-01-01T00:00:00Z"), NOW)  # Go's zero time as a start
+    assert zero.starts_at == NOW and "startsAt 0001-01-01T00:00:00Z" in zero.time_note
+    (open_end,) = alertmanager.parse(_am("2026-01-01T11:58:00Z"), NOW)  # zero endsAt: no end
+    assert open_end.ends_at is None and open_end.time_note == ""
     (year1,) = alertmanager.parse(_am("0001-06-01T00:00:00Z"), NOW)  # a real year 1: judged
     assert year1.starts_at == NOW and "startsAt 0001-06-01T00:00:00Z" in year1.time_note
     (under,) = alertmanager.parse(_am("0001-01-01T00:00:00+05:00"), NOW)  # before year 1 in UTC

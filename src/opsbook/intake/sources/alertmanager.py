@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opsbook.intake.fingerprint import fingerprint
 from opsbook.intake.models import AlertIn, EventAction
-from opsbook.intake.sources.common import Annotations, Labels, Url, real_time
+from opsbook.intake.sources.common import Annotations, Labels, Url, claimed_time, real_time
 from opsbook.intake.times import DEFAULT_BOUNDS, TimeBounds, clamp
 
 
@@ -53,7 +53,7 @@ def parse(body: WebhookV4, now: datetime, bounds: TimeBounds = DEFAULT_BOUNDS) -
             action=EventAction.TRIGGER if a.status == "firing" else EventAction.RESOLVE,
             labels=dict(a.labels),
             annotations=dict(a.annotations),
-            starts_at=real_time(a.startsAt),
+            starts_at=claimed_time(a.startsAt),
             ends_at=real_time(a.endsAt),
             generator_url=a.generatorURL,
         )

@@ -27,17 +27,23 @@ Url = Annotated[str, Field(max_length=8192)]
 _ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)  # Go's time.Time{}: Alertmanager's "no time"
 
 
-def real_time(value: datetime | None) -> datetime | None:
-    """Alertmanager writes "no time" as 0001-01-01T00:00:00Z; treat exactly that as absent.
+def claimed_time(value: datetime | None) -> datetime | None:
+    """A time a sender claims (``startsAt``), as aware UTC, kept for ``intake.times`` to judge:
+    even Go's zero time, since an alert that began in year 1 is a claim to note, not "no time".
 
-    Any other time is kept for ``intake.times`` to judge, so a year-1 ``startsAt`` is clamped to
-    receipt and noted rather than silently dropped. A time whose zone offset pushes it past year
-    9999 (or before year 1) is the latest (earliest) time there is, never an overflow.
+    A time whose zone offset pushes it past year 9999 (or before year 1) is the latest
+    (earliest) time there is, never an overflow.
     """
     if value is None:
         return None
     try:
-        at = utc(value)
+        return utc(value)
     except OverflowError:
         return (datetime.max if value.year > 1 else datetime.min).replace(tzinfo=UTC)
+
+
+def real_time(value: datetime | None) -> datetime | None:
+    """An ``endsAt``: Alertmanager writes "no end" as 0001-01-01T00:00:00Z; exactly that is
+    absent, any other time is kept (as :func:`claimed_time`)."""
+    at = claimed_time(value)
     return None if at == _ZERO_TIME else at

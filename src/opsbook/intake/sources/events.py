@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from opsbook.intake.models import AlertIn, EventAction
-from opsbook.intake.sources.common import real_time
+from opsbook.intake.sources.common import claimed_time
 from opsbook.intake.times import DEFAULT_BOUNDS, TimeBounds, clamp
 
 
@@ -75,7 +75,7 @@ def parse(
         if p.custom_details:
             annotations["custom_details"] = json.dumps(p.custom_details, sort_keys=True)[:65536]
         severity = p.severity
-        starts = real_time(p.timestamp) or now
+        starts = claimed_time(p.timestamp) or now
     if event.client_url:
         annotations["client_url"] = event.client_url
     alert = AlertIn(

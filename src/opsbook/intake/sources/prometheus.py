@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, RootModel
 
 from opsbook.intake.fingerprint import fingerprint
 from opsbook.intake.models import AlertIn, EventAction
-from opsbook.intake.sources.common import Annotations, Labels, Url, real_time
+from opsbook.intake.sources.common import Annotations, Labels, Url, claimed_time, real_time
 from opsbook.intake.times import DEFAULT_BOUNDS, TimeBounds, clamp
 
 
@@ -45,7 +45,7 @@ def parse(
             action=EventAction.RESOLVE if resolved else EventAction.TRIGGER,
             labels=dict(a.labels),
             annotations=dict(a.annotations),
-            starts_at=real_time(a.startsAt) or now,
+            starts_at=claimed_time(a.startsAt) or now,
             ends_at=ends,
             generator_url=a.generatorURL,
         )
