@@ -194,7 +194,8 @@ class FalkorBackend:
 
 
 class BoltBackend:
-    """Neo4j (or any Bolt server) through the official driver."""
+    """Neo4j (or any Bolt server) through the official driver, pinned to the judged addresses
+    (the driver's resolver answers with them instead of asking DNS again)."""
 
     def __init__(
         self,
@@ -203,12 +204,24 @@ class BoltBackend:
         password: str | None,
         database: str | None,
         ctx: ExecContext,
+        addresses: list[str] | None = None,
     ) -> None:
         import neo4j
 
+        pinned = list(addresses or [])
+
+        def resolver(address: Any) -> list[Any]:
+            if not pinned:
+                return [address]
+            return [neo4j.Address((a, address.port)) for a in pinned]
+
         auth = (user or "neo4j", password or "") if (user or password) else None
         self.driver = neo4j.GraphDatabase.driver(
-            uri, auth=auth, connection_timeout=min(ctx.timeout, 10.0)
+            uri,
+            auth=auth,
+            connection_timeout=min(ctx.timeout, 10.0),
+            max_transaction_retry_time=0,  # one attempt within the step timeout; a failure is retryable
+            resolver=resolver,
         )
         self.database = database
         self.timeout = ctx.timeout
@@ -275,7 +288,7 @@ def _backend(call: CypherCall, resolved: Resolved, ctx: ExecContext) -> Backend:
         return FalkorBackend(uri, ctx, None, addresses[0])
     user = call.user or ctx.lookup("NEO4J_USER") or ctx.lookup("NEO4J_USERNAME")
     password = call.password or ctx.lookup("NEO4J_PASSWORD")
-    return BoltBackend(uri, user, password, call.database, ctx)
+    return BoltBackend(uri, user, password, call.database, ctx, addresses)
 
 
 def _error(exc: Exception, start: float, command: str) -> StepResult:

@@ -145,9 +145,7 @@ def target(call: RedisCall, resolved: Resolved, ctx: ExecContext) -> Target:
             given.append(name)
         from_config = url is not None
     if given:
-        raise Refused(
-            refusal("the Redis server a step connects to", given).removeprefix("refused: ")
-        )
+        raise Refused(refusal("the Redis server a step connects to", given))
     if not url:
         host, port = call.host or "127.0.0.1", call.port or 6379
         return Target(None, judge(host, port, ctx, what="the Redis server")[1][0], port)

@@ -204,6 +204,31 @@ def test_dns_answers_are_checked_too(monkeypatch: pytest.MonkeyPatch) -> None:
     assert res.status == "failed" and "resolves to 169.254.169.254" in res.summary
 
 
+def test_a_rebinding_name_is_pinned_to_the_judged_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS is asked once: a graph database whose name answers loopback (named in the config)
+    and then a metadata address is still reached at the judged loopback address."""
+    import socket
+
+    real = socket.getaddrinfo
+    answers = iter(["127.0.0.1"])
+
+    def rebinding(host: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if host == "graph.example":
+            addr = next(answers, "169.254.169.254")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (addr, 1))]
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    ctx = ExecContext(
+        variables={"NEO4J_URI": "bolt://graph.example:1"},
+        allowed_hosts=frozenset({"graph.example", "127.0.0.1"}),
+        timeout=1,
+    )
+    res = execute(step_of("MATCH (n) RETURN count(n);", "cypher"), ctx)
+    assert res.status == "error" and "127.0.0.1" in res.summary, res.summary
+    assert "169.254" not in res.summary
+
+
 def _alive(marker: str) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
