@@ -261,6 +261,23 @@ def _entry(text: str, names: set[str], networks: list[IPNetwork]) -> None:
         networks.append(ipaddress.ip_network(host.ip))
 
 
+def entry_problem(text: str) -> str | None:
+    """Why an ``execution.allowed_hosts`` entry cannot be read (for config validation), or None."""
+    entry = text.strip()
+    if "/" in entry:
+        try:
+            ipaddress.ip_network(entry.strip("[]"), strict=False)
+        except ValueError:
+            return f"{text!r} is not a CIDR (for example 10.0.0.0/8 or fd00::/8)"
+        return None
+    try:
+        raw, _ = _split_hostport(entry)
+        parse_host(raw)
+    except Refused as exc:
+        return f"{text!r} is not a host, host:port, address or CIDR: {exc}"
+    return None
+
+
 _HOSTPORT = re.compile(r"^\[?([^\s/@\[\]]+?)\]?(?::\d+)?$")
 
 

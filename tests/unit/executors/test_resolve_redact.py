@@ -22,7 +22,7 @@ from opsbook.executors import (
     resolve,
 )
 from opsbook.executors.redact import redact_result
-from opsbook.executors.ssrf import Refused, check_url, hosts_in, parse_host
+from opsbook.executors.ssrf import Refused, check_url, entry_problem, hosts_in, parse_host
 from opsbook.runbooks.models import Step
 from opsbook.runbooks.variables import find_variables
 
@@ -203,3 +203,13 @@ def test_no_host_text_crashes_the_guard(text: str) -> None:
     assert host.name == host.name.lower() and host.name.isascii()
     if host.ip is not None:
         assert ipaddress.ip_address(host.name) == host.ip
+
+
+@pytest.mark.parametrize(
+    ("entry", "ok"),
+    [("api.internal", True), ("api.internal:8000", True), ("10.0.0.0/8", True), ("[::1]:5432", True),
+     ("fd00::/8", True), ("127.0.0.1", True), ("10.0.0.0/33", False), ("host:99999", False),
+     ("a..b", False), ("[::1", False), ("", False)],
+)  # fmt: skip
+def test_allowed_hosts_entries_are_checked_for_the_config(entry: str, ok: bool) -> None:
+    assert (entry_problem(entry) is None) is ok
