@@ -110,3 +110,26 @@ routes: [{{match: {{job: cache}}, service: cache}}]
         ).stdout
         assert "alice approved bob's request for step 5" in shown
         assert "step 5 (redis, destructive) ok" in shown
+
+        # alice asks herself: four eyes refuse her own approval; she breaks glass with a reason
+        r.set("session:2", "x")
+        own = srv.cli("incidents", "run", inc, "5", env={"OPSBOOK_TOKEN": commander}, check=True)
+        own_id = re.search(r"request (run_[0-9a-z]+) for step 5", own.stdout)
+        assert own_id and own_id[1] != run_id[1], own.stdout
+        alone = srv.cli(
+            "incidents", "approve", inc, own_id[1], "--self", "--confirm", "Flush the cache",
+            env={"OPSBOOK_TOKEN": commander},
+        )  # fmt: skip
+        assert alone.returncode != 0 and "second person" in alone.stderr
+        assert r.get("session:2") == b"x"
+        glass = srv.cli(
+            "incidents", "break-glass", inc, own_id[1], "--confirm", "Flush the cache",
+            "--reason", "bob is offline and the cache serves stale prices",
+            env={"OPSBOOK_TOKEN": commander}, check=True,
+        )  # fmt: skip
+        assert "will run: redis-cli" in glass.stdout  # the review it approved was shown first
+        assert "step 5 ok" in glass.stdout and r.get("session:2") is None
+        shown = srv.cli(
+            "incidents", "show", inc, env={"OPSBOOK_TOKEN": commander}, check=True
+        ).stdout
+        assert "BREAK GLASS by alice: bob is offline and the cache serves stale prices" in shown
