@@ -180,3 +180,36 @@ def test_a_deep_backlog_shows_on_metrics_readyz_and_the_ui(db_url: str) -> None:
         h.post_am(_alerts("search", range(100, 101)))
         metrics = h.client.get("/metrics").text
         assert _gauge(metrics, "opsbook_queue_oldest_seconds", "escalate") == 180
+
+
+def test_a_p0_is_committed_before_the_storm_batches_queued_ahead_of_it(h: Harness) -> None:
+    import asyncio
+
+    from opsbook.flows.ingest import IngestBatch
+    from opsbook.intake.sources import alertmanager
+
+    st = h.client.app.state.opsbook  # type: ignore[attr-defined]
+    now = h.clock.now()
+
+    def batch(body: dict[str, Any]) -> IngestBatch:
+        parsed = alertmanager.parse(
+            alertmanager.WebhookV4.model_validate(body), now, st.config.alert_times.bounds()
+        )
+        return IngestBatch("acme", "alertmanager", parsed)
+
+    storms = [batch(_alerts("search", range(i * 400, i * 400 + 400))) for i in range(4)]
+    p0 = batch(am_body(am_alert("CheckoutDown", job="checkout", severity="critical")))
+    done: list[str] = []
+
+    async def submit(name: str, b: IngestBatch) -> None:
+        await st.committer.submit(b)
+        done.append(name)
+
+    async def arrive() -> None:  # four storm requests in flight, then the P0
+        await asyncio.gather(*(submit(f"storm{i}", b) for i, b in enumerate(storms)),
+                             submit("P0", p0))  # fmt: skip
+
+    asyncio.run(arrive())
+    assert done[0] == "P0" and sorted(done[1:]) == [f"storm{i}" for i in range(4)]
+    r = h.client.get("/api/v1/incidents", params={"limit": 1}, headers=h.auth("acme", "viewer"))
+    assert r.json()["total"] == 1601  # nothing lost by going first: storm off on this route

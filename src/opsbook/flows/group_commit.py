@@ -2,6 +2,8 @@
 
 Each request still gets its own answer: 2xx only after the transaction holding its alerts has
 committed. A failing group is retried request by request, so one bad request cannot fail others.
+A small request carrying a P0 goes ahead of the batches queued before it (a storm's thousands
+of alerts never hold the page that matters).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from opsbook.config.models import Config
 from opsbook.core.clock import Clock
 from opsbook.core.errors import StorageUnavailable
 from opsbook.flows.ingest import IngestBatch, IngestResult, SectionFinder, ingest_many
+from opsbook.incidents.models import Severity
+from opsbook.intake.models import EventAction
+from opsbook.intake.routing import decide
 from opsbook.storage.db import is_unavailable
 
 log = structlog.get_logger("opsbook.intake")
@@ -27,6 +32,22 @@ log = structlog.get_logger("opsbook.intake")
 class _Pending:
     batch: IngestBatch
     future: asyncio.Future[IngestResult]
+    urgent: bool = False  # holds a new P0: committed before the batches queued ahead of it
+
+
+URGENT_SCAN = 100
+"""Requests of at most this many alerts are checked for a P0 when queued (a storm's big batches
+are not: they wait their turn, and the check would cost what routing them costs)."""
+
+
+def _urgent(config: Config, batch: IngestBatch) -> bool:
+    """Whether a small request fires an alert that routes to P0."""
+    if len(batch.alerts) > URGENT_SCAN:
+        return False
+    return any(
+        a.action is EventAction.TRIGGER and decide(config, batch.tenant, a).severity is Severity.P0
+        for a in batch.alerts
+    )
 
 
 class GroupCommitter:
@@ -51,7 +72,7 @@ class GroupCommitter:
     async def submit(self, batch: IngestBatch) -> IngestResult:
         """Resolve once ``batch`` is committed; raises StorageUnavailable when it cannot be."""
         loop = asyncio.get_running_loop()
-        pending = _Pending(batch, loop.create_future())
+        pending = _Pending(batch, loop.create_future(), _urgent(self._config(), batch))
         self._queue.append(pending)
         if self._writer is None or self._writer.done():
             self._writer = loop.create_task(self._drain())
@@ -59,14 +80,7 @@ class GroupCommitter:
 
     async def _drain(self) -> None:
         while self._queue:
-            group: list[_Pending] = []
-            size = 0
-            while self._queue and (
-                not group or size + len(self._queue[0].batch.alerts) <= self._max_alerts
-            ):
-                item = self._queue.pop(0)
-                group.append(item)
-                size += len(item.batch.alerts)
+            group = self._next_group()
             try:
                 results = await asyncio.to_thread(self._commit_group, [p.batch for p in group])
             except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
@@ -80,6 +94,25 @@ class GroupCommitter:
             for p, r in zip(group, results, strict=True):
                 if not p.future.done():
                     p.future.set_result(r)
+
+    def _next_group(self) -> list[_Pending]:
+        """The next requests to commit together, in arrival order, up to ``max_alerts``; when a
+        P0 waits, only the urgent ones, so a storm's big batches queued earlier do not hold it.
+
+        Reordering is safe: the requests waiting here are all in flight at once, and none has
+        been answered, so no sender can have relied on their order.
+        """
+        source = [p for p in self._queue if p.urgent] or self._queue
+        group: list[_Pending] = []
+        size = 0
+        for item in list(source):
+            if group and size + len(item.batch.alerts) > self._max_alerts:
+                break
+            group.append(item)
+            size += len(item.batch.alerts)
+        taken = {id(p) for p in group}
+        self._queue = [p for p in self._queue if id(p) not in taken]
+        return group
 
     async def _one_by_one(self, group: list[_Pending]) -> None:
         for p in group:
