@@ -531,6 +531,7 @@ class Deliverer:
             )
             rows = s.execute(
                 select(
+                    Delivery.id,
                     Delivery.incident_id,
                     Delivery.priority,
                     Incident.service,
@@ -541,8 +542,9 @@ class Deliverer:
                 .where(Delivery.digest_id == digest_id)
                 .order_by(Delivery.priority, Delivery.created_at, Delivery.id)
             ).all()
-            if not rows:  # another worker folded them (this one too) meanwhile
-                return True
+            if not rows:  # another worker folded them meanwhile (this one too, or it is fenced)
+                return s.scalar(select(Delivery.status).where(Delivery.id == d.id)) != "pending"
+            folded_this = any(r.id == d.id for r in rows)
             # the members' queued attempts would find nothing to do: retire them in one go, so a
             # storm's thousands of jobs do not each cost a claim
             members = select(Delivery.id).where(Delivery.digest_id == digest_id).scalar_subquery()
@@ -654,7 +656,7 @@ class Deliverer:
             channel=a.channel,
             messages=len(rows),
         )
-        return True
+        return folded_this  # if not (acknowledged meanwhile), this attempt goes on as it is
 
     def _postpone(self, a: _Attempt, when: datetime) -> None:
         """Over the rate limit: try again at ``when``; not an attempt, not a failure."""
