@@ -106,6 +106,15 @@ def test_a_storm_raises_its_severity_and_calms_down_after_the_window(h: Harness)
     assert "the storm on checkout-api calmed down" in messages[-1]
 
 
+def test_a_storm_opened_and_raised_within_one_request(h: Harness) -> None:
+    body = _alerts("checkout", range(5))
+    body["alerts"].append(am_alert("CheckoutSlow", job="checkout", severity="warning"))
+    r = h.post_am(body)
+    assert r["outcomes"] == {"opened": 3, "storm": 3}
+    [storm] = [i for i in h.incidents() if i["title"].startswith("Alert storm")]
+    assert storm["severity"] == "P2" and storm["alert_count"] == 3
+
+
 def test_storm_off_on_a_route_opens_every_incident(h: Harness) -> None:
     r = h.post_am(_alerts("search", range(30)))
     assert r["outcomes"] == {"opened": 30} and len(h.incidents()) == 30

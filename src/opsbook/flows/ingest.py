@@ -227,6 +227,7 @@ class _Work:
             ack_deadline=ack_deadline(self.now, self.config.ack_window(d.severity)),
             first_alert_at=alert.starts_at or self.now,
             alert_count=0,
+            acknowledged_at=None,
             storm=False,
             **self.runbook_fields(d.service, alert),
         )
@@ -293,6 +294,7 @@ class _Work:
             ack_deadline=ack_deadline(self.now, self.config.ack_window(d.severity)),
             first_alert_at=alert.starts_at or self.now,
             alert_count=0,
+            acknowledged_at=None,
             storm=True,
             **dict.fromkeys(RUNBOOK_COLUMNS),
         )
