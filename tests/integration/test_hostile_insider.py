@@ -27,8 +27,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from opsbook.core.settings import DEFAULT_STEP_PATH
-from opsbook.flows.run_steps import StepRunner
+from opsbook.jobs.kinds import all_job_kinds
 from opsbook.jobs.worker import Worker
 from opsbook.storage.db import make_engine, make_sessionmaker
 from opsbook.web.sessions import save_user
@@ -53,6 +52,7 @@ env
 - Fetch the metrics: `curl -s http://$METRICS_HOST/metrics`
 - Count sessions: `psql "$DATABASE_URL" -c "SELECT 1"`
 - Look at the pod: `kubectl get pod $POD`
+- Read its logs: `kubectl logs <pod-name> --tail=20`
 
 ### Mitigation
 
@@ -62,7 +62,8 @@ Run the tool:
 python3 tool.py
 ```
 """
-ENV, CURL, PSQL, KUBECTL, TOOL = 1, 2, 3, 4, 5
+ENV, CURL, PSQL, KUBECTL, LOGS, TOOL = 1, 2, 3, 4, 5, 6
+STEP_PATH = "/usr/bin:/bin"  # OPSBOOK_STEP_PATH of this server: not the default, not the server's
 
 CONFIG = """
 tenants: [{{name: acme}}]
@@ -188,10 +189,14 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     config = CONFIG.format(runbook=runbook)
     try:
-        with running_app(f"sqlite:///{tmp_path}/o.db", config, run_worker=False) as h:
+        with running_app(
+            f"sqlite:///{tmp_path}/o.db", config, run_worker=False, step_path=STEP_PATH
+        ) as h:
             st = h.client.app.state.opsbook  # type: ignore[attr-defined]
-            runner = StepRunner(st.sessions, lambda: st.config, lambda: st.catalog, st.clock)
-            worker = Worker(st.sessions, st.clock, runner.job_kinds())
+            kinds = all_job_kinds(  # as `serve` wires them, settings included
+                st.sessions, lambda: st.config, lambda: st.catalog, st.settings, st.clock
+            )
+            worker = Worker(st.sessions, st.clock, kinds)
             inc = h.post_am(am_body(am_alert("EnvProbe", job="shop")))["incidents"][0]
             yield World(h, inc, worker, server.server_address[1], _Hits.hits, evil)
     finally:
@@ -246,7 +251,7 @@ def test_the_step_process_never_sees_the_servers_path_or_environment(world: Worl
     out = json.dumps(run["result"])
     assert "PWNED" not in out  # the attacker's `env` earlier on the server's PATH did not run
     assert "never-in-a-step" not in out and "OPSBOOK_TEST_SERVER_SECRET" not in out
-    assert f"PATH={DEFAULT_STEP_PATH}" in out
+    assert f"PATH={STEP_PATH}\\n" in out  # exactly the configured step PATH
     assert str(world.evil) not in out
 
 
@@ -314,3 +319,21 @@ def test_the_smaller_holes_are_closed(world: World) -> None:
         opened = inc["created_at"]
         assert inc.get("first_alert_at", opened)[:4] not in ("0001", "9999"), inc
         assert any("clamp" in e["message"] or "receipt" in e["message"] for e in inc["timeline"])
+
+
+def test_pages_and_api_ask_only_for_what_a_request_may_set(world: World) -> None:
+    h = world.h
+    steps = h.client.get(f"/api/v1/incidents/{world.inc}/steps", headers=h.auth()).json()
+    asks = {st["step"]: st["request_variables"] for st in steps}
+    assert asks[CURL] == ["METRICS_HOST"] and asks[KUBECTL] == ["POD"]
+    assert asks[PSQL] == []  # DATABASE_URL comes from the config only
+    assert asks[LOGS] == ["POD_NAME"]  # `<pod-name>` is asked for as POD_NAME
+    page = world.browser("bob").get(f"/ui/incidents/{world.inc}").text
+    assert 'name="var.POD_NAME"' in page and 'name="var.pod-name"' not in page
+    assert 'name="var.DATABASE_URL"' not in page
+    missing = world.ask("responder", PSQL, {})
+    assert missing.status_code == 422 and "service's config" in missing.json()["detail"]
+    r = world.web_ask("bob", LOGS, {"POD_NAME": "web-1"})
+    assert r.status_code == 303, r.text[:500]
+    (run,) = world.runs()
+    assert run["command"] == "kubectl logs web-1 --tail=20"

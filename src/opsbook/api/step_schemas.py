@@ -185,7 +185,11 @@ class StepOut(BaseModel):
     kind: str
     safety: str
     reason: str
-    variables: list[str]
+    variables: list[str] = Field(description="the placeholders the step names, as written")
+    request_variables: list[str] = Field(
+        description="the names a run request may set for it (the rest come from the service's "
+        "config); send these in `variables`"
+    )
     needs_role: str | None
     confirmation: str | None
     second_person: bool = Field(description="the requester may not approve it alone")

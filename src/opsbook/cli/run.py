@@ -130,7 +130,15 @@ def _select(section: Section, phase: str | None, step_no: int | None) -> list[St
 def _context(values: dict[str, str], timeout: float) -> ExecContext:
     variables = {k: v for k, v in values.items() if not _SECRET_NAME.search(k)}
     secrets = {k: SecretStr(v) for k, v in values.items() if _SECRET_NAME.search(k)}
-    return ExecContext(variables=variables, secrets=secrets, timeout=timeout, workdir=os.getcwd())
+    from opsbook.core.settings import Settings
+
+    return ExecContext(
+        variables=variables,
+        secrets=secrets,
+        timeout=timeout,
+        workdir=os.getcwd(),
+        step_path=Settings().step_path,  # OPSBOOK_STEP_PATH, as the server's steps get it
+    )
 
 
 def _missing(steps: list[Step], ctx: ExecContext) -> list[str]:

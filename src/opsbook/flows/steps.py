@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,7 +33,7 @@ from opsbook.executors import ExecContext, MissingVariables, resolve
 from opsbook.flows import break_glass as glass
 from opsbook.flows import ingest
 from opsbook.flows.runbook_catalog import RunbookCatalog
-from opsbook.flows.step_inputs import check_request_variables
+from opsbook.flows.step_inputs import check_request_variables, refusal
 from opsbook.flows.step_review import Review, review
 from opsbook.incidents.models import EntryKind
 from opsbook.runbooks.models import Runbook, Section, Step
@@ -144,15 +144,33 @@ def needs_confirmation(gate: GatePolicy, safety: str) -> bool:
     return gate.confirm or safety in ("destructive", "unknown")
 
 
-def resolve_display(loc: Located, ctx: ExecContext) -> str:
+def _missing(loc: Located, names: Sequence[str], svc: Service | None) -> InputError:
+    """Say which missing values a run request may send and which only the config may set."""
+    if svc is None:
+        ask, config_only = list(names), []
+    else:
+        ask = [n for n in names if refusal(n, loc.step, svc) is None]
+        config_only = [n for n in names if n not in ask]
+    parts = []
+    if ask:
+        parts.append(f"send {', '.join(ask)} as variables")
+    if config_only:
+        parts.append(
+            f"{', '.join(config_only)} must be set in the service's config (variables or "
+            "secrets), a run request cannot give it"
+        )
+    return InputError(
+        f"step {loc.index} needs values for: {', '.join(names)}; " + "; ".join(parts),
+        field="variables",
+    )
+
+
+def resolve_display(loc: Located, ctx: ExecContext, svc: Service | None = None) -> str:
     """The command as it will run, secrets masked; InputError naming the missing variables."""
     try:
         return resolve(loc.step, ctx).display
     except MissingVariables as exc:
-        names = ", ".join(exc.names)
-        raise InputError(
-            f"step {loc.index} needs values for: {names}; send them as variables", field="variables"
-        ) from None
+        raise _missing(loc, exc.names, svc) from None
 
 
 def review_of(svc: Service, loc: Located, run_id: str, variables: Mapping[str, str]) -> Review:
@@ -161,10 +179,7 @@ def review_of(svc: Service, loc: Located, run_id: str, variables: Mapping[str, s
     try:
         return review(loc.step, loc.index, run_id, ctx, set(svc.variables))
     except MissingVariables as exc:
-        names = ", ".join(exc.names)
-        raise InputError(
-            f"step {loc.index} needs values for: {names}; send them as variables", field="variables"
-        ) from None
+        raise _missing(loc, exc.names, svc) from None
 
 
 def stored_review(run: StepRun) -> Review | None:
@@ -311,7 +326,7 @@ def dry_run(
     check_request_variables(loc.step, svc, variables)
     ctx = context_for(svc, variables)
     gate = svc.execution.gate(loc.step.safety, loc.runbook.path)
-    command = resolve_display(loc, ctx)
+    command = resolve_display(loc, ctx, svc)
     shown = review_of(svc, loc, "dry-run", variables)
     return {
         "step": index,
@@ -359,7 +374,7 @@ def request_run(
     svc = service_of(config, inc)
     check_request_variables(loc.step, svc, variables)
     policy: ExecutionPolicy = svc.execution
-    display = resolve_display(loc, context_for(svc, variables))
+    display = resolve_display(loc, context_for(svc, variables), svc)
     gate = policy.gate(loc.step.safety, loc.runbook.path)
     self_approve = approve and gate is not None and not automatic
     if self_approve and gate is not None:

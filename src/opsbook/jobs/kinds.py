@@ -44,7 +44,7 @@ def all_job_kinds(
         )
 
     return {
-        **StepRunner(sessions, config, catalog, clock).job_kinds(),
+        **StepRunner(sessions, config, catalog, clock, step_path=settings.step_path).job_kinds(),
         **Escalator(sessions, config, clock, page).job_kinds(),
         **Deliverer(sessions, config, clock).job_kinds(),
         **CheckScheduler(sessions, config, catalog, clock).job_kinds(),

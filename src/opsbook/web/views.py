@@ -14,6 +14,7 @@ from opsbook.config.models import Config
 from opsbook.core.errors import NotFound
 from opsbook.flows import steps as step_flows
 from opsbook.flows.runbook_catalog import RunbookCatalog
+from opsbook.flows.step_inputs import requestable
 from opsbook.flows.step_review import Review
 from opsbook.storage.tables import Incident, StepRun
 
@@ -152,7 +153,7 @@ def phases(
                 kind=step.kind,
                 safety=step.safety,
                 reason=step.reason,
-                variables=[v for v in step.variables if v not in svc.variables],
+                variables=requestable(step, svc),
                 needs_role=o.gate.role if o.gate else None,
                 confirmation=o.confirmation,
                 last_run=o.last_run,

@@ -19,6 +19,7 @@ from opsbook.api.step_schemas import (
 )
 from opsbook.core.errors import Conflict
 from opsbook.flows import steps as flows
+from opsbook.flows.step_inputs import requestable
 from opsbook.storage import repos
 from opsbook.storage.db import translate_errors
 from opsbook.storage.tables import StepRun
@@ -57,7 +58,7 @@ def list_steps(
     st = state_of(request)
     with translate_errors(), st.sessions() as s:
         inc = repos.get_incident(s, p.tenant, incident_id)
-        _, _, steps = flows.outline(s, st.config, st.catalog, inc)
+        _, svc, steps = flows.outline(s, st.config, st.catalog, inc)
         ids = [o.last_run.id for o in steps if o.last_run] + [
             w.run.id for o in steps for w in o.pending
         ]
@@ -73,6 +74,7 @@ def list_steps(
                 safety=o.loc.step.safety,
                 reason=o.loc.step.reason,
                 variables=list(o.loc.step.variables),
+                request_variables=requestable(o.loc.step, svc),
                 needs_role=o.gate.role if o.gate else None,
                 confirmation=o.confirmation,
                 second_person=o.second_person,
