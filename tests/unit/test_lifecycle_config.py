@@ -128,6 +128,16 @@ def test_default_severity_windows() -> None:
             "tenants: [{name: a}]\nusers:\n  - {name: u, tenant: a, role: god}\n",
             "cfg.yaml:3: users[0].role: Input should be",
         ),
+        (
+            "tenants: [{name: a}]\nservices:\n  - name: s\n    tenant: a\n"
+            "    execution: {allowed_hosts: [db.internal, 10.0.0.0/99]}\n",
+            "allowed_hosts[1]: '10.0.0.0/99' is not a CIDR",
+        ),
+        (
+            "tenants: [{name: a}]\nservices:\n  - name: s\n    tenant: a\n"
+            "    execution: {allowed_hosts: ['x y']}\n",
+            "allowed_hosts[0]: 'x y' is not a host",
+        ),
     ],
 )
 def test_config_errors_name_file_line_and_field(text: str, expected: str) -> None:

@@ -75,7 +75,24 @@ class ExecutionPolicy(Strict):
         default=timedelta(minutes=2), description="total time for automatic steps per incident"
     )
     approval_ttl: Duration = timedelta(minutes=15)
-    allowed_hosts: list[str] = Field(default=[], description="extra hosts HTTP steps may reach")
+    allowed_hosts: list[str] = Field(
+        default=[],
+        description="hosts, host:port, addresses or CIDRs the service's steps may connect to "
+        "besides those in its own variables; loopback, link-local and private addresses only "
+        "when named here (cloud metadata never)",
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _readable_hosts(cls, v: list[str]) -> list[str]:
+        # imported here: the executors package loads every client library (httpx, psycopg …)
+        from opsbook.executors.ssrf import entry_problem
+
+        for i, entry in enumerate(v):
+            problem = entry_problem(entry)
+            if problem is not None:
+                raise ValueError(f"allowed_hosts[{i}]: {problem}")
+        return v
     mutating: GatePolicy = GatePolicy(role="responder")
     destructive: GatePolicy = GatePolicy(role="commander", confirm=True)
     unknown: GatePolicy = GatePolicy(role="commander", confirm=True)
