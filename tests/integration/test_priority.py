@@ -160,7 +160,7 @@ def test_with_5000_p3_messages_held_by_the_rate_limit_a_p0_goes_out_at_once(db_u
             assert limiter.acquire("json", now) is None
         with e.st.sessions.begin() as s:  # and the storm goes on: 5,000 more P3 messages
             template = s.scalars(select(Delivery).where(Delivery.incident_id == p3[0])).one()
-            columns = [c.name for c in Delivery.__table__.columns]  # type: ignore[attr-defined]
+            columns = [c.name for c in Delivery.__table__.columns]
             rows = [
                 {c: getattr(template, c) for c in columns}
                 | {
