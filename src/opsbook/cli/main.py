@@ -22,6 +22,27 @@ app = typer.Typer(
 SETUP, WORK, RUNBOOKS, ONCALL, LEARN = "Set up and run", "Incidents", "Runbooks", "On call", "Learn"
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"opsbook {version('opsbook')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version_flag: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="print the installed version and exit (say it in bug and security reports)",
+    ),
+) -> None:
+    """opsbook: alerts in, incidents out, runbooks that run."""
+
+
 @app.command(rich_help_panel=SETUP)
 def serve(
     config: Path = ConfigOpt,
