@@ -16,7 +16,7 @@ def test_two_processes_serve_and_reload_safely() -> None:
     with OpsbookServer(env={"OPSBOOK_WORKERS": "2"}) as srv:
         srv.start()
         intake = srv.create_token("acme", integration="alertmanager")
-        admin = srv.create_token("acme", role="admin")
+        operator = srv.cli("tokens", "create", "--operator", check=True).stdout.strip()
         viewer = srv.create_token("acme", role="viewer")
         hdr = {"Authorization": f"Bearer {intake}"}
         for i in range(40):  # spread over both processes; every one is committed exactly once
@@ -31,10 +31,10 @@ def test_two_processes_serve_and_reload_safely() -> None:
                 ).status_code
                 == 200
             )
-        ok = httpx.post(f"{srv.url}/-/reload", headers={"Authorization": f"Bearer {admin}"})
+        ok = httpx.post(f"{srv.url}/-/reload", headers={"Authorization": f"Bearer {operator}"})
         assert ok.status_code == 200 and "restarting 2" in ok.json()["detail"]
         srv.write_config("tenants: [{name: acme}]\nservices: [{name: s, tenant: nope}]\n")
-        bad = httpx.post(f"{srv.url}/-/reload", headers={"Authorization": f"Bearer {admin}"})
+        bad = httpx.post(f"{srv.url}/-/reload", headers={"Authorization": f"Bearer {operator}"})
         assert bad.status_code == 422 and "services[0].tenant" in bad.json()["detail"]
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
