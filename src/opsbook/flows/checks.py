@@ -45,7 +45,7 @@ from opsbook.flows.steps import context_for
 from opsbook.intake.fingerprint import fingerprint
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.jobs.worker import JobKind
-from opsbook.storage.jobs import job_row
+from opsbook.storage.jobs import job_row, severity_priority
 from opsbook.storage.tables import Job
 from opsbook.storage.tables_checks import CheckStateRow
 
@@ -72,6 +72,7 @@ class Item:
     name: str
     every: timedelta
     timeout: timedelta
+    severity: str = "P1"  # of the alert it raises: its run is queued with that priority
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -83,10 +84,20 @@ def items(config: Config) -> list[Item]:
     out = []
     for svc in config.services:
         for c in svc.checks:
-            out.append(Item(svc.tenant, svc.name, "check", c.name, c.every, c.timeout))
+            out.append(
+                Item(svc.tenant, svc.name, "check", c.name, c.every, c.timeout, c.severity.value)
+            )
         for slo in svc.slos:
             out.append(
-                Item(svc.tenant, svc.name, "slo", slo.name, slo.every, timedelta(seconds=30))
+                Item(
+                    svc.tenant,
+                    svc.name,
+                    "slo",
+                    slo.name,
+                    slo.every,
+                    timedelta(seconds=30),
+                    slo.page_severity.value,
+                )
             )
     return out
 
@@ -163,8 +174,12 @@ def check_labels(svc: Service, check: Check) -> dict[str, str]:
     }
 
 
-def history_entry(at: datetime, res: StepResult) -> dict[str, Any]:
-    return {"at": isoformat(at), "status": res.status, "latency_ms": round(res.duration_ms, 1)}
+def history_entry(at: datetime, res: StepResult, due: datetime | None = None) -> dict[str, Any]:
+    """One run in the history; ``due`` is the slot it was claimed for (a late run shows it)."""
+    entry = {"at": isoformat(at), "status": res.status, "latency_ms": round(res.duration_ms, 1)}
+    if due is not None:
+        entry["due"] = isoformat(due)
+    return entry
 
 
 def record_result(
@@ -176,6 +191,7 @@ def record_result(
     now: datetime,
     token: str | None,
     finder: Any = None,
+    due: datetime | None = None,
 ) -> str | None:
     """Store one probe result, advance the state machine and raise/resolve the alert.
     Returns the event (``fire``/``resolve``) or None; does nothing when ``token`` is given
@@ -196,7 +212,7 @@ def record_result(
     row.successes, row.failures = new.successes, new.failures
     row.last_run_at = now
     row.last_result = {k: v for k, v in res.to_dict().items() if k != "blocks"}
-    row.history = [*(row.history or []), history_entry(now, res)][-HISTORY:]
+    row.history = [*(row.history or []), history_entry(now, res, due)][-HISTORY:]
     if token is not None:
         row.lease_until, row.lease_token = None, None
     if event is not None:
@@ -280,7 +296,9 @@ class CheckScheduler:
                         zip(("tenant", "service", "kind", "name"), item.key, strict=True)
                     )
                     s.execute(JOBS.insert().values(
-                        job_row(item.tenant, RUN_JOB, {**payload, "token": token}, now)))  # fmt: skip
+                        job_row(item.tenant, RUN_JOB,
+                                {**payload, "token": token, "due": isoformat(due[item.key])}, now,
+                                priority=severity_priority(item.severity))))  # fmt: skip
             s.execute(
                 delete(Job)
                 .where(Job.kind.in_((SWEEP_JOB, RUN_JOB)), Job.status == "done",
@@ -329,7 +347,13 @@ class CheckScheduler:
         res = run_probe(check, context_for(svc, {}, check.timeout))
         with self.sessions.begin() as s:
             record_result(s, config, svc, check, res, self.clock.now(), token,
-                          finder=self.catalog().match)  # fmt: skip
+                          finder=self.catalog().match, due=_due(payload))  # fmt: skip
+
+
+def _due(payload: Mapping[str, Any]) -> datetime | None:
+    """The slot a run was claimed for (runs queued before it was recorded have none)."""
+    raw = payload.get("due")
+    return datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else None
 
 
 def _new_state(item: Item, now: datetime) -> dict[str, Any]:
