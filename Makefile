@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 UV    := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PORT  ?= 8080
 
-.PHONY: setup run test test-deps lint typecheck check bench clean
+.PHONY: setup run test test-deps lint typecheck check bench soak clean
 
 $(UV):
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -41,6 +41,10 @@ check: lint typecheck
 
 bench: setup test-deps  ## intake throughput side by side with Alertmanager
 	$(PY) bench/intake.py
+
+soak: setup test-deps  ## the ack-vs-escalation race for 40 s per database (thousands of races)
+	OPSBOOK_FENCE_RACE_SECONDS=40 $(VENV)/bin/pytest -q -n0 -p no:cacheprovider \
+		tests/integration/test_escalation_fence.py -k cpu_stress -s
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
