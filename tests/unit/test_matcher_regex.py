@@ -78,11 +78,11 @@ def test_a_requests_pattern_is_at_most_1000_characters() -> None:
 def test_catastrophic_patterns_answer_at_once(pattern: str) -> None:
     check(pattern)  # RE2 accepts them: they are ordinary regexes, only backtracking makes them slow
     values = ["a" * 8192, "a" * 8000 + "!", "x " * 4000 + "\n", "$" * 30 + "b"]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time of this process: busy neighbours do not count
     for value in values:
         for op in ("=~", "!~"):
             matches(Matcher(name="alertname", op=op, value=pattern), {"alertname": value})
-    assert time.perf_counter() - started < 0.1  # Python's re takes hours on the first one
+    assert time.process_time() - started < 0.1  # Python's re takes hours on the first one
 
 
 def test_matcher_parse_names_the_matcher_and_re2s_reason() -> None:
