@@ -12,7 +12,7 @@ $(UV):
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	@echo "setup: installing opsbook and its dependencies into $(VENV) (pinned by uv.lock)"
-	@$$(command -v uv || echo $(HOME)/.local/bin/uv) sync --frozen --quiet
+	@$$(command -v uv || echo $(HOME)/.local/bin/uv) sync --frozen --quiet --compile-bytecode
 	@touch $@
 
 setup: $(VENV)/.synced  ## install the venv at .venv from the lock
@@ -28,6 +28,7 @@ test-deps:  ## install Redis, PostgreSQL 15, Prometheus, Alertmanager and Chromi
 	@bash scripts/install-test-deps.sh
 
 test: setup test-deps  ## install what the tests need and run the whole suite
+	@$(PY) -m compileall -q src >/dev/null  # bytecode once: PYTHONDONTWRITEBYTECODE would recompile every process
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q --durations=25
 
 lint: setup
