@@ -208,15 +208,18 @@ class _Work:
             }
         )
 
-    def open_incident(self, alert: AlertIn, d: Decision) -> _New:
+    def _start(
+        self, alert: AlertIn, d: Decision, key: str, title: str, storm: bool, **runbook: Any
+    ) -> _New:
+        """A new triggered incident for group ``key``, registered in this request and paged."""
         inc = _New(
             id=new_id("inc"),
             tenant=self.tenant,
             service=d.service,
-            group_key=d.group_key,
-            open_key=d.group_key,
-            group_labels=d.group_labels,
-            title=_title(alert),
+            group_key=key,
+            open_key=key,
+            group_labels={} if storm else d.group_labels,
+            title=title,
             severity=d.severity.value,
             status=Status.TRIGGERED.value,
             source=alert.source,
@@ -228,8 +231,8 @@ class _Work:
             first_alert_at=alert.starts_at or self.now,
             alert_count=0,
             acknowledged_at=None,
-            storm=False,
-            **self.runbook_fields(d.service, alert),
+            storm=storm,
+            **runbook,
         )
         self.new_incidents.append(inc)
         paging = paging_rows(
@@ -238,8 +241,14 @@ class _Work:
         if paging is not None:
             self.new_escalations.append(paging[0])
             self.new_jobs.append(paging[1])
-        self.by_group[d.group_key] = inc
+        self.by_group[key] = inc
         self.incidents[inc.id] = inc
+        return inc
+
+    def open_incident(self, alert: AlertIn, d: Decision) -> _New:
+        inc = self._start(
+            alert, d, d.group_key, _title(alert), False, **self.runbook_fields(d.service, alert)
+        )
         route = f"route #{d.route_index + 1}" if d.route_index is not None else "the default route"
         self.entry(
             inc,
@@ -276,37 +285,9 @@ class _Work:
         found = self.by_group.get(key)
         if found is not None:
             return found
-        inc = _New(
-            id=new_id("inc"),
-            tenant=self.tenant,
-            service=d.service,
-            group_key=key,
-            open_key=key,
-            group_labels={},
-            title=storm_title(d.service, 0, 0),
-            severity=d.severity.value,
-            status=Status.TRIGGERED.value,
-            source=alert.source,
-            auto_resolve=d.auto_resolve,
-            commander=None,
-            created_at=self.now,
-            updated_at=self.now,
-            ack_deadline=ack_deadline(self.now, self.config.ack_window(d.severity)),
-            first_alert_at=alert.starts_at or self.now,
-            alert_count=0,
-            acknowledged_at=None,
-            storm=True,
-            **dict.fromkeys(RUNBOOK_COLUMNS),
+        inc = self._start(
+            alert, d, key, storm_title(d.service, 0, 0), True, **dict.fromkeys(RUNBOOK_COLUMNS)
         )
-        self.new_incidents.append(inc)
-        paging = paging_rows(
-            self.config, self.tenant, inc.id, d.service, d.severity.value, self.now, d.route_index
-        )
-        if paging is not None:
-            self.new_escalations.append(paging[0])
-            self.new_jobs.append(paging[1])
-        self.by_group[key] = inc
-        self.incidents[inc.id] = inc
         self.storms.opened(inc)
         message, data = self.storms.opening_note(d)
         self.entry(inc, EntryKind.OPENED, message, data)
