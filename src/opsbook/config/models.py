@@ -93,6 +93,7 @@ class ExecutionPolicy(Strict):
             if problem is not None:
                 raise ValueError(f"allowed_hosts[{i}]: {problem}")
         return v
+
     mutating: GatePolicy = GatePolicy(role="responder")
     destructive: GatePolicy = GatePolicy(role="commander", confirm=True)
     unknown: GatePolicy = GatePolicy(role="commander", confirm=True)
