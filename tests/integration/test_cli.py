@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -357,3 +359,38 @@ def test_version_prints_the_installed_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"opsbook {version('opsbook')}"
+
+
+HEAVY_MODULES = (
+    "sqlalchemy",
+    "pydantic",
+    "opsbook.config.models",
+    "opsbook.executors",
+    "psycopg",
+    "redis",
+    "neo4j",
+    "apprise",
+    "jinja2",
+    "markdown_it",
+)
+
+
+def test_loading_the_cli_imports_nothing_heavy() -> None:
+    """`opsbook incidents list` should start fast: the database, config models, step executors and
+    notifiers load inside the commands that need them, never when the app is built."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import opsbook.cli.main"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    assert "opsbook.cli.main" in loaded and "typer" in loaded
+    heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY_MODULES))
+    assert heavy == []

@@ -8,7 +8,6 @@ import typer
 
 from opsbook.cli.common import ConfigOpt, config_or_exit, fail, ready_engine, settings
 from opsbook.cli.render import table
-from opsbook.core.clock import SystemClock, isoformat
 from opsbook.core.errors import OpsbookError
 
 config_app = typer.Typer(help="Validate opsbook.yaml.", no_args_is_help=True)
@@ -113,6 +112,7 @@ def tokens_create(
     config: Path = ConfigOpt,
 ) -> None:
     """Create a token and print it ONCE, alone on stdout (so `TOKEN=$(opsbook tokens create …)` works)."""
+    from opsbook.core.clock import SystemClock
     from opsbook.flows import tokens as flows
     from opsbook.storage.db import make_sessionmaker
 
@@ -152,6 +152,7 @@ def tokens_list(
     tenant: str = typer.Option(None, "--tenant", "-t", help="only this tenant"),
 ) -> None:
     """List tokens (never their secrets)."""
+    from opsbook.core.clock import isoformat
     from opsbook.storage import repos
     from opsbook.storage.db import make_sessionmaker
 
@@ -182,6 +183,7 @@ def tokens_revoke(
     token_id: str = typer.Argument(..., help="id from `opsbook tokens list`"),
 ) -> None:
     """Revoke a token; servers stop accepting it within a few seconds."""
+    from opsbook.core.clock import SystemClock
     from opsbook.flows import tokens as flows
     from opsbook.storage.db import make_sessionmaker
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 
 from opsbook.cli.client import Client
 from opsbook.cli.common import ConfigOpt, config_or_exit, fail, settings
@@ -74,6 +73,8 @@ def run_cmd(
 def suggest_cmd(runbook: Path = typer.Argument(..., help="a Markdown runbook")) -> None:
     """Print `checks:` YAML proposed from the runbook's health-endpoint curls and ping steps;
     review it and paste it under the service in opsbook.yaml."""
+    import yaml
+
     from opsbook.checks.suggest import suggest
     from opsbook.runbooks.catalog import load_paths
 

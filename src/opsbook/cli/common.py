@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from opsbook.config.load import load_config
-from opsbook.config.models import Config
 from opsbook.core.errors import ConfigError, OpsbookError
-from opsbook.core.settings import Settings
 
-if TYPE_CHECKING:  # imported lazily below: keeps `opsbook --help` fast
+if TYPE_CHECKING:  # imported lazily below: keeps `opsbook --help` and API commands fast
     from sqlalchemy import Engine
+
+    from opsbook.config.models import Config
+    from opsbook.core.settings import Settings
 
 ConfigOpt = typer.Option(
     None, "--config", "-c", help="path of opsbook.yaml [env OPSBOOK_CONFIG; default ./opsbook.yaml]"
@@ -27,10 +27,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def settings() -> Settings:
+    from opsbook.core.settings import Settings
+
     return Settings()
 
 
 def config_or_exit(path: Path | None, st: Settings) -> tuple[Config, Path]:
+    from opsbook.config.load import load_config
+
     p = Path(path or st.config)
     try:
         return load_config(p), p

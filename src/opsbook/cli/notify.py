@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import typer
 
-from opsbook.core.ids import new_id
-from opsbook.notify.apprise_channel import send
-from opsbook.notify.redact import mask_url, scrub
-
 URL_FORMS = """\
 CONTACT is an Apprise URL (https://github.com/caronc/apprise/wiki), as in users[].contacts:
 
@@ -63,6 +59,10 @@ def test_contact(
     ),
 ) -> None:
     """Send one message; exit 0 and print ``delivered``, or exit 1 with the masked reason."""
+    from opsbook.core.ids import new_id
+    from opsbook.notify.apprise_channel import send
+    from opsbook.notify.redact import mask_url, scrub
+
     result = send(contact, title, body, timeout, delivery_id=new_id("ntf_test"))
     if result.ok:
         typer.echo("delivered")

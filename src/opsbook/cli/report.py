@@ -9,7 +9,6 @@ import typer
 
 from opsbook.cli.client import Client
 from opsbook.cli.render import table
-from opsbook.postmortem.build import fmt_duration
 
 
 def _pct(x: float | None) -> str:
@@ -19,6 +18,8 @@ def _pct(x: float | None) -> str:
 def _times(stats: dict[str, Any]) -> str:
     if not stats["count"]:
         return "-"
+    from opsbook.postmortem.build import fmt_duration
+
     return " / ".join(fmt_duration(stats[k]) for k in ("mean", "median", "p90"))
 
 
@@ -27,6 +28,8 @@ def _actual(t: dict[str, Any]) -> str:
         return "no data"
     if t["metric"] in ("false_positive_rate", "runbook_accuracy"):
         return _pct(t["actual"])
+    from opsbook.postmortem.build import fmt_duration
+
     return fmt_duration(t["actual"])
 
 

@@ -11,27 +11,15 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import SecretStr
 
 from opsbook.cli.render import table
-from opsbook.executors import (
-    ChartBlock,
-    CodeBlock,
-    ExecContext,
-    MissingVariables,
-    StepResult,
-    TableBlock,
-    TextBlock,
-    dry_run,
-    execute,
-    resolve,
-)
-from opsbook.runbooks.catalog import load_file
-from opsbook.runbooks.models import Runbook, Section, Step
-from opsbook.runbooks.names import normalize_key
+
+if TYPE_CHECKING:  # the executors (httpx, database drivers) load only when a run starts
+    from opsbook.executors import ExecContext, StepResult
+    from opsbook.runbooks.models import Runbook, Section, Step
 
 _RANK = {"read-only": 0, "mutating": 1, "destructive": 2, "unknown": 2}
 _SECRET_NAME = re.compile(
@@ -103,6 +91,8 @@ def _find_section(runbook: Runbook, wanted: str) -> Section | None:
     found = runbook.section(wanted)
     if found:
         return found
+    from opsbook.runbooks.names import normalize_key
+
     key = normalize_key(wanted)
     for section in runbook.sections:
         names = [section.id, section.heading, *section.alerts]
@@ -128,6 +118,10 @@ def _select(section: Section, phase: str | None, step_no: int | None) -> list[St
 
 
 def _context(values: dict[str, str], timeout: float) -> ExecContext:
+    from pydantic import SecretStr
+
+    from opsbook.executors import ExecContext
+
     variables = {k: v for k, v in values.items() if not _SECRET_NAME.search(k)}
     secrets = {k: SecretStr(v) for k, v in values.items() if _SECRET_NAME.search(k)}
     from opsbook.core.settings import Settings
@@ -142,6 +136,8 @@ def _context(values: dict[str, str], timeout: float) -> ExecContext:
 
 
 def _missing(steps: list[Step], ctx: ExecContext) -> list[str]:
+    from opsbook.executors import MissingVariables, resolve
+
     names: list[str] = []
     for step in steps:
         try:
@@ -194,6 +190,8 @@ def _name(step: Step) -> str:
 
 def render_result(res: StepResult) -> str:
     """A result for a terminal: aligned tables, indented text and code."""
+    from opsbook.executors import ChartBlock, CodeBlock, TableBlock, TextBlock
+
     out: list[str] = []
     for block in res.blocks:
         if isinstance(block, TableBlock):
@@ -232,6 +230,9 @@ def run_command(
     Exit codes: 0 all ok, 1 a step did not succeed, 2 usage (missing section or variables),
     3 stopped before a step above the allowed safety class.
     """
+    from opsbook.executors import dry_run, execute
+    from opsbook.runbooks.catalog import load_file
+
     if allow not in ("read-only", "mutating", "destructive"):
         _err("error: --allow takes mutating or destructive")
         raise typer.Exit(EXIT_USAGE)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from opsbook.cli.common import config_or_exit, fail, settings
-from opsbook.runbooks.catalog import load_paths
-from opsbook.runbooks.export import to_json_dict
-from opsbook.runbooks.lint import alerts_from_rules_yaml, lint
-from opsbook.runbooks.models import Runbook, Section
+
+if TYPE_CHECKING:  # imported inside the commands: keeps `opsbook --help` fast
+    from opsbook.runbooks.models import Runbook, Section
 
 app = typer.Typer(
     help="Read, lint, show and export Markdown runbooks (works offline, no server).",
@@ -27,6 +27,8 @@ _BADGE = {
 
 
 def _load(paths: list[str]) -> list[Runbook]:
+    from opsbook.runbooks.catalog import load_paths
+
     books = load_paths(paths, ".")
     if not books:
         fail("no runbook found; give files, directories or globs such as docs/runbooks/*.md")
@@ -46,6 +48,9 @@ def lint_cmd(
     ),
 ) -> None:
     """Report what a reviewer would flag, as file:line. Exit 1 on errors, so it can gate CI."""
+    from opsbook.runbooks.catalog import load_paths
+    from opsbook.runbooks.lint import alerts_from_rules_yaml, lint
+
     known: set[str] | None = None
     if config is not None or not paths:
         cfg, cfg_path = config_or_exit(config, settings())
@@ -139,4 +144,6 @@ def export(
     """Print the parsed model in the stable JSON format."""
     if fmt != "json":
         fail(f"unknown format {fmt!r}; only json is supported")
+    from opsbook.runbooks.export import to_json_dict
+
     typer.echo(json.dumps(to_json_dict(_load(paths)), indent=2, ensure_ascii=False))

@@ -10,7 +10,6 @@ import typer
 from opsbook.cli.client import Client
 from opsbook.cli.common import fail
 from opsbook.cli.render import table
-from opsbook.config.durations import parse_duration
 
 app = typer.Typer(
     help="Silence alerts by label matchers (token from OPSBOOK_TOKEN, server from OPSBOOK_URL).",
@@ -34,6 +33,8 @@ def add(
     as_json: bool = JsonOpt,
 ) -> None:
     """Silence matching alerts now for --duration; they are kept but open no incident."""
+    from opsbook.config.durations import parse_duration
+
     try:
         length = parse_duration(duration)
     except ValueError as exc:

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from opsbook.cli.common import ConfigOpt, config_or_exit, fail, ready_engine, settings
-from opsbook.core.clock import SystemClock
 
 app = typer.Typer(help="Web UI users (name, tenant, role, password).", no_args_is_help=True)
 
@@ -28,6 +27,7 @@ def add(
     config: Path = ConfigOpt,
 ) -> None:
     """Create a user (or set a new role and password; their sessions end). Passwords are hashed."""
+    from opsbook.core.clock import SystemClock
     from opsbook.storage.db import make_sessionmaker
     from opsbook.web.sessions import ROLES, save_user
 
