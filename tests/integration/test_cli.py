@@ -394,3 +394,16 @@ def test_loading_the_cli_imports_nothing_heavy() -> None:
     assert "opsbook.cli.main" in loaded and "typer" in loaded
     heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY_MODULES))
     assert heavy == []
+
+
+def test_help_shows_the_environment_variable_and_default_of_each_option() -> None:
+    # rich markup would swallow "[env …]" as a style tag: the hints must reach the reader
+    def text(*args: str) -> str:  # the help as words, whatever the terminal's width
+        return " ".join(CliRunner().invoke(app, [*args, "--help"]).output.replace("│", " ").split())
+
+    serve = text("serve")
+    assert "[env OPSBOOK_HOST; default 127.0.0.1]" in serve
+    assert "[env OPSBOOK_PORT; default 8080]" in serve
+    listing = text("incidents", "list")
+    assert "[env OPSBOOK_URL; default http://127.0.0.1:8080]" in listing
+    assert "[env OPSBOOK_TOKEN]" in listing

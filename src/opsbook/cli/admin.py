@@ -21,7 +21,7 @@ tokens_app = typer.Typer(
 @config_app.command("check")
 def config_check(
     path: Path = typer.Argument(
-        None, help="config file [default: $OPSBOOK_CONFIG or ./opsbook.yaml]"
+        None, help="config file \\[default: $OPSBOOK_CONFIG or ./opsbook.yaml]"
     ),
 ) -> None:
     """Validate a config file offline; errors name file, line and field. Exit 2 when invalid."""
@@ -35,10 +35,10 @@ def config_check(
 @config_app.command("reload")
 def config_reload(
     url: str = typer.Option(
-        None, "--url", help="server [env OPSBOOK_URL; default http://127.0.0.1:8080]"
+        None, "--url", help="server \\[env OPSBOOK_URL; default http://127.0.0.1:8080]"
     ),
     token: str = typer.Option(
-        None, "--token", help="operator token [env OPSBOOK_OPERATOR_TOKEN]", show_default=False
+        None, "--token", help="operator token \\[env OPSBOOK_OPERATOR_TOKEN]", show_default=False
     ),
 ) -> None:
     """Ask a running server to re-read its config (POST /-/reload with an operator token).

@@ -15,8 +15,8 @@ from opsbook.cli.render import table
 
 app = typer.Typer(help="Health checks: list, run one now, suggest from a runbook.",
                   no_args_is_help=True)  # fmt: skip
-UrlOpt = typer.Option(None, "--url", help="server URL [env OPSBOOK_URL]")
-TokenOpt = typer.Option(None, "--token", help="API token [env OPSBOOK_TOKEN]", show_default=False)
+UrlOpt = typer.Option(None, "--url", help="server URL \\[env OPSBOOK_URL]")
+TokenOpt = typer.Option(None, "--token", help="API token \\[env OPSBOOK_TOKEN]", show_default=False)
 JsonOpt = typer.Option(False, "--json", help="print JSON")
 
 

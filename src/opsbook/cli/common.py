@@ -17,7 +17,10 @@ if TYPE_CHECKING:  # imported lazily below: keeps `opsbook --help` and API comma
     from opsbook.core.settings import Settings
 
 ConfigOpt = typer.Option(
-    None, "--config", "-c", help="path of opsbook.yaml [env OPSBOOK_CONFIG; default ./opsbook.yaml]"
+    None,
+    "--config",
+    "-c",
+    help="path of opsbook.yaml \\[env OPSBOOK_CONFIG; default ./opsbook.yaml]",
 )
 
 

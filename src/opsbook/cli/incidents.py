@@ -16,9 +16,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 UrlOpt = typer.Option(
-    None, "--url", help="server URL [env OPSBOOK_URL; default http://127.0.0.1:8080]"
+    None, "--url", help="server URL \\[env OPSBOOK_URL; default http://127.0.0.1:8080]"
 )
-TokenOpt = typer.Option(None, "--token", help="API token [env OPSBOOK_TOKEN]", show_default=False)
+TokenOpt = typer.Option(None, "--token", help="API token \\[env OPSBOOK_TOKEN]", show_default=False)
 JsonOpt = typer.Option(False, "--json", help="print the raw JSON answer")
 
 

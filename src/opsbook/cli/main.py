@@ -47,16 +47,16 @@ def main(
 def serve(
     config: Path = ConfigOpt,
     host: str = typer.Option(
-        None, "--host", help="listen address [env OPSBOOK_HOST; default 127.0.0.1]"
+        None, "--host", help="listen address \\[env OPSBOOK_HOST; default 127.0.0.1]"
     ),
     port: int = typer.Option(
-        None, "--port", "-p", help="listen port [env OPSBOOK_PORT; default 8080]"
+        None, "--port", "-p", help="listen port \\[env OPSBOOK_PORT; default 8080]"
     ),
     workers: int = typer.Option(
         None,
         "--workers",
         "-w",
-        help="server processes, e.g. one per core [env OPSBOOK_WORKERS; default 1]",
+        help="server processes, e.g. one per core \\[env OPSBOOK_WORKERS; default 1]",
     ),
 ) -> None:
     """Run the server: intake routes, API and metrics. Reload the config with SIGHUP or POST /-/reload."""

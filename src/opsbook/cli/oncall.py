@@ -13,10 +13,10 @@ from opsbook.cli.render import table
 
 def oncall(
     schedule: str = typer.Option(
-        None, "--schedule", "-s", help="one schedule [default: all of your tenant]"
+        None, "--schedule", "-s", help="one schedule \\[default: all of your tenant]"
     ),
     at: str = typer.Option(
-        None, "--at", help="an ISO time, e.g. 2026-12-24T22:00:00Z [default: now]"
+        None, "--at", help="an ISO time, e.g. 2026-12-24T22:00:00Z \\[default: now]"
     ),
     next_: str = typer.Option(
         "0d", "--next", help="also list the shifts of the next N days, e.g. 14d"

@@ -113,10 +113,10 @@ def report(
     service: str = typer.Option(None, "--service", help="only this service"),
     severity: str = typer.Option(None, "--severity", help="only this severity (P0…P3)"),
     url: str = typer.Option(
-        None, "--url", help="server URL [env OPSBOOK_URL; default http://127.0.0.1:8080]"
+        None, "--url", help="server URL \\[env OPSBOOK_URL; default http://127.0.0.1:8080]"
     ),
     token: str = typer.Option(
-        None, "--token", help="API token [env OPSBOOK_TOKEN]", show_default=False
+        None, "--token", help="API token \\[env OPSBOOK_TOKEN]", show_default=False
     ),
     as_json: bool = typer.Option(False, "--json", help="print the raw JSON answer"),
 ) -> None:

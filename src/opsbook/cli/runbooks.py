@@ -38,7 +38,7 @@ def _load(paths: list[str]) -> list[Runbook]:
 @app.command("lint")
 def lint_cmd(
     paths: list[str] = typer.Argument(
-        None, help="files, directories or globs [default: every service's runbooks]"
+        None, help="files, directories or globs \\[default: every service's runbooks]"
     ),
     rules: list[Path] = typer.Option(
         None, "--rules", help="Prometheus rule file: every alert needs a section"
