@@ -7,6 +7,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,11 +15,19 @@ import pytest
 from opsbook.storage.db import make_engine, make_sessionmaker
 from opsbook.storage.tables import StepRun
 from opsbook.web.views import chart_view, result_blocks
-from tests.support.app import Harness
+from tests.support.app import Harness, running_app
 from tests.support.web import PASSWORD, add_web_users, csrf_of, open_incident, sign_in
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+
+
+@pytest.fixture
+def h(db_url: str) -> Iterator[Harness]:
+    """The app without its job worker: diagnostics running in the background would add to the
+    timeline between two reads of the same post-mortem export (nothing here needs them run)."""
+    with running_app(db_url, run_worker=False) as harness:
+        yield harness
 
 
 @pytest.fixture
