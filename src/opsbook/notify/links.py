@@ -1,23 +1,19 @@
 """Signed acknowledge/resolve links that work from a phone without logging in.
 
-A token is ``v1.<payload>.<mac>``: the payload is base64url JSON (action, incident, user,
-expiry, nonce) and the MAC is HMAC-SHA256 over ``v1.<payload>`` with the server's secret,
-compared in constant time. Tokens expire; *single use* is the caller's job: store
-``claims.nonce`` when the action is carried out and refuse a nonce seen before (the nonce is
+A token is a ``v1`` token of ``core.signed`` (base64url JSON of action, incident, user, expiry
+and nonce, HMAC-SHA256 signed with the server's secret). Tokens expire; *single use* is the
+caller's job: store ``claims.nonce`` when the action is carried out and refuse a nonce seen before (the nonce is
 random, so two links for the same action differ).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import secrets as _secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
+
+from opsbook.core.signed import BadToken, seal, unseal
 
 LinkAction = Literal["acknowledge", "resolve"]
 ACTIONS: tuple[LinkAction, ...] = ("acknowledge", "resolve")
@@ -43,25 +39,6 @@ class LinkClaims:
     nonce: str
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _key(secret: str | bytes) -> bytes:
-    key = secret.encode() if isinstance(secret, str) else secret
-    if len(key) < 16:
-        raise ValueError("the link secret must be at least 16 bytes")
-    return key
-
-
-def _mac(key: bytes, signed: str) -> str:
-    return _b64(hmac.new(key, signed.encode("utf-8"), hashlib.sha256).digest())
-
-
 def sign(
     action: LinkAction,
     incident_id: str,
@@ -83,26 +60,21 @@ def sign(
         "e": int(expires_at.timestamp()),
         "n": nonce or _secrets.token_urlsafe(12),
     }
-    body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
-    signed = f"{_VERSION}.{body}"
-    return f"{signed}.{_mac(_key(secret), signed)}"
+    return seal(_VERSION, payload, secret)
 
 
 def verify(token: str, secret: str | bytes, now: datetime) -> LinkClaims:
     """The claims of a genuine, unexpired token; raises :class:`InvalidLink` otherwise."""
-    key = _key(secret)
-    parts = token.split(".")
-    if len(parts) != 3 or parts[0] != _VERSION:
-        raise InvalidLink("malformed link")
-    signed = f"{parts[0]}.{parts[1]}"
-    if not hmac.compare_digest(_mac(key, signed).encode(), parts[2].encode("utf-8")):
-        raise InvalidLink("bad signature")
     try:
-        data = json.loads(_unb64(parts[1]))
+        data = unseal(_VERSION, token, secret)
+    except BadToken as exc:
+        reason = "bad signature" if exc.reason == "bad signature" else "malformed link"
+        raise InvalidLink(reason) from None
+    try:
         action, incident_id, user = data["a"], data["i"], data["u"]
         expires_at = datetime.fromtimestamp(int(data["e"]), UTC)
         nonce = data["n"]
-    except (ValueError, KeyError, TypeError, binascii.Error, OverflowError):
+    except (ValueError, KeyError, TypeError, OverflowError):
         raise InvalidLink("malformed link") from None
     if action not in ACTIONS or not all(isinstance(v, str) for v in (incident_id, user, nonce)):
         raise InvalidLink("malformed link")
