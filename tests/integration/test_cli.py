@@ -396,6 +396,40 @@ def test_loading_the_cli_imports_nothing_heavy() -> None:
     assert heavy == []
 
 
+def test_incidents_list_answers_without_loading_pydantic_or_httpx(
+    srv: OpsbookServer, tokens: dict[str, str]
+) -> None:
+    """The whole `opsbook incidents list` (options parsed, request sent, table printed) stays on
+    the standard library: typer's pydantic adapters and httpx cost more than the command may."""
+    env = {"OPSBOOK_TOKEN": tokens["commander"]}
+    srv.cli("incidents", "declare", "--service", "search-indexer", "--severity", "P3",
+            "--title", "Import path probe", env=env, check=True)  # fmt: skip
+    args = ["incidents", "list", "--status", "triggered", "--severity", "P3", "--limit", "5"]
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "opsbook.cli.main", *args],
+        env=srv.env(OPSBOOK_URL=srv.url, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Import path probe" in proc.stdout
+    loaded = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    heavy = sorted(
+        m for m in loaded if any(m == h or m.startswith(h + ".") for h in (*HEAVY_MODULES, "httpx"))
+    )
+    assert heavy == []
+
+    bad = srv.cli("incidents", "list", "--limit", "many", env=env)
+    assert bad.returncode == 2 and "--limit" in bad.stderr and "integer" in bad.stderr
+    no_traceback(bad.stderr)
+
+
 def test_help_shows_the_environment_variable_and_default_of_each_option() -> None:
     # rich markup would swallow "[env …]" as a style tag: the hints must reach the reader
     def text(*args: str) -> str:  # the help as words, whatever the terminal's width

@@ -6,12 +6,24 @@ from pathlib import Path
 
 import typer
 
-from opsbook.cli import admin, incidents, notify, oncall, postmortem, report, runbooks, silences
+from opsbook.cli import (
+    admin,
+    coerce,
+    incidents,
+    notify,
+    oncall,
+    postmortem,
+    report,
+    runbooks,
+    silences,
+)
 from opsbook.cli import checks as checks_cli
 from opsbook.cli import slo as slo_cli
 from opsbook.cli import users as users_cli
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
 from opsbook.cli.run import run_command
+
+coerce.install()  # before any command runs: plain options convert without importing pydantic
 
 app = typer.Typer(
     help="opsbook: alerts in, incidents out, runbooks that run.\n\n"
