@@ -38,7 +38,8 @@ CANARIES = (CANARY_LABEL, CANARY_SUMMARY, CANARY_STEP, CANARY_COMMENT, CANARY_PE
 CONFIG = (
     TEST_CONFIG.replace(
         "{name: checkout-api, tenant: acme,",
-        "{name: checkout-api, tenant: acme, components: [API, Web],",
+        # Web opts in to automatic publishing (the history test's unpublished P1 shows on it)
+        "{name: checkout-api, tenant: acme, components: [API, Web], auto_publish: {Web: P1},",
     )
     .replace(
         "{name: search-indexer, tenant: acme}",

@@ -11,7 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from opsbook.config.alert_times import AlertTimes
 from opsbook.config.checks import Check, Slo
@@ -152,12 +159,30 @@ class Service(Strict):
     description: str = ""
     runbooks: list[str] = []
     components: list[str] = []
+    auto_publish: dict[str, Severity] = Field(
+        default={},
+        description=(
+            "status-page components whose state follows this service's open incidents of at"
+            " least this severity without a person publishing, e.g. {API: P1}; other components"
+            " change only when a commander publishes an update or sets their state"
+        ),
+    )
     escalation_policy: str | None = None
     variables: dict[str, str] = {}
     secrets: dict[str, SecretRef] = {}
     execution: ExecutionPolicy = ExecutionPolicy()
     checks: list[Check] = []
     slos: list[Slo] = []
+
+    @model_validator(mode="after")
+    def _auto_publish_known(self) -> Service:
+        """Only this service's own components may opt in (a typo would silently do nothing)."""
+        for comp in self.auto_publish:
+            if comp not in self.components:
+                raise ValueError(
+                    f"auto_publish names {comp!r}, which is not in this service's components"
+                )
+        return self
 
 
 class Matcher(Strict):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import Select, Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from opsbook.silences.maintenance import Notice, components_in_maintenance, upco
 from opsbook.statuspage.derive import (
     DayBar,
     IncidentSpan,
+    OpenIncident,
     Override,
     daily_history,
     derive_states,
@@ -71,47 +72,94 @@ def _overrides(s: Session, tenant: str) -> dict[str, Override]:
     return {r.component: Override(ComponentState(r.state), r.expires_at) for r in rows}
 
 
-def _open_incidents(s: Session, tenant: str) -> list[tuple[str, Severity]]:
-    q = select(Incident.service, Incident.severity).where(
+def auto_publish(config: Config, tenant: str) -> dict[str, dict[str, Severity]]:
+    """service → component → least severity shown without a person (``services[].auto_publish``)."""
+    return {
+        sv.name: dict(sv.auto_publish)
+        for sv in config.services
+        if sv.tenant == tenant and sv.auto_publish
+    }
+
+
+def _published(
+    s: Session, tenant: str, incident_ids: Sequence[str] | Select[Any], *, latest_only: bool
+) -> dict[str, dict[str, ComponentState]]:
+    """incident → component → impact its public updates announced: the latest update's (none if
+    it closed the incident) or, for history, the worst of all of them."""
+    out: dict[str, dict[str, ComponentState]] = {}
+    seen: set[str] = set()
+    for u in _updates(s, tenant, incident_ids):  # newest first
+        if latest_only:
+            if u.incident_id in seen:
+                continue
+            seen.add(u.incident_id)
+            if UpdateStatus(u.status).closes:
+                continue
+        mine = out.setdefault(u.incident_id, {})
+        impact = ComponentState(u.impact)
+        for c in u.components:
+            if c not in mine or impact.rank > mine[c].rank:
+                mine[c] = impact
+    return out
+
+
+def _open_incidents(s: Session, tenant: str) -> list[OpenIncident]:
+    q = select(Incident.id, Incident.service, Incident.severity).where(
         Incident.tenant == tenant,
         Incident.status.in_([Status.TRIGGERED.value, Status.ACKNOWLEDGED.value]),
     )
-    return [(svc, Severity(sev)) for svc, sev in s.execute(q)]
+    rows = list(s.execute(q))
+    published = _published(s, tenant, [r[0] for r in rows], latest_only=True)
+    return [OpenIncident(svc, Severity(sev), published.get(iid, {})) for iid, svc, sev in rows]
 
 
 def current_states(
     s: Session, config: Config, tenant: str, now: datetime
 ) -> dict[str, ComponentState]:
-    """Every component of the tenant and its state now (overrides, incidents, maintenance)."""
+    """Every component of the tenant and its state now: overrides, what people published on
+    open incidents (or opted-in components' incidents by themselves), maintenance."""
     comps = components_of_service(config, tenant)
     in_maint = components_in_maintenance(all_windows(s, config, tenant, now), tenant, comps, now)
-    return derive_states(comps, _open_incidents(s, tenant), in_maint, _overrides(s, tenant), now)
+    return derive_states(
+        comps,
+        _open_incidents(s, tenant),
+        in_maint,
+        _overrides(s, tenant),
+        now,
+        auto_publish(config, tenant),
+    )
 
 
 def history(s: Session, config: Config, tenant: str, now: datetime) -> dict[str, list[DayBar]]:
-    """Per component, one bar per day for ``status_page.history_days`` days."""
+    """Per component, one bar per day for ``status_page.history_days`` days (incidents count
+    where they were published, as on the live page)."""
     days = config.status_page.history_days
     since = now - timedelta(days=days + 1)
+    recent = (
+        Incident.tenant == tenant,
+        or_(Incident.resolved_at.is_(None), Incident.resolved_at >= since),
+        or_(Incident.closed_at.is_(None), Incident.closed_at >= since),
+    )
     q = select(
+        Incident.id,
         Incident.service,
         Incident.severity,
         Incident.created_at,
         Incident.resolved_at,
         Incident.closed_at,
-    ).where(
-        Incident.tenant == tenant,
-        or_(Incident.resolved_at.is_(None), Incident.resolved_at >= since),
-        or_(Incident.closed_at.is_(None), Incident.closed_at >= since),
-    )
+    ).where(*recent)
+    rows = list(s.execute(q))
+    published = _published(s, tenant, select(Incident.id).where(*recent), latest_only=False)
     spans = [
-        IncidentSpan(svc, Severity(sev), created, resolved or closed)
-        for svc, sev, created, resolved, closed in s.execute(q)
+        IncidentSpan(svc, Severity(sev), created, resolved or closed, published.get(iid, {}))
+        for iid, svc, sev, created, resolved, closed in rows
     ]
-    return daily_history(components_of_service(config, tenant), spans, now, days)
+    comps = components_of_service(config, tenant)
+    return daily_history(comps, spans, now, days, auto_publish(config, tenant))
 
 
 def _updates(
-    s: Session, tenant: str, incident_ids: Sequence[str] | None = None
+    s: Session, tenant: str, incident_ids: Sequence[str] | Select[Any] | None = None
 ) -> list[StatusUpdateRow]:
     q = select(StatusUpdateRow).where(StatusUpdateRow.tenant == tenant)
     if incident_ids is not None:

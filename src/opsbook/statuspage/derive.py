@@ -2,26 +2,45 @@
 
 Inputs are deliberately poor — (service, severity, opened, resolved) per incident, never its
 title, labels or timeline — so nothing private can reach the page through here.
+
+Publishing is a person's act: an open incident changes a component only where a person said so
+— the components its latest public update names (at that update's impact) or a component state
+a commander set — unless the service opts a component in to automatic publishing
+(``auto_publish: {Component: P1}``: its incidents of P1 or worse show by themselves).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from opsbook.incidents.models import Severity
 from opsbook.statuspage.models import INDICATOR, SEVERITY_STATE, ComponentState, worst
 
+AutoPublish = Mapping[str, Mapping[str, Severity]]  # service → component → least severity shown
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    """An open incident as the page may use it: ``published`` is what its latest public update
+    announced (component → impact); empty when nobody published or the update closed it."""
+
+    service: str
+    severity: Severity
+    published: Mapping[str, ComponentState] = field(default_factory=dict)
+
 
 @dataclass(frozen=True)
 class IncidentSpan:
-    """An incident reduced to what the status page may use; ``end`` is None while it is open."""
+    """An incident reduced to what the status page may use; ``end`` is None while it is open.
+    ``published``: the worst impact any of its public updates announced, per component."""
 
     service: str
     severity: Severity
     start: datetime
     end: datetime | None
+    published: Mapping[str, ComponentState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,27 +68,50 @@ def invert(components_of_service: Mapping[str, Sequence[str]]) -> dict[str, list
     return out
 
 
+def impacts(
+    components_of_service: Mapping[str, Sequence[str]],
+    service: str,
+    severity: Severity,
+    published: Mapping[str, ComponentState],
+    auto_publish: AutoPublish,
+) -> dict[str, ComponentState]:
+    """What one incident does to the page: the components a person published (at their impact),
+    and those of its service that opted in to automatic publishing at this severity."""
+    out = dict(published)
+    opted = auto_publish.get(service, {})
+    for comp in components_of_service.get(service, ()):
+        least = opted.get(comp)
+        if comp not in out and least is not None and severity.rank <= least.rank:
+            out[comp] = state_for_severity(severity)
+    return out
+
+
 def derive_states(
     components_of_service: Mapping[str, Sequence[str]],
-    open_incidents: Iterable[tuple[str, Severity]],
+    open_incidents: Iterable[OpenIncident],
     maintenance: Iterable[str],
     overrides: Mapping[str, Override],
     now: datetime,
+    auto_publish: AutoPublish | None = None,
 ) -> dict[str, ComponentState]:
-    """Each component's state now: a live override wins; otherwise the worst of its services'
-    open incidents and maintenance."""
+    """Each component's state now: a live override wins; otherwise the worst of what open
+    incidents published on it (see ``impacts``) and maintenance."""
     services_of = invert(components_of_service)
-    by_service: dict[str, list[ComponentState]] = {}
-    for svc, sev in open_incidents:
-        by_service.setdefault(svc, []).append(state_for_severity(sev))
+    by_component: dict[str, list[ComponentState]] = {}
+    for inc in open_incidents:
+        hit = impacts(
+            components_of_service, inc.service, inc.severity, inc.published, auto_publish or {}
+        )
+        for comp, st in hit.items():
+            by_component.setdefault(comp, []).append(st)
     in_maintenance = set(maintenance)
     out: dict[str, ComponentState] = {}
-    for comp, services in services_of.items():
+    for comp in services_of:
         ov = overrides.get(comp)
         if ov is not None and ov.live(now):
             out[comp] = ov.state
             continue
-        states = [st for svc in services for st in by_service.get(svc, [])]
+        states = list(by_component.get(comp, []))
         if comp in in_maintenance:
             states.append(ComponentState.UNDER_MAINTENANCE)
         out[comp] = worst(states)
@@ -95,16 +137,26 @@ def daily_history(
     spans: Iterable[IncidentSpan],
     now: datetime,
     days: int = 90,
+    auto_publish: AutoPublish | None = None,
 ) -> dict[str, list[DayBar]]:
     """Per component, ``days`` UTC days ending today (oldest first): worst state each day from
-    the incidents that overlapped it. An open incident lasts until ``now``."""
+    the incidents that overlapped it and were shown on it (see ``impacts``). An open incident
+    lasts until ``now``."""
     services_of = invert(components_of_service)
     today = now.astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
-    span_list = list(spans)
+    shown = [
+        (
+            sp,
+            impacts(
+                components_of_service, sp.service, sp.severity, sp.published, auto_publish or {}
+            ),
+        )
+        for sp in spans
+    ]
     out: dict[str, list[DayBar]] = {}
-    for comp, services in services_of.items():
-        mine = [sp for sp in span_list if sp.service in services]
+    for comp in services_of:
+        mine = [(sp, hit[comp]) for sp, hit in shown if comp in hit]
         bars = []
         for i in range(days):
             d = first + timedelta(days=i)
@@ -112,10 +164,9 @@ def daily_history(
             hi = min(lo + timedelta(days=1), now)
             states: list[ComponentState] = []
             outage = timedelta(0)
-            for sp in mine:
+            for sp, st in mine:
                 a, b = max(sp.start, lo), min(sp.end or now, hi)
                 if a < b or (a == b and sp.start == a and lo <= a < hi):
-                    st = state_for_severity(sp.severity)
                     states.append(st)
                     if st.rank >= ComponentState.PARTIAL_OUTAGE.rank:
                         outage += max(b - a, timedelta(0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ import pytest
 from opsbook.incidents.models import Severity
 from opsbook.statuspage.derive import (
     IncidentSpan,
+    OpenIncident,
     Override,
     daily_history,
     derive_states,
@@ -23,6 +25,8 @@ from opsbook.statuspage.templates import TEMPLATES, PublicFacts, draft
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 COMPONENTS = {"checkout": ["API", "Web"], "search": ["Search", "API"], "batch": []}
+# every component opted in to automatic publishing (the table below tests the severity mapping)
+AUTO = {svc: dict.fromkeys(comps, Severity.P3) for svc, comps in COMPONENTS.items()}
 
 
 @pytest.mark.parametrize(
@@ -100,7 +104,51 @@ def test_derive_states(
     overrides: dict[str, Override],
     expected: dict[str, S],
 ) -> None:
-    assert derive_states(COMPONENTS, incidents, maintenance, overrides, NOW) == expected
+    opened = [OpenIncident(svc, sev) for svc, sev in incidents]
+    assert derive_states(COMPONENTS, opened, maintenance, overrides, NOW, AUTO) == expected
+
+
+OPERATIONAL = {"API": S.OPERATIONAL, "Web": S.OPERATIONAL, "Search": S.OPERATIONAL}
+
+
+@pytest.mark.parametrize(
+    ("incident", "auto", "expected"),
+    [
+        # by default an unpublished incident, even a P0, changes nothing on the public page
+        (OpenIncident("checkout", Severity.P0), {}, OPERATIONAL),
+        # a person published: the components named, at the impact announced
+        (
+            OpenIncident("checkout", Severity.P0, {"Web": S.PARTIAL_OUTAGE}),
+            {},
+            {**OPERATIONAL, "Web": S.PARTIAL_OUTAGE},
+        ),
+        # published components outside the incident's service count too
+        (
+            OpenIncident("checkout", Severity.P2, {"Search": S.MAJOR_OUTAGE}),
+            {},
+            {**OPERATIONAL, "Search": S.MAJOR_OUTAGE},
+        ),
+        # opt-in per component, from a least severity on
+        (
+            OpenIncident("checkout", Severity.P0),
+            {"checkout": {"API": Severity.P1}},
+            {**OPERATIONAL, "API": S.MAJOR_OUTAGE},
+        ),
+        (OpenIncident("checkout", Severity.P2), {"checkout": {"API": Severity.P1}}, OPERATIONAL),
+        # another service's opt-in does not reach this service's incidents
+        (OpenIncident("checkout", Severity.P0), {"search": {"API": Severity.P3}}, OPERATIONAL),
+        # what a person published wins over the automatic state
+        (
+            OpenIncident("checkout", Severity.P0, {"API": S.DEGRADED_PERFORMANCE}),
+            {"checkout": {"API": Severity.P3}},
+            {**OPERATIONAL, "API": S.DEGRADED_PERFORMANCE},
+        ),
+    ],
+)
+def test_publishing_is_a_persons_act_unless_opted_in(
+    incident: OpenIncident, auto: dict[str, dict[str, Severity]], expected: dict[str, S]
+) -> None:
+    assert derive_states(COMPONENTS, [incident], [], {}, NOW, auto) == expected
 
 
 @pytest.mark.parametrize(
@@ -142,7 +190,7 @@ def test_history_worst_state_per_day_and_uptime() -> None:
             datetime(2025, 6, 2, tzinfo=UTC),
         ),  # too old
     ]
-    bars = daily_history(COMPONENTS, spans, NOW, days=5)
+    bars = daily_history(COMPONENTS, spans, NOW, days=5, auto_publish=AUTO)
     assert [b.day.day for b in bars["Web"]] == [6, 7, 8, 9, 10]
     assert [b.state for b in bars["Web"]] == [
         S.OPERATIONAL,
@@ -155,6 +203,14 @@ def test_history_worst_state_per_day_and_uptime() -> None:
     assert [b.outage_minutes for b in bars["Web"]] == [0, 0, 60, 60, 0]
     assert uptime_percent(bars["Web"]) == round(100 * (5 * 1440 - 120) / (5 * 1440), 2)
     assert uptime_percent(bars["Search"][:4]) == 100.0
+
+    # without the opt-in only what was published shows: the P0 of the 8th was, on Web only
+    spans[1] = dataclasses.replace(spans[1], published={"Web": S.MAJOR_OUTAGE})
+    bars = daily_history(COMPONENTS, spans, NOW, days=5)
+    assert [b.state for b in bars["Web"]] == [S.OPERATIONAL] * 2 + [S.MAJOR_OUTAGE] * 2 + [
+        S.OPERATIONAL
+    ]
+    assert {b.state for b in bars["API"]} == {S.OPERATIONAL}
 
 
 FACTS = PublicFacts(["API", "Web"], S.MAJOR_OUTAGE, datetime(2026, 1, 10, 11, 58, tzinfo=UTC))
