@@ -19,6 +19,7 @@ from opsbook.api import problems
 from opsbook.api.auth import TokenCache
 from opsbook.api.metrics import Metrics
 from opsbook.api.middleware import BodyLimits, RequestBudget, RequestContext
+from opsbook.api.routes import am_v2
 from opsbook.api.routes import checks as checks_routes
 from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
 from opsbook.api.routes import postmortems as postmortems_routes
@@ -166,10 +167,12 @@ def create_app(
         reports_routes.router,
         silences_routes.router,
         statuspage_routes.router,
+        am_v2.router,
         web_routes.router,
     ):
         app.include_router(r)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestBudget, seconds=settings.request_timeout)
     app.add_middleware(RequestContext)
+    app.add_middleware(am_v2.AlertmanagerCompat)  # outermost: sees every /api/v2/ answer
     return app
