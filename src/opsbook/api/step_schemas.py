@@ -186,6 +186,12 @@ class StepOut(BaseModel):
     safety: str
     reason: str
     variables: list[str] = Field(description="the placeholders the step names, as written")
+    interactive: bool = Field(
+        False,
+        description="never ends by itself or needs a terminal: not run automatically, and a "
+        "run request is refused (run it by hand)",
+    )
+    interactive_reason: str = ""
     request_variables: list[str] = Field(
         description="the names a run request may set for it (the rest come from the service's "
         "config); send these in `variables`"

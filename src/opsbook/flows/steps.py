@@ -371,6 +371,12 @@ def request_run(
         raise InputError(
             f"step {index} is an instruction for a person, not a command", field="step"
         )
+    if loc.step.interactive:
+        raise InputError(
+            f"step {index} ({loc.step.text.splitlines()[0][:80]}) is interactive: "
+            f"{loc.step.interactive_reason}; run it by hand in a terminal",
+            field="step",
+        )
     svc = service_of(config, inc)
     check_request_variables(loc.step, svc, variables)
     policy: ExecutionPolicy = svc.execution
@@ -798,6 +804,17 @@ def plan_automatic(
     numbered = [(p.phase, st) for p in section.phases for st in p.steps]
     for index, (phase, step) in enumerate(numbered, 1):
         if phase not in phases or not step.executable or step.safety != "read-only":
+            continue
+        if step.interactive:
+            _entry(
+                s,
+                inc,
+                now,
+                "opsbook",
+                f"step {index} ({step.kind}) skipped: interactive: run by hand "
+                f"({step.interactive_reason})",
+                {"step": index, "status": "interactive"},
+            )
             continue
         try:
             run = request_run(

@@ -21,6 +21,8 @@ def step_dict(step: Step) -> dict[str, Any]:
         "safety": step.safety,
         "reason": step.reason,
         "variables": list(step.variables),
+        "interactive": step.interactive,
+        "interactive_reason": step.interactive_reason,
     }
 
 

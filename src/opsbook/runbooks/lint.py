@@ -5,6 +5,8 @@ Codes (severity):
   for that alert has any.
 - ``unknown-kind`` (warning): a code block in a language that cannot be read as a command.
 - ``unknown-safety`` (warning): a command whose safety cannot be told (treated as destructive).
+- ``interactive-step`` (warning): a command that never ends or needs a terminal (``tail -f``,
+  ``kubectl exec -it``); it is never run automatically and a run request is refused.
 - ``destructive-without-warning`` (error): a destructive step with no warning word
   (warning, caution, danger, careful, ⚠ …) in its title or the few lines above it.
 - ``duplicate-alert`` (error): one alert name bound by two sections with steps (a summary
@@ -97,6 +99,17 @@ def _step_findings(
                         "unknown-safety",
                         f"cannot tell what `{_short(step.text)}` does "
                         f"({step.reason}); it will be treated as destructive",
+                    )
+                )
+            if step.interactive:
+                out.append(
+                    Finding(
+                        rb.path,
+                        step.line,
+                        WARNING,
+                        "interactive-step",
+                        f"`{_short(step.text)}` {step.interactive_reason}; it is never run "
+                        "automatically (bound it, e.g. with --tail/-n/timeout, to let it run)",
                     )
                 )
             if step.safety == "destructive" and not step.warned:

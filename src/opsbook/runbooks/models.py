@@ -52,6 +52,11 @@ class Step:
     warned: bool = False
     """For destructive and unknown steps: True when a warning word (warning, caution, danger,
     ⚠ …) is in the step's title or the few source lines just above it. False otherwise."""
+    interactive: bool = False
+    """True for a command that never ends by itself or needs a terminal (``tail -f``, ``watch``,
+    ``kubectl exec -it``, ``psql`` with no query): never run automatically, only by hand."""
+    interactive_reason: str = ""
+    """Why the step is interactive (empty when it is not)."""
 
 
 @dataclass(frozen=True)

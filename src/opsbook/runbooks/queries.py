@@ -65,6 +65,7 @@ _SQL_DDL = frozenset(
         "repair",
     }
 )
+_REPLICATION_WORDS = frozenset({"slave", "replica", "group_replication", "all"})
 _SQL_OBJECT_WORDS = _words("""table index view policy extension schema database role user
 function trigger materialized sequence type unique concurrently or system statistics""")
 _SQL_DANGER_FUNCS = (
@@ -153,6 +154,25 @@ def _sql_statement(stmt: str) -> Verdict:
     if first in ("create", "reindex", "vacuum", "cluster", "refresh") or first in _SQL_DDL:
         what = " ".join(w for w in words[:2] if w in _SQL_OBJECT_WORDS or w == first).upper()
         return mut(f"{what} changes the schema or maintains tables; it can be undone")
+    if first in ("stop", "start") and len(words) > 1 and words[1] in _REPLICATION_WORDS:
+        return mut(f"{first.upper()} {words[1].upper()} stops or starts replication (reversible)")
+    if first == "change" and words[1:2] in (["master"], ["replication"]):
+        return mut(f"CHANGE {words[1].upper()} points replication elsewhere")
+    if first == "reset" and len(words) > 1 and words[1] in (*_REPLICATION_WORDS, "master"):
+        return des(f"RESET {words[1].upper()} forgets replication positions or binary logs")
+    if first == "purge" and "logs" in words:
+        return des("PURGE BINARY LOGS deletes binary logs replicas may still need")
+    if first in ("shutdown",):
+        return des("SHUTDOWN stops the database server")
+    if first == "unlock":
+        return mut("UNLOCK releases table locks")
+    if first == "use":
+        return ro("USE only selects a database")
+    if first == "set" and (
+        (len(words) > 1 and words[1] in ("global", "persist", "persist_only"))
+        or re.search(r"@@(?:global|persist)\.", low)
+    ):
+        return mut("SET GLOBAL changes the server's settings for every session")
     if first in ("set", "reset"):
         return ro(f"{first.upper()} changes only this session's settings")
     if first in _SQL_READ:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
 from opsbook.runbooks.blocks import (
     CONSOLE_LANGS,
@@ -28,9 +29,13 @@ from opsbook.runbooks.classify import (
     sniff_query,
 )
 from opsbook.runbooks.fields import WARNING_WORDS
+from opsbook.runbooks.inline import cell_commands, command_column, command_line, prose_commands
+from opsbook.runbooks.interactive import interactive_reason
 from opsbook.runbooks.models import TEXT_KINDS, Step
 from opsbook.runbooks.names import code_spans, plain
 from opsbook.runbooks.queries import REDIS_COMMANDS
+from opsbook.runbooks.tables import TableRow
+from opsbook.runbooks.transcript import read_transcript
 from opsbook.runbooks.variables import assigned_names, find_variables
 
 _MAX_STEP_TEXT = 20_000
@@ -39,6 +44,14 @@ _NESTED_FENCE = re.compile(
 )
 _ASSIGNMENT = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=\S")
 _REPL_LINE = re.compile(r"^(?:[\w.@-]+(?::\d+)?)?(?:=[#>]|>)\s+\S")
+_PLAIN_TEXT_LANGS = frozenset({"text", "txt", "plain", "plaintext", "none"})
+_TRANSCRIPT_LANG = {
+    "shell": "bash",
+    "sql": "sql",
+    "redis": "redis",
+    "python": "python",
+    "cypher": "cypher",
+}
 _PROMPT_PREFIX = re.compile(r"(?m)^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*)?\$\s+")
 
 
@@ -68,9 +81,15 @@ class StepMaker:
         text: str,
         lang: str | None,
         local_names: frozenset[str] = frozenset(),
+        *,
+        as_mongo: bool = False,
     ) -> Step:
-        """A step for one command (executable or not, as classification says)."""
+        """A step for one command (executable or not, as classification says). ``as_mongo``:
+        a line typed at a MongoDB shell prompt, read as ``mongosh --eval`` would be."""
         c = classify(text[:_MAX_STEP_TEXT], lang)
+        if as_mongo:
+            m = classify("mongosh --eval " + shlex.quote(text[:_MAX_STEP_TEXT]), "bash")
+            c = Classification("shell", None, True, m.safety, m.reason)
         if len(text) > _MAX_STEP_TEXT and c.executable:
             c = Classification(c.kind, c.inner_kind, True, "unknown", "command too long to read")
         text = text[:_MAX_STEP_TEXT]
@@ -78,6 +97,7 @@ class StepMaker:
         if c.executable:
             variables = tuple(v for v in find_variables(text) if v not in local_names)
         risky = c.executable and c.safety in ("destructive", "unknown")
+        why = interactive_reason(text, c.kind) if c.executable else None
         return Step(
             line=line,
             title=title,
@@ -89,6 +109,8 @@ class StepMaker:
             reason=c.reason,
             variables=variables,
             warned=risky and self.warned(line, title),
+            interactive=why is not None,
+            interactive_reason=why or "",
         )
 
     def text(self, line: int, title: str, text: str) -> Step:
@@ -130,6 +152,20 @@ class StepMaker:
             return self.block(
                 inner.group("info"), inner.group("body"), first_line + offset, default_title
             )
+        textish = not lang or (kind == "text" and lang in _PLAIN_TEXT_LANGS)
+        if textish or kind in ("shell", "sql", "redis", "python", "cypher"):
+            raws_t = read_transcript(
+                body,
+                first_line,
+                roots=textish or lang in CONSOLE_LANGS,
+                foreign_only=not textish or not lang,
+            )
+            if raws_t is not None:
+                return self._transcript(raws_t, default_title)
+        if textish:
+            lines_steps = self._command_lines(body, first_line, default_title, lang)
+            if lines_steps is not None:
+                return lines_steps
         if kind is None and not lang:
             kind = _sniff_block(body)
             lang = {"shell": "bash"}.get(kind or "", kind or "")
@@ -189,13 +225,81 @@ class StepMaker:
             )
         return steps
 
+    def _transcript(self, raws: list[RawCommand], default_title: str) -> list[Step]:
+        """Steps of the commands typed at prompts (output lines were dropped)."""
+        steps: list[Step] = []
+        for raw in raws:
+            lang = raw.repl or "bash"
+            title = raw.title or default_title
+            if lang == "mongo":
+                steps.append(self.command(raw.line, title, raw.text, "bash", as_mongo=True))
+            else:
+                steps.append(self.command(raw.line, title, raw.text, _TRANSCRIPT_LANG[lang]))
+        return steps
+
+    def _command_lines(
+        self, body: str, first_line: int, default_title: str, lang: str
+    ) -> list[Step] | None:
+        """An untagged or ``text`` block read line by line: command lines become steps (known
+        or not), the rest is output or prose. None when no line is a command line (a block
+        of output or text), or when an untagged block holds a query or JSON instead."""
+        sniffed = _sniff_block(body) if not lang else "text"
+        if sniffed not in ("shell", "text"):
+            return None
+        raws = split_shell(body, first_line)
+        commands = [r for r in raws if not r.output and command_line(r.text, block=True)]
+        if not commands:
+            return None
+        self.scope_names |= assigned_names(body)
+        local = frozenset(self.scope_names)
+        steps: list[Step] = []
+        for raw in commands:
+            q = sniff_query(raw.text)
+            known = looks_like_command(raw.text, min_words=1)
+            step_lang = q if q in ("sql", "cypher", "redis", "http") and not known else "bash"
+            steps.append(
+                self.command(raw.line, raw.title or default_title, raw.text, step_lang, local)
+            )
+        return steps
+
+    def prose(self, line: int, raw: str, title: str) -> list[Step]:
+        """Steps of the inline-code commands in a prose line ("run `gitlab-ctl restart`");
+        [] when it holds none."""
+        commands = prose_commands(raw)
+        if not commands:
+            return []
+        lead = plain(raw.split("`", 1)[0]).strip(" :-–—,;")
+        step_title = title or (lead if len(lead) <= 100 else lead[:99] + "…")
+        return [self.command(line, step_title, cmd, "bash") for cmd in commands]
+
+    def table_commands(self, header: list[str], rows: list[TableRow]) -> list[Step]:
+        """Steps of a table's command column (cells of inline-code command lines), each
+        titled by the row's first other cell; [] when the table has no such column."""
+        col = command_column([r.cells for r in rows])
+        if col is None:
+            return []
+        steps: list[Step] = []
+        for row in rows:
+            if col >= len(row.cells):
+                continue
+            others = [plain(c).strip() for i, c in enumerate(row.cells) if i != col]
+            title = next((o for o in others if o), "")
+            for cmd in cell_commands(row.cells[col]):
+                steps.append(self.command(row.line, title, cmd, "bash"))
+        return steps
+
     def item(self, line: int, raw: str, title: str) -> list[Step]:
         """Steps of a list item: its inline-code commands, or the item as a text step."""
-        commands = [c for c in code_spans(raw) if looks_like_command(c)]
+        known = [c for c in code_spans(raw) if looks_like_command(c)]
+        extra = [c for c in prose_commands(raw) if c not in known]
+        commands = [c for c in code_spans(raw) if c in known or c in extra]
         if commands:
             lead = raw.split("`", 1)[0]
             item_title = plain(lead).strip(" :-–—,;") or title
-            return [self.command(line, item_title, cmd, None) for cmd in commands]
+            return [
+                self.command(line, item_title, cmd, None if cmd in known else "bash")
+                for cmd in commands
+            ]
         return [self.text(line, title, plain(raw))]
 
 

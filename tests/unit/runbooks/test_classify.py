@@ -135,7 +135,7 @@ CASES: list[tuple[str, str | None, str, str | None, str]] = [
     ("helm status api", "bash", "shell", None, RO),
     ("./scripts/restore.sh", "bash", "shell", None, UNK),
     ("echo ok && kubectl delete ns scratch", "bash", "kubectl", None, DES),
-    ("export LOG_LEVEL=debug", "bash", "shell", None, RO),
+    ("export LOG_LEVEL=debug", "bash", "shell", None, MUT),
     ("git reset --hard HEAD~1", "bash", "shell", None, DES),
     ("aws s3 ls s3://bucket", "bash", "shell", None, RO),
     ("aws ec2 terminate-instances --instance-ids i-1", "bash", "shell", None, DES),

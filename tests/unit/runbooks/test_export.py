@@ -59,6 +59,8 @@ GOLDEN = {
                                     "safety": "read-only",
                                     "reason": "PromQL query only reads metrics",
                                     "variables": [],
+                                    "interactive": False,
+                                    "interactive_reason": "",
                                 },
                                 {
                                     "line": 17,
@@ -70,6 +72,8 @@ GOLDEN = {
                                     "safety": "read-only",
                                     "reason": "an instruction for a person; nothing runs",
                                     "variables": [],
+                                    "interactive": False,
+                                    "interactive_reason": "",
                                 },
                             ],
                         }
@@ -124,6 +128,8 @@ def test_keys_are_exactly_the_documented_ones(seeds: dict) -> None:  # type: ign
                         "safety",
                         "reason",
                         "variables",
+                        "interactive",
+                        "interactive_reason",
                     ]
                     assert st["safety"] in ("read-only", "mutating", "destructive", "unknown")
                     assert isinstance(st["variables"], list)

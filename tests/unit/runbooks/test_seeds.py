@@ -337,7 +337,7 @@ COMMANDS = [
     ("004", 107, "text", None, "read-only"),  # expected JSON output
     ("004", 127, "docker", None, "read-only"),  # docker logs | jq
     ("004", 173, "docker", None, "mutating"),  # compose restart backend
-    ("004", 209, "shell", None, "read-only"),  # export LLM_MODEL=mock
+    ("004", 209, "shell", None, "mutating"),  # export LLM_MODEL=mock changes the session
     ("004", 220, "cypher", None, "read-only"),  # MATCH in a bash block
     ("004", 230, "python", None, "read-only"),  # list_collections()
     ("004", 252, "docker", None, "read-only"),  # inline docker logs | grep
@@ -349,7 +349,7 @@ COMMANDS = [
     ("004", 363, "shell", None, "mutating"),  # celery worker
     ("004", 371, "yaml", None, "read-only"),
     ("004", 429, "shell", None, "mutating"),  # chmod
-    ("004", 435, "shell", None, "read-only"),  # export X=$(vault kv get …)
+    ("004", 435, "shell", None, "mutating"),  # export X=$(vault kv get …): changes the session
     ("004", 447, "docker", "shell", "mutating"),  # neo4j-admin dump writes a file
     ("004", 451, "docker", "shell", "destructive"),  # load --overwrite-destination=true
     ("004", 459, "shell", None, "mutating"),  # tar -czf

@@ -74,6 +74,8 @@ def list_steps(
                 safety=o.loc.step.safety,
                 reason=o.loc.step.reason,
                 variables=list(o.loc.step.variables),
+                interactive=o.loc.step.interactive,
+                interactive_reason=o.loc.step.interactive_reason,
                 request_variables=requestable(o.loc.step, svc),
                 needs_role=o.gate.role if o.gate else None,
                 confirmation=o.confirmation,

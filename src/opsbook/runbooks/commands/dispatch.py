@@ -27,6 +27,32 @@ from opsbook.runbooks.commands.clients import (
 )
 from opsbook.runbooks.commands.containers import compose, docker
 from opsbook.runbooks.commands.kubernetes import crictl, helm, kubectl
+from opsbook.runbooks.commands.ops import (
+    CLUSTER_TOOLS,
+    DISK_TOOLS,
+    MYSQL_TOOLS,
+    PACKAGE_TOOLS,
+    POWERSHELL,
+    SETTING_TOOLS,
+    SSL_TOOLS,
+    WEB_SERVERS,
+    WINDOWS_TOOLS,
+    azcopy,
+    cluster_tool,
+    consul,
+    disk,
+    etcdctl,
+    mysql_tools,
+    mysqladmin,
+    package,
+    powershell,
+    ssl_tools,
+    system_setting,
+    terraform,
+    vault,
+    webserver,
+    windows,
+)
 from opsbook.runbooks.commands.system import (
     DESTRUCTIVE_TOOLS,
     MUTATING_TOOLS,
@@ -76,6 +102,11 @@ HANDLERS: dict[str, _Handler] = {
     "promtool": promtool,
     "amtool": amtool,
     "crictl": crictl,
+    "mysqladmin": mysqladmin,
+    "etcdctl": etcdctl,
+    "consul": consul,
+    "vault": vault,
+    "azcopy": azcopy,
 }
 
 
@@ -92,12 +123,7 @@ NAMED_HANDLERS: dict[str, _NamedHandler] = {
             "gcloud",
             "az",
             "doctl",
-            "vault",
-            "terraform",
-            "tofu",
-            "etcdctl",
             "gsutil",
-            "consul",
             "nomad",
             "argocd",
             "flux",
@@ -110,6 +136,15 @@ NAMED_HANDLERS: dict[str, _NamedHandler] = {
         cloud,
     ),
     **dict.fromkeys(("sed", "perl", "awk", "gawk", "yq"), sed_like),
+    **dict.fromkeys(("terraform", "tofu", "terragrunt"), terraform),
+    **dict.fromkeys(PACKAGE_TOOLS, package),
+    **dict.fromkeys(DISK_TOOLS, disk),
+    **dict.fromkeys(WEB_SERVERS, webserver),
+    **dict.fromkeys(MYSQL_TOOLS, mysql_tools),
+    **dict.fromkeys(CLUSTER_TOOLS, cluster_tool),
+    **dict.fromkeys(WINDOWS_TOOLS, windows),
+    **dict.fromkeys(SETTING_TOOLS, system_setting),
+    **dict.fromkeys(SSL_TOOLS, ssl_tools),
     **dict.fromkeys(("gitlab-ctl", "supervisorctl", "sv", "pm2", "monit"), service_manager),
     **dict.fromkeys(("iptables", "ip6tables", "nft", "ufw", "firewall-cmd"), firewall),
     **dict.fromkeys(
@@ -318,6 +353,8 @@ def simple_command(cmd: SimpleCommand, *, piped: bool) -> Part:
         part = NAMED_HANDLERS[prog](prog, args, cmd, piped)
     elif prog == "docker-compose":
         part = compose("docker-compose", args, cmd, piped)
+    elif POWERSHELL.match(prog):
+        part = powershell(prog, args, cmd, piped)
     else:
         part = generic(prog, args, cmd, piped)
     redirect = output_redirects(cmd)

@@ -293,6 +293,17 @@ def crontab(args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
 def firewall(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
     """iptables/nft/ufw: listing reads; flushing removes every rule; others change rules."""
     low = [a.lower() for a in args]
+    if prog in ("iptables", "ip6tables"):  # case matters: -S lists rules, -s is a source
+        short = [a for a in args if a.startswith("-") and not a.startswith("--")]
+        if any(re.fullmatch(r"-[a-zA-Z]*[FX][a-zA-Z]*", a) for a in short) or has_flag(
+            args, "--flush", "--delete-chain"
+        ):
+            return Part("shell", None, des(f"{prog} flush removes firewall rules"))
+        if any(re.fullmatch(r"-[a-zA-Z]*[LS][a-zA-Z]*", a) for a in short) or has_flag(
+            args, "--list", "--list-rules"
+        ):
+            return Part("shell", None, ro(f"{prog} only lists rules"))
+        return Part("shell", None, mut(f"{prog} changes firewall rules (reversible)"))
     if any(a in ("-l", "-s", "--list", "list", "status", "--list-rules", "show") for a in low):
         return Part("shell", None, ro(f"{prog} only lists rules"))
     if any(a in ("-f", "--flush", "flush", "reset", "-x", "--delete-chain") for a in low):
@@ -405,6 +416,13 @@ def generic(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part
         return Part("shell", None, ro("celery inspect only reads worker state"))
     if prog in ("journalctl",) and any(a.startswith("--vacuum") for a in args):
         return Part("shell", None, des("journalctl --vacuum deletes old logs"))
+    if prog in ("export", "alias", "unset") and args:
+        names = ", ".join(a.split("=", 1)[0] for a in args if not a.startswith("-"))[:60]
+        return Part(
+            "shell",
+            None,
+            mut(f"{prog} changes the shell session ({names}): later commands there see it"),
+        )
     if prog in (
         "export",
         "declare",

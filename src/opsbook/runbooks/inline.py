@@ -1,0 +1,176 @@
+"""Is this text a command line? For lines of untagged/``text`` blocks, inline code in prose
+("run `sudo gitlab-ctl restart nginx`"), list items and table cells.
+
+A known program with arguments is a command; so is an unknown lower-case word followed by
+arguments that only commands have (flags, paths, ``key=value``, URLs, placeholders), or a word
+shaped like a program name (``resize2fs``, ``apt-get``, ``xfs_growfs``). English stays prose:
+a capitalised first word, sentence punctuation, or small words (``the``, ``to``, ``is``) with
+nothing command-like beside them. Tabular output (columns aligned with runs of spaces) is
+output, not a command.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from opsbook.runbooks.classify import sniff_query
+from opsbook.runbooks.commands.argv import words
+from opsbook.runbooks.commands.dispatch import KNOWN_PROGRAMS, strip_wrappers
+from opsbook.runbooks.names import code_spans
+from opsbook.runbooks.shellwords import tokenize_shared as tokenize
+
+_PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*)?[$#]\s+")
+_PROGRAM = re.compile(r"^[a-z][a-z0-9_.+-]*$")
+_PROGRAM_SHAPE = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)+$|^[a-z]+\d[a-z0-9]*$")
+_POWERSHELL = re.compile(r"^[A-Z][a-z]+-[A-Z][A-Za-z]+$")
+_ARG_SIGNAL = re.compile(
+    r"^--?[A-Za-z0-9]|[/\\]|^[\w.-]+=|://|^<[^>]+>$|\{\{|\$\{?\w|^['\"]|^\d+[a-zA-Z%]*$|^[\w.-]+:\S"
+)
+_STOPWORDS = words(
+    """a an the to of and or is are was be been if then than this that these those it its
+    on in into for with from by as at we you your our they them their there here when which who
+    what why how not no all any each every some can could should would will must may might do
+    does done did has have had more most such also only just so but"""
+)
+_BLOCK_ONE_WORD_BAD = frozenset(
+    {"true", "false", "[", "test", "type", "exit", "return", "break", "continue", "yes", "time",
+     "help", "wait", "read", "done", "fi", "esac", "then", "else", "do", "echo", ":", "}", "{"}
+)  # fmt: skip
+_NOT_PROGRAMS = words(
+    """note notes warning tip step steps output example result results error errors ok
+    done yes no true false null none todo see check make ensure verify confirm look wait"""
+)
+_SHELL_WORDS = frozenset({"for", "while", "until", "if", "case", "function", "select"})
+_ASSIGN = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=")
+_COLUMNS = re.compile(r"\S(?: {2,}|\t)\S")
+_IMPERATIVE = re.compile(
+    r"(?i)\b(?:run|running|execute|type|enter|issue|use|using|invoke|try|with|via|restart\w*"
+    r"|stop|start|reload|apply|exec|then|next|first|command|commands)\b[^`]*$"
+)
+
+
+@functools.lru_cache(maxsize=8192)
+def command_line(text: str, *, block: bool = False, strict: bool = False) -> bool:
+    """True when ``text`` reads as a command a person would type.
+
+    ``block``: a line of a code block (a bare known program such as ``reboot`` counts).
+    ``strict``: only known programs, scripts and queries count (no guessing at unknown names).
+    """
+    t = _PROMPT.sub("", text.strip(), count=1).strip()
+    if not t or len(t) > 4000 or (t[0] in "#/*-|+=([{<>!\"'`@%&" and not t.startswith(("./", "/"))):
+        return False
+    if "\n" not in t and _COLUMNS.search(t) and len(_COLUMNS.findall(t)) >= 2:
+        return _quoted_columns(t)
+    q = sniff_query(t)
+    if q in ("sql", "cypher") and len(t.split()) >= 2:
+        return True
+    if q in ("redis", "http") and block:
+        return True
+    first_line = t.split("\n", 1)[0]
+    parsed = tokenize(first_line)
+    if not parsed.commands:
+        return False
+    raw = list(parsed.commands[0].words)
+    if not raw:
+        return False
+    if _ASSIGN.match(raw[0]) and (len(raw) == 1 or raw[0] == "export"):
+        return block  # FOO=bar / export FOO=bar: a command in a block, a value in prose
+    if raw[0] == "export" and len(raw) > 1 and _ASSIGN.match(raw[1]):
+        return block
+    words, _ = strip_wrappers(raw)
+    if not words:
+        return block and bool(raw)
+    head = words[0]
+    prog = head.rsplit("/", 1)[-1]
+    args = words[1:]
+    if head in _SHELL_WORDS:
+        return block
+    if head.startswith(("./", "~/", "/")) and len(head) > 3:
+        return _not_prose(words) and (block or len(words) > 1 or head.startswith("./"))
+    if prog in KNOWN_PROGRAMS and prog not in _BLOCK_ONE_WORD_BAD:
+        if not args:
+            return block
+        return _not_prose(words)
+    if strict:
+        return False
+    if _POWERSHELL.match(head):
+        return True
+    if not _PROGRAM.match(head) or head in _STOPWORDS or head in _NOT_PROGRAMS:
+        return False
+    if not args:
+        return block and bool(_PROGRAM_SHAPE.match(head)) and len(raw) == len(words) == 1
+    if not _not_prose(words):
+        return False
+    signals = sum(1 for a in args if _ARG_SIGNAL.search(a))
+    if _PROGRAM_SHAPE.match(head):
+        return signals >= 1 or (block and len(args) <= 3)
+    return signals >= 1 and (signals * 2 >= len(args) or len(args) <= 3)
+
+
+def _not_prose(words: list[str]) -> bool:
+    """False for English: small words with nothing command-like, or a sentence's ending."""
+    small = sum(1 for w in words[1:] if w.lower().strip(",.;:") in _STOPWORDS)
+    flags = sum(1 for w in words[1:] if _ARG_SIGNAL.search(w))
+    if small >= 2 and flags == 0:
+        return False
+    if small >= 3 and flags <= 1:
+        return False
+    last = words[-1]
+    return not (len(words) >= 5 and last.endswith(".") and flags == 0)
+
+
+def _quoted_columns(text: str) -> bool:
+    """A line with aligned columns is output, unless the spaces are inside quotes."""
+    outside = re.sub(r"'[^']*'|\"[^\"]*\"", "''", text)
+    return not (_COLUMNS.search(outside) and len(_COLUMNS.findall(outside)) >= 2) and bool(
+        command_line(outside, block=True, strict=True)
+    )
+
+
+def prose_commands(raw: str) -> list[str]:
+    """Inline-code commands of a prose paragraph or list item: code spans that are command
+    lines with arguments; a bare one-word command counts after "run", "type", "execute"."""
+    if "`" not in raw:
+        return []
+    out: list[str] = []
+    pos = 0
+    for span in code_spans(raw):
+        at = raw.find(span, pos)
+        before = raw[max(0, pos) : at] if at >= 0 else ""
+        pos = at + len(span) if at >= 0 else pos
+        s = span.strip()
+        if not s:
+            continue
+        if command_line(s) or (
+            " " not in s
+            and _IMPERATIVE.search(before[-40:])
+            and command_line(s, block=True)
+            and not _ASSIGN.match(s)
+        ):
+            out.append(s)
+    return out
+
+
+def command_column(rows: list[list[str]]) -> int | None:
+    """The index of a table column whose cells are inline-code command lines (at least half
+    of the non-empty cells, and at least one), or None."""
+    if not rows:
+        return None
+    width = max(len(r) for r in rows)
+    best: tuple[int, int] | None = None
+    for col in range(width):
+        cells = [r[col].strip() for r in rows if col < len(r) and r[col].strip()]
+        if not cells:
+            continue
+        hits = sum(1 for c in cells if cell_commands(c))
+        if hits and hits * 2 >= len(cells) and (best is None or hits > best[1]):
+            best = (col, hits)
+    return best[0] if best else None
+
+
+def cell_commands(cell: str) -> list[str]:
+    """The commands written as inline code in one table cell."""
+    if "`" not in cell:
+        return []
+    return [s.strip() for s in code_spans(cell) if s.strip() and command_line(s.strip())]
