@@ -335,6 +335,8 @@ class Builder:
             if only and len(spans) == 1 and plain(text).rstrip(".,;: ") == spans[0]:
                 target = sec.phase_for_step(line)
                 target.steps.extend(self.steps.item(line, text, self.pending_title))
+            elif inline := self.steps.prose(line, text, ""):  # "run `gitlab-ctl restart`"
+                sec.phase_for_step(line).steps.extend(inline)
             elif only and len(plain(text)) <= 100 and text.rstrip().endswith(":"):
                 self.pending_title = plain(text).rstrip(":").strip()
             return
