@@ -24,6 +24,7 @@ from opsbook.api.routes import checks as checks_routes
 from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
 from opsbook.api.routes import postmortems as postmortems_routes
 from opsbook.api.routes import reports as reports_routes
+from opsbook.api.routes import route_test as route_test_routes
 from opsbook.api.routes import silences as silences_routes
 from opsbook.api.routes import statuspage as statuspage_routes
 from opsbook.api.state import AppState
@@ -165,6 +166,7 @@ def create_app(
         checks_routes.router,
         postmortems_routes.router,
         reports_routes.router,
+        route_test_routes.router,
         silences_routes.router,
         statuspage_routes.router,
         am_v2.router,

@@ -18,6 +18,7 @@ from opsbook.cli import (
     silences,
 )
 from opsbook.cli import checks as checks_cli
+from opsbook.cli import routes as routes_cli
 from opsbook.cli import slo as slo_cli
 from opsbook.cli import users as users_cli
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
@@ -163,6 +164,7 @@ app.command("run", rich_help_panel=RUNBOOKS)(run_command)
 app.add_typer(checks_cli.app, name="checks", rich_help_panel=RUNBOOKS)
 app.add_typer(slo_cli.app, name="slo", rich_help_panel=RUNBOOKS)
 app.command("oncall", rich_help_panel=ONCALL)(oncall.oncall)
+app.add_typer(routes_cli.app, name="routes", rich_help_panel=ONCALL)
 app.add_typer(oncall.overrides_app, name="overrides", rich_help_panel=ONCALL)
 app.add_typer(notify.app, name="notify", rich_help_panel=ONCALL)
 app.add_typer(postmortem.app, name="postmortem", rich_help_panel=LEARN)
