@@ -20,6 +20,7 @@ from opsbook.api.auth import TokenCache
 from opsbook.api.metrics import Metrics
 from opsbook.api.middleware import BodyLimits, RequestBudget, RequestContext
 from opsbook.api.routes import am_v2
+from opsbook.api.routes import audit as audit_routes
 from opsbook.api.routes import checks as checks_routes
 from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
 from opsbook.api.routes import postmortems as postmortems_routes
@@ -117,6 +118,7 @@ def create_app(
     )
     holder["s"] = state
     state.metrics.watch_reports(metric_source(sessions, lambda: holder["s"].config, clk))
+    state.metrics.registry.register(audit_routes.PurgeCounters(sessions))
     state.metrics.watch_checks(lambda: metric_rows(sessions, lambda: holder["s"].config))
     state.metrics.watch_backlog(
         backlog.reader(
@@ -163,6 +165,7 @@ def create_app(
         oncall.router,
         links.router,
         tokens.router,
+        audit_routes.router,
         checks_routes.router,
         postmortems_routes.router,
         reports_routes.router,

@@ -18,6 +18,7 @@ from opsbook.config.models import Config
 from opsbook.core.clock import Clock
 from opsbook.core.errors import ConfigError
 from opsbook.core.settings import Settings
+from opsbook.flows import audit
 from opsbook.flows.group_commit import GroupCommitter
 from opsbook.flows.runbook_catalog import RunbookCatalog
 
@@ -37,8 +38,22 @@ class AppState:
     catalog: RunbookCatalog
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def reload(self) -> tuple[bool, str]:
-        """Re-read the config file; an invalid one keeps the old config and says why."""
+    def reload(self, actor: str = "system:sighup") -> tuple[bool, str]:
+        """Re-read the config file; an invalid one keeps the old config and says why.
+        Either outcome is written to the audit log."""
+        ok, message = self._reload()
+        try:
+            with self.sessions.begin() as s:
+                audit.record(
+                    s, at=self.clock.now(), tenant="*", actor=actor,
+                    action="config.reloaded" if ok else "config.reload_failed",
+                    data={"detail": message[:500]},
+                )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the reload happened; say the entry is missing
+            log.error("audit_write_failed", action="config.reload", error=str(exc))
+        return ok, message
+
+    def _reload(self) -> tuple[bool, str]:
         if self.config_path is None:
             return False, "this server was started without a config file"
         if (

@@ -17,7 +17,10 @@ from opsbook.cli import (
     runbooks,
     silences,
 )
+from opsbook.cli import audit as audit_cli
+from opsbook.cli import backup as backup_cli
 from opsbook.cli import checks as checks_cli
+from opsbook.cli import erase as erase_cli
 from opsbook.cli import routes as routes_cli
 from opsbook.cli import slo as slo_cli
 from opsbook.cli import users as users_cli
@@ -157,6 +160,10 @@ app.add_typer(admin.config_app, name="config", rich_help_panel=SETUP)
 app.add_typer(admin.db_app, name="db", rich_help_panel=SETUP)
 app.add_typer(admin.tokens_app, name="tokens", rich_help_panel=SETUP)
 app.add_typer(users_cli.app, name="users", rich_help_panel=SETUP)
+app.command("backup", rich_help_panel=SETUP)(backup_cli.backup)
+app.command("restore", rich_help_panel=SETUP)(backup_cli.restore)
+app.add_typer(audit_cli.app, name="audit", rich_help_panel=SETUP)
+app.add_typer(erase_cli.app, name="erase", rich_help_panel=SETUP)
 app.add_typer(incidents.app, name="incidents", rich_help_panel=WORK)
 app.add_typer(silences.app, name="silences", rich_help_panel=WORK)
 app.add_typer(runbooks.app, name="runbooks", rich_help_panel=RUNBOOKS)

@@ -23,6 +23,7 @@ from pydantic import (
 from opsbook.config.alert_times import AlertTimes
 from opsbook.config.checks import Check, Slo
 from opsbook.config.durations import Duration
+from opsbook.config.retention import Retention
 from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
 from opsbook.core import regex
 from opsbook.incidents.models import Severity
@@ -345,6 +346,9 @@ class Config(Strict):
     maintenance: list[MaintenanceWindow] = []
     status_page: StatusPageSettings = StatusPageSettings()
     alert_times: AlertTimes = AlertTimes()
+    retention: Retention = Field(
+        default=Retention(), description="how long alerts, step outputs, … are kept, per tenant"
+    )
     storm: StormSetting = Field(
         default=StormPolicy(),
         description="default storm correlation of every route: {threshold, window}, or off",

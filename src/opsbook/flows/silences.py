@@ -20,6 +20,7 @@ from opsbook.config.models import Config, Matcher
 from opsbook.core.errors import Conflict, InputError, NotFound
 from opsbook.core.ids import new_id
 from opsbook.core.regex import MAX_PATTERN_CHARS
+from opsbook.flows import audit
 from opsbook.intake.models import AlertIn
 from opsbook.intake.routing import matches
 from opsbook.silences.guardrails import check_silence
@@ -105,6 +106,10 @@ def create_silence(
     )
     s.add(row)
     s.flush()
+    audit.record(
+        s, at=now, tenant=tenant, action="silence.created", actor=actor, target=row.id,
+        data={"matchers": list(matchers), "ends_at": ends_at.isoformat(), "forced": force},
+    )  # fmt: skip
     return row
 
 
@@ -130,6 +135,9 @@ def expire_silence(
     row.starts_at = min(row.starts_at, now)  # a pending silence ends before it ever starts
     row.ends_at = now
     row.updated_at, row.expired_by = now, actor
+    audit.record(
+        s, at=now, tenant=tenant, action="silence.expired", actor=actor, target=row.id
+    )  # fmt: skip
     return row
 
 

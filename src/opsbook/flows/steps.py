@@ -30,8 +30,8 @@ from opsbook.core.errors import Conflict, InputError, NotFound, OpsbookError, Pe
 from opsbook.core.ids import new_id
 from opsbook.core.settings import Settings
 from opsbook.executors import ExecContext, MissingVariables, resolve
+from opsbook.flows import audit, ingest
 from opsbook.flows import break_glass as glass
-from opsbook.flows import ingest
 from opsbook.flows.runbook_catalog import RunbookCatalog
 from opsbook.flows.step_inputs import check_request_variables, refusal
 from opsbook.flows.step_review import Review, review
@@ -269,6 +269,12 @@ def _approve(
         )
     )
     _enqueue(s, run, now)
+    audit.record(
+        s, at=now, tenant=run.tenant, action="step.break_glass" if break_glass else "step.approved",
+        actor=actor, target=run.id,
+        data={"incident": inc.id, "role": role, "safety": run.safety, "shown_hash": shown_hash,
+              "self_approved": self_approved, "break_glass": break_glass},
+    )  # fmt: skip
     if break_glass:
         message = (
             f"BREAK GLASS by {actor}: {comment} — {actor} approved {describe(run)} without a "
@@ -681,6 +687,10 @@ def reject(
             self_approved=actor == run.requested_by,
         )
     )
+    audit.record(
+        s, at=now, tenant=tenant, action="step.rejected", actor=actor, target=run.id,
+        data={"incident": inc.id, "role": role, "safety": run.safety},
+    )  # fmt: skip
     _entry(
         s,
         inc,

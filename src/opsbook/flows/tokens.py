@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from opsbook.config.models import Config
 from opsbook.core.errors import AuthError, InputError, NotFound
 from opsbook.core.ids import new_id
+from opsbook.flows import audit
 from opsbook.storage import repos
 from opsbook.storage.tables import Token
 
@@ -32,6 +33,7 @@ def create_token(
     role: str | None = None,
     integration: str | None = None,
     name: str | None = None,
+    actor: str = "cli",
 ) -> tuple[Token, str]:
     """A new API token (``role``) or intake token (``integration``); returns the row and the secret."""
     if config.tenant(tenant) is None:
@@ -59,11 +61,19 @@ def create_token(
         revoked_at=None,
     )
     s.add(token)
+    _audit(s, now, token, "token.created", actor)
     return token, secret
 
 
+def _audit(s: Session, now: datetime, token: Token, action: str, actor: str) -> None:
+    audit.record(
+        s, at=now, tenant=token.tenant, action=action, actor=actor, target=token.id,
+        data={"kind": token.kind, "role": token.role, "integration": token.integration},
+    )  # fmt: skip
+
+
 def create_operator_token(
-    s: Session, now: datetime, *, name: str | None = None
+    s: Session, now: datetime, *, name: str | None = None, actor: str = "cli"
 ) -> tuple[Token, str]:
     """A token for whoever runs the server, not for a tenant: it may reload the global config
     (``POST /-/reload``) and nothing else. Only the CLI, on the database, makes one."""
@@ -81,6 +91,7 @@ def create_operator_token(
         revoked_at=None,
     )
     s.add(token)
+    _audit(s, now, token, "token.created", actor)
     return token, secret
 
 
@@ -92,10 +103,11 @@ def authenticate(s: Session, secret: str) -> Token:
     return token
 
 
-def revoke_token(s: Session, token_id: str, now: datetime) -> Token:
+def revoke_token(s: Session, token_id: str, now: datetime, actor: str = "cli") -> Token:
     token = next((t for t in repos.list_tokens(s) if t.id == token_id), None)
     if token is None:
         raise NotFound(f"no token {token_id!r}; `opsbook tokens list` shows the ids")
     if token.revoked_at is None:
         token.revoked_at = now
+        _audit(s, now, token, "token.revoked", actor)
     return token

@@ -13,6 +13,7 @@ from opsbook.core.settings import Settings
 from opsbook.flows.checks import CheckScheduler
 from opsbook.flows.escalation import Escalator
 from opsbook.flows.outbox import Deliverer, queue_page
+from opsbook.flows.retention import Retention
 from opsbook.flows.run_steps import StepRunner
 from opsbook.flows.runbook_catalog import RunbookCatalog
 from opsbook.jobs.worker import JobKind
@@ -48,4 +49,5 @@ def all_job_kinds(
         **Escalator(sessions, config, clock, page).job_kinds(),
         **Deliverer(sessions, config, clock).job_kinds(),
         **CheckScheduler(sessions, config, catalog, clock).job_kinds(),
+        **Retention(sessions, config, clock).job_kinds(),
     }

@@ -330,6 +330,7 @@ class ScheduleOverride(Base):
 
 # the feature modules' tables join Base.metadata when this module loads (Alembic and create_all see them)
 from opsbook.storage import (  # noqa: E402
+    tables_audit,
     tables_checks,
     tables_comms,
     tables_learning,
@@ -337,4 +338,11 @@ from opsbook.storage import (  # noqa: E402
     tables_web,
 )
 
-FEATURE_TABLES = (tables_checks, tables_comms, tables_learning, tables_pressure, tables_web)
+FEATURE_TABLES = (
+    tables_audit,
+    tables_checks,
+    tables_comms,
+    tables_learning,
+    tables_pressure,
+    tables_web,
+)

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from opsbook.api.auth import state_of
 from opsbook.core.errors import OpsbookError
+from opsbook.flows import audit
 from opsbook.storage import repos
 from opsbook.storage.db import translate_errors
 from opsbook.web import actions, backlog_pages, incident_extras
@@ -101,8 +102,13 @@ async def login(request: Request) -> Response:
                 s, login_name, form.get("password", ""), st.config, st.clock.now()
             )
             if user is None:
+                audit.signin_failed(s, login_name, st.clock.now())
                 return None
             secret, who = open_session(s, user, st.clock.now())
+            audit.record(
+                s, at=st.clock.now(), tenant=user.tenant, action="signin.succeeded",
+                actor=user.name, target=f"session:{who.session_id[:12]}",
+            )  # fmt: skip
             return secret, who.name
 
     try:

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from opsbook.config.models import Config
+from opsbook.flows import audit
 from opsbook.storage.tables_web import WebSession, WebUser
 from opsbook.web.passwords import DUMMY_HASH, hash_password, verify_password
 
@@ -40,13 +41,24 @@ def _digest(secret: str) -> str:
 
 
 def save_user(
-    s: Session, tenant: str, name: str, role: str, password: str, now: datetime
+    s: Session,
+    tenant: str,
+    name: str,
+    role: str,
+    password: str,
+    now: datetime,
+    actor: str = "cli",
 ) -> WebUser:
     """Create the user or set a new role and password; the user's open sessions end."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
     user = s.get(WebUser, (tenant, name))
     hashed = hash_password(password)
+    if user is None or user.role != role:
+        audit.record(
+            s, at=now, tenant=tenant, action="user.role_changed", actor=actor, subject=name,
+            data={"from": user.role if user else None, "to": role},
+        )  # fmt: skip
     if user is None:
         user = WebUser(
             tenant=tenant,
@@ -103,6 +115,11 @@ def check_password(
         return s.get(WebUser, (cfg_user.tenant, cfg_user.name))
     ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if ok and user is not None and declared and declared[0].role != user.role:
+        audit.record(
+            s, at=now or user.updated_at, tenant=user.tenant, action="user.role_changed",
+            actor="system:config", subject=user.name,
+            data={"from": user.role, "to": declared[0].role},
+        )  # fmt: skip
         user.role = declared[0].role  # the config is the source of truth for declared users
     return user if ok and user is not None else None
 

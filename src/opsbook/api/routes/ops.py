@@ -92,10 +92,10 @@ async def metrics(request: Request) -> Response:
         422: {"description": "new config invalid; old one kept"},
     },
 )
-async def reload(request: Request, _p: Principal = Depends(require_operator)) -> JSONResponse:
+async def reload(request: Request, p: Principal = Depends(require_operator)) -> JSONResponse:
     """Re-read opsbook.yaml (as SIGHUP does), for every tenant: an operator token only
     (`opsbook tokens create --operator`). An invalid file keeps the running config."""
-    ok, message = await run_in_threadpool(state_of(request).reload)
+    ok, message = await run_in_threadpool(state_of(request).reload, p.actor)
     if not ok:
         raise ConfigError(message)
     return JSONResponse({"status": "reloaded", "detail": message})

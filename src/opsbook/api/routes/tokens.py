@@ -80,6 +80,7 @@ def create_token(
             role=body.role,
             integration=body.integration,
             name=body.name,
+            actor=p.actor,
         )
         return TokenCreated(**TokenOut.of(token).model_dump(), token=secret)
 
@@ -92,6 +93,6 @@ def revoke_token(
     with translate_errors(), st.sessions.begin() as s:
         if not any(t.id == token_id for t in repos.list_tokens(s, p.tenant)):
             raise NotFound(f"no token {token_id!r}")
-        token = flows.revoke_token(s, token_id, st.clock.now())
+        token = flows.revoke_token(s, token_id, st.clock.now(), actor=p.actor)
         request.app.state.token_cache.clear()
         return TokenOut.of(token)

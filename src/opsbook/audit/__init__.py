@@ -1,0 +1,1 @@
+"""The audit trail's pure domain: entries, their canonical form, the hash chain and pseudonyms."""

@@ -1,0 +1,332 @@
+"""Retention: purge what ``retention:`` says is old enough, in short batches, and record it.
+
+Each batch is its own transaction over at most ``batch`` rows picked by primary key (keyset:
+``id > last ORDER BY id LIMIT n``), so a purge of a million rows never holds a lock for long
+and intake keeps its latency; a pause between batches leaves room for other writers (SQLite
+has one write lock). Never purged: the alerts of an open incident, anything of an incident
+whose post-mortem is unfinished, incident rows unless ``incidents:`` says so. Incident
+figures (MTTA, MTTR, counts) live on the incident row, which an alert purge never touches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Table, delete, exists, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsbook.config.models import Config
+from opsbook.config.retention import KINDS
+from opsbook.core.clock import Clock
+from opsbook.core.ids import new_id
+from opsbook.flows import audit
+from opsbook.jobs.worker import JobKind
+from opsbook.storage import jobs
+from opsbook.storage.tables import Alert, Base, Delivery, Incident, StepRun
+from opsbook.storage.tables_audit import PurgeRow
+from opsbook.storage.tables_learning import ActionItemRow, Postmortem
+
+log = structlog.get_logger("opsbook.retention")
+
+JOB = "retention.purge"
+SYSTEM_TENANT = "_system"
+ENDED = ("resolved", "closed")
+FINISHED_DELIVERIES = ("sent", "dead", "cancelled", "digested")
+MAX_BATCHES_PER_JOB = 100
+"""A job stops after this many batches and queues its continuation behind other work."""
+
+
+@dataclass
+class Outcome:
+    """What one purge pass removed: (tenant, kind) → rows, and the batches it took."""
+
+    rows: dict[tuple[str, str], int] = field(default_factory=dict)
+    batches: int = 0
+    complete: bool = True
+
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def _ended_before(cutoff: datetime) -> Any:
+    """Incidents that ended before ``cutoff`` and whose post-mortem (if any) is complete."""
+    draft = exists().where(Postmortem.incident_id == Incident.id, Postmortem.status != "complete")
+    return (
+        Incident.status.in_(ENDED),
+        Incident.open_key.is_(None),
+        Incident.updated_at < cutoff,
+        ~draft,
+    )
+
+
+def _alert_ids(s: Session, tenant: str, cutoff: datetime, after: str, n: int) -> list[str]:
+    q = (
+        select(Alert.id)
+        .join(Incident, Incident.id == Alert.incident_id)
+        .where(Alert.tenant == tenant, Alert.id > after, Alert.last_received_at < cutoff)
+        .where(*_ended_before(cutoff))
+        .order_by(Alert.id)
+        .limit(n)
+    )
+    return list(s.scalars(q))
+
+
+def _delivery_ids(s: Session, tenant: str, cutoff: datetime, after: str, n: int) -> list[str]:
+    q = (
+        select(Delivery.id)
+        .where(Delivery.tenant == tenant, Delivery.id > after, Delivery.created_at < cutoff)
+        .where(Delivery.status.in_(FINISHED_DELIVERIES))
+        .order_by(Delivery.id)
+        .limit(n)
+    )
+    return list(s.scalars(q))
+
+
+def _incident_ids(s: Session, tenant: str, cutoff: datetime, after: str, n: int) -> list[str]:
+    q = (
+        select(Incident.id)
+        .where(Incident.tenant == tenant, Incident.id > after)
+        .where(*_ended_before(cutoff))
+        .order_by(Incident.id)
+        .limit(max(1, n // 20))  # an incident brings its alerts, timeline, steps along
+    )
+    return list(s.scalars(q))
+
+
+def _postmortem_ids(s: Session, tenant: str, cutoff: datetime, after: str, n: int) -> list[str]:
+    q = (
+        select(Postmortem.incident_id)
+        .where(Postmortem.tenant == tenant, Postmortem.incident_id > after)
+        .where(Postmortem.status == "complete", Postmortem.updated_at < cutoff)
+        .order_by(Postmortem.incident_id)
+        .limit(n)
+    )
+    return list(s.scalars(q))
+
+
+def _step_ids(s: Session, tenant: str, cutoff: datetime, after: str, n: int) -> list[str]:
+    q = (
+        select(StepRun.id)
+        .where(StepRun.tenant == tenant, StepRun.id > after, StepRun.finished_at < cutoff)
+        .where(StepRun.result.is_not(None))
+        .order_by(StepRun.id)
+        .limit(n)
+    )
+    return list(s.scalars(q))
+
+
+def _dependents(table: Table) -> list[tuple[Table, Any, Any]]:
+    """(child table, its column, the parent column) for every foreign key pointing at ``table``."""
+    out = []
+    for child in Base.metadata.sorted_tables:
+        for fk in child.foreign_keys:
+            if fk.column.table is table:
+                out.append((child, fk.parent, fk.column))
+    return out
+
+
+def _delete_tree(s: Session, table: Table, col: Any, values: list[Any]) -> int:
+    """Delete the rows of ``table`` whose ``col`` is in ``values``, children first."""
+    if not values:
+        return 0
+    for child, child_col, parent_col in _dependents(table):
+        if child is table:
+            continue
+        parents = list(s.scalars(select(parent_col).where(col.in_(values))))
+        _delete_tree(s, child, child_col, parents)
+    return int(s.execute(delete(table).where(col.in_(values))).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _purge_alerts(s: Session, ids: list[str]) -> int:
+    return int(s.execute(delete(Alert).where(Alert.id.in_(ids))).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _purge_deliveries(s: Session, ids: list[str]) -> int:
+    return int(s.execute(delete(Delivery).where(Delivery.id.in_(ids))).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _purge_incidents(s: Session, ids: list[str]) -> int:
+    table = Incident.__table__
+    assert isinstance(table, Table)
+    return _delete_tree(s, table, table.c.id, ids)
+
+
+def _purge_postmortems(s: Session, ids: list[str]) -> int:
+    s.execute(delete(ActionItemRow).where(ActionItemRow.incident_id.in_(ids)))
+    return int(s.execute(delete(Postmortem).where(Postmortem.incident_id.in_(ids))).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _purge_steps(s: Session, ids: list[str]) -> int:
+    """Keep the run (who asked, who approved, the outcome); drop the output's blocks."""
+    n = 0
+    for run_id, result in s.execute(select(StepRun.id, StepRun.result).where(StepRun.id.in_(ids))):
+        if not result or result.get("purged"):
+            continue
+        kept = {k: result[k] for k in ("status", "summary", "duration_ms") if k in result}
+        s.execute(
+            update(StepRun)
+            .where(StepRun.id == run_id)
+            .values(result={**kept, "blocks": [], "purged": True})
+        )
+        n += 1
+    return n
+
+
+Picker = Callable[[Session, str, datetime, str, int], list[str]]
+Remover = Callable[[Session, list[str]], int]
+PLAN: Mapping[str, tuple[Picker, Remover]] = {
+    "alerts": (_alert_ids, _purge_alerts),
+    "step_outputs": (_step_ids, _purge_steps),
+    "deliveries": (_delivery_ids, _purge_deliveries),
+    "postmortems": (_postmortem_ids, _purge_postmortems),
+    "incidents": (_incident_ids, _purge_incidents),
+}
+
+
+class Retention:
+    """Runs the purge over every tenant and kind; ``pause`` sleeps between batches."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        config: Callable[[], Config],
+        clock: Clock,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.sessions, self.config, self.clock, self.pause = sessions, config, clock, pause
+
+    def purge(self, max_batches: int | None = None) -> Outcome:
+        """One pass over every tenant and kind (up to ``max_batches`` batches in all)."""
+        cfg = self.config()
+        ret = cfg.retention
+        out = Outcome()
+        now = self.clock.now()
+        for tenant in cfg.tenants:
+            periods = ret.periods(tenant.name)
+            for kind in KINDS:
+                period = periods[kind]
+                if period is None:
+                    continue
+                left = None if max_batches is None else max_batches - out.batches
+                if left is not None and left <= 0:
+                    out.complete = False
+                    return out
+                rows, batches, done = self._kind(tenant.name, kind, now - period, now, left)
+                out.batches += batches
+                if rows:
+                    out.rows[(tenant.name, kind)] = rows
+                if not done:
+                    out.complete = False
+                    return out
+        return out
+
+    def _kind(
+        self, tenant: str, kind: str, cutoff: datetime, now: datetime, max_batches: int | None
+    ) -> tuple[int, int, bool]:
+        pick, purge = PLAN[kind]
+        size = self.config().retention.batch
+        pause = self.config().retention.pause.total_seconds()
+        rows = batches = 0
+        after = ""
+        started = self.clock.now()
+        done = True
+        while True:
+            if max_batches is not None and batches >= max_batches:
+                done = False
+                break
+            with self.sessions.begin() as s:
+                ids = pick(s, tenant, cutoff, after, size)
+                if not ids:
+                    break
+                rows += purge(s, ids)
+                after = ids[-1]
+            batches += 1
+            if len(ids) < size and kind != "incidents":
+                break
+            if pause > 0:
+                self.pause(pause)
+        if rows:
+            self._record(tenant, kind, cutoff, started, rows, batches)
+        return rows, batches, done
+
+    def _record(
+        self, tenant: str, kind: str, cutoff: datetime, started: datetime, rows: int, batches: int
+    ) -> None:
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            s.add(
+                PurgeRow(
+                    id=new_id("prg"),
+                    tenant=tenant,
+                    kind=kind,
+                    cutoff=cutoff,
+                    started_at=started,
+                    finished_at=now,
+                    rows=rows,
+                    batches=batches,
+                )
+            )
+            audit.record(
+                s,
+                at=now,
+                tenant=tenant,
+                action="retention.purged",
+                actor="retention",
+                target=kind,
+                data={"rows": rows, "batches": batches, "cutoff": cutoff.isoformat()},
+            )
+        log.info("retention_purged", tenant=tenant, kind=kind, rows=rows, batches=batches)
+
+    # ---- the worker's job: one slot per ``every``, continued in chunks behind other work
+    def _slot_row(self, at: datetime, *, now: bool = False) -> dict[str, Any]:
+        every = max(60, int(self.config().retention.every.total_seconds()))
+        slot = int(at.timestamp()) // every
+        run_after = at if now else datetime.fromtimestamp((slot + 1) * every, tz=at.tzinfo)
+        row = jobs.job_row(SYSTEM_TENANT, JOB, {}, at, priority=3)
+        tag = f"{slot + (0 if now else 1)}-{'c' + new_id('x')[-8:] if now else 'next'}"
+        return {**row, "id": f"retention-{tag}", "run_after": run_after}
+
+    def ensure_scheduled(self) -> None:
+        """Queue the next slot's purge if no replica has yet (same id: inserted once)."""
+        from opsbook.flows.checks import insert_ignore
+
+        with self.sessions.begin() as s:
+            insert_ignore(s, jobs_table(), [self._slot_row(self.clock.now())])
+
+    def _job(self, _payload: Mapping[str, Any]) -> None:
+        from opsbook.flows.checks import insert_ignore
+
+        out = self.purge(max_batches=MAX_BATCHES_PER_JOB)
+        with self.sessions.begin() as s:
+            now = self.clock.now()
+            insert_ignore(s, jobs_table(), [self._slot_row(now, now=not out.complete)])
+
+    def job_kinds(self) -> dict[str, JobKind]:
+        try:
+            self.ensure_scheduled()
+        except Exception as exc:  # noqa: BLE001 - the worker must start even if this fails
+            log.warning("retention_seed_failed", error=str(exc))
+        return {
+            JOB: JobKind(run=self._job, on_expired=lambda _s, _j: True, lease=timedelta(minutes=5))
+        }
+
+
+def jobs_table() -> Table:
+    from opsbook.storage.tables import Job
+
+    table = Job.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def purge_totals(s: Session) -> list[tuple[str, str, int, int]]:
+    """(tenant, kind, rows removed, purges) over every purge recorded."""
+    q = select(PurgeRow.tenant, PurgeRow.kind, func.sum(PurgeRow.rows), func.count()).group_by(
+        PurgeRow.tenant, PurgeRow.kind
+    )
+    return [(t, k, int(n or 0), int(c)) for t, k, n, c in s.execute(q)]
