@@ -15,6 +15,7 @@ from opsbook.runbooks.blocks import fence_language, lang_kind
 from opsbook.runbooks.commands.argv import Part
 from opsbook.runbooks.commands.clients import http_verdict
 from opsbook.runbooks.commands.dispatch import KNOWN_PROGRAMS, simple_command, strip_wrappers
+from opsbook.runbooks.commands.ops import POWERSHELL, powershell_line
 from opsbook.runbooks.models import TEXT_KINDS
 from opsbook.runbooks.queries import (
     cypher_safety,
@@ -269,6 +270,9 @@ def _classify(command: str, fence_lang: str | None) -> Classification:
             v = _query_part(kind, _strip_prompt(text, kind))
             return Classification(kind, None, True, v.safety, v.reason)
     text = _PROMPT.sub("", text, count=1)
+    if POWERSHELL.match(text.split(None, 1)[0]):
+        v = powershell_line(text)
+        return Classification("shell", None, True, v.safety, v.reason)
     parsed = tokenize(text)
     words = strip_wrappers(list(parsed.commands[0].words))[0] if parsed.commands else []
     first = words[0].rsplit("/", 1)[-1] if words else ""

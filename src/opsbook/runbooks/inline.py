@@ -43,6 +43,7 @@ _NOT_PROGRAMS = words(
 )
 _SHELL_WORDS = frozenset({"for", "while", "until", "if", "case", "function", "select"})
 _ASSIGN = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=")
+_PSQL_META = re.compile(r"^\\(?:d[a-zA-Z]*\+?|l\+?|x|timing|conninfo|c)(?:\s|$)")
 _COLUMNS = re.compile(r"\S(?: {2,}|\t)\S")
 _IMPERATIVE = re.compile(
     r"(?i)\b(?:run|running|execute|type|enter|issue|use|using|invoke|try|with|via|restart\w*"
@@ -58,6 +59,8 @@ def command_line(text: str, *, block: bool = False, strict: bool = False) -> boo
     ``strict``: only known programs, scripts and queries count (no guessing at unknown names).
     """
     t = _PROMPT.sub("", text.strip(), count=1).strip()
+    if _PSQL_META.match(t):
+        return True
     if not t or len(t) > 4000 or (t[0] in "#/*-|+=([{<>!\"'`@%&" and not t.startswith(("./", "/"))):
         return False
     if "\n" not in t and _COLUMNS.search(t) and len(_COLUMNS.findall(t)) >= 2:

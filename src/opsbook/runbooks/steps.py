@@ -44,6 +44,7 @@ _NESTED_FENCE = re.compile(
 )
 _ASSIGNMENT = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=\S")
 _REPL_LINE = re.compile(r"^(?:[\w.@-]+(?::\d+)?)?(?:=[#>]|>)\s+\S")
+_QUERY_KINDS = frozenset({"sql", "redis", "cypher", "promql", "python", "http"})
 _PLAIN_TEXT_LANGS = frozenset({"text", "txt", "plain", "plaintext", "none"})
 _TRANSCRIPT_LANG = {
     "shell": "bash",
@@ -97,7 +98,10 @@ class StepMaker:
         if c.executable:
             variables = tuple(v for v in find_variables(text) if v not in local_names)
         risky = c.executable and c.safety in ("destructive", "unknown")
-        why = interactive_reason(text, c.kind) if c.executable else None
+        query = lang_kind(fence_language(lang)) in _QUERY_KINDS or (
+            c.kind in _QUERY_KINDS and not looks_like_command(text, min_words=1)
+        )
+        why = interactive_reason(text, c.kind if query else "shell") if c.executable else None
         return Step(
             line=line,
             title=title,
@@ -270,7 +274,7 @@ class StepMaker:
             return []
         lead = plain(raw.split("`", 1)[0]).strip(" :-–—,;")
         step_title = title or (lead if len(lead) <= 100 else lead[:99] + "…")
-        return [self.command(line, step_title, cmd, "bash") for cmd in commands]
+        return [self.command(line, step_title, cmd, _inline_lang(cmd)) for cmd in commands]
 
     def table_commands(self, header: list[str], rows: list[TableRow]) -> list[Step]:
         """Steps of a table's command column (cells of inline-code command lines), each
@@ -285,7 +289,7 @@ class StepMaker:
             others = [plain(c).strip() for i, c in enumerate(row.cells) if i != col]
             title = next((o for o in others if o), "")
             for cmd in cell_commands(row.cells[col]):
-                steps.append(self.command(row.line, title, cmd, "bash"))
+                steps.append(self.command(row.line, title, cmd, _inline_lang(cmd)))
         return steps
 
     def item(self, line: int, raw: str, title: str) -> list[Step]:
@@ -297,10 +301,16 @@ class StepMaker:
             lead = raw.split("`", 1)[0]
             item_title = plain(lead).strip(" :-–—,;") or title
             return [
-                self.command(line, item_title, cmd, None if cmd in known else "bash")
+                self.command(line, item_title, cmd, None if cmd in known else _inline_lang(cmd))
                 for cmd in commands
             ]
         return [self.text(line, title, plain(raw))]
+
+
+def _inline_lang(command: str) -> str:
+    """How to read an inline command: a psql meta-command as SQL, anything else as shell
+    (which still recognises queries such as ``SELECT …``)."""
+    return "sql" if command.startswith("\\") else "bash"
 
 
 def _repl_language(prompt: str, text: str) -> str:

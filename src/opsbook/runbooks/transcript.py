@@ -202,14 +202,14 @@ def read_transcript(
         # only "# cmd" lines: a root transcript unless other lines are commands too (then the
         # "#" lines are comments of a script)
         hits = {i for i, *_ in found}
-        for idx, raw in enumerate(lines):
-            if (
-                idx not in hits
-                and raw.strip()
-                and not raw.lstrip().startswith("#")
-                and command_line(raw.strip(), block=True, strict=True)
-            ):
-                return None
+        others = [
+            raw.strip()
+            for idx, raw in enumerate(lines)
+            if idx not in hits and raw.strip() and not raw.lstrip().startswith("#")
+        ]
+        commands = sum(1 for o in others if command_line(o, block=True, strict=True))
+        if commands and commands * 2 >= len(others):
+            return None
     out: list[RawCommand] = []
     starts = {i: (p, lang, end) for i, p, lang, end in found}
     cur: _Cmd | None = None

@@ -35,6 +35,7 @@ from opsbook.runbooks.commands.ops import (
     POWERSHELL,
     SETTING_TOOLS,
     SSL_TOOLS,
+    VERB_TOOLS,
     WEB_SERVERS,
     WINDOWS_TOOLS,
     azcopy,
@@ -50,6 +51,7 @@ from opsbook.runbooks.commands.ops import (
     system_setting,
     terraform,
     vault,
+    verb_tool,
     webserver,
     windows,
 )
@@ -145,6 +147,7 @@ NAMED_HANDLERS: dict[str, _NamedHandler] = {
     **dict.fromkeys(WINDOWS_TOOLS, windows),
     **dict.fromkeys(SETTING_TOOLS, system_setting),
     **dict.fromkeys(SSL_TOOLS, ssl_tools),
+    **dict.fromkeys(VERB_TOOLS, verb_tool),
     **dict.fromkeys(("gitlab-ctl", "supervisorctl", "sv", "pm2", "monit"), service_manager),
     **dict.fromkeys(("iptables", "ip6tables", "nft", "ufw", "firewall-cmd"), firewall),
     **dict.fromkeys(

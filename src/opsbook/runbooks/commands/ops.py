@@ -573,3 +573,89 @@ iptables-restore ip6tables-restore update-ca-certificates ldconfig update-grub g
 aa-status apparmor_status""")
 SSL_TOOLS = words("certbot keytool")
 POWERSHELL = re.compile(r"^[A-Z][a-z]+-[A-Z][A-Za-z0-9]+$")
+
+
+_PS_SEGMENT = re.compile(r"""(?:'[^']*'|"[^"]*"|[^|;'"])+""")
+_PS_CMDLET = re.compile(r"(?<![\w.-])([A-Z][a-z]+-[A-Z][A-Za-z0-9]+)\b")
+
+
+def powershell_line(text: str) -> Verdict:
+    """A PowerShell pipeline read cmdlet by cmdlet (its syntax is not the shell's: ``(Get-Date)``
+    is an expression, not a subshell); the worst cmdlet decides, ``-WhatIf`` changes nothing."""
+    from opsbook.runbooks.safety import worst
+
+    verdicts: list[Verdict] = []
+    for seg in _PS_SEGMENT.findall(text.replace("\n", " ")):
+        parts = seg.split()
+        if not parts:
+            continue
+        head = parts[0]
+        if POWERSHELL.match(head):
+            verdicts.append(powershell(head, parts[1:], SimpleCommand(), False).verdict)
+        else:
+            verdicts.append(unk(f"PowerShell {head} cannot be read here"))
+    return worst(verdicts) if verdicts else unk("no PowerShell command found")
+
+
+_VERBS: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
+    # program: (read-only verbs, mutating verbs, destructive verbs); others are unknown
+    "pgbackrest": (
+        words("info check version help verify"),
+        words("backup archive-push stanza-create stanza-upgrade start stop"),
+        words("restore expire stanza-delete"),
+    ),
+    "patronictl": (
+        words("list history show-config topology version dsn query"),
+        words("switchover failover restart reload pause resume edit-config flush"),
+        words("remove reinit"),
+    ),
+    "restic": (
+        words("snapshots ls check stats diff find cat version"),
+        words("backup init tag unlock copy mount"),
+        words("forget prune restore rewrite"),
+    ),
+    "rclone": (
+        words("ls lsd lsl lsf size check about version tree cat md5sum"),
+        words("copy copyto move moveto mkdir"),
+        words("sync delete deletefile purge rmdir rmdirs dedupe"),
+    ),
+    "mc": (
+        words("ls stat du find cat head diff ping ready version"),
+        words("cp mirror mb tag retention version-enable"),
+        words("rm rb"),
+    ),
+    "gitlab-rake": (
+        words("gitlab:check gitlab:env:info gitlab:doctor:secrets gitlab:db:validate_config"),
+        words("gitlab:backup:create cache:clear gitlab:db:reindex db:migrate"),
+        words("gitlab:backup:restore gitlab:cleanup:orphan_job_artifact_files"),
+    ),
+    "pg_autoctl": (
+        words("show status version"),
+        words("perform enable disable set"),
+        words("drop"),
+    ),
+    "mongodump": (words(""), words(""), words("")),
+}
+
+
+def verb_tool(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) -> Part:
+    """Tools read by their verb (pgbackrest, patronictl, restic, rclone, mc, gitlab-rake):
+    status and listing verbs read; backups and switchovers change; restores, prunes and
+    deletes lose data."""
+    if prog == "mongodump":
+        return _p(ro("mongodump only reads the database (the dump is written locally)"))
+    read, change, destroy = _VERBS[prog]
+    verbs = [a for a in args if not a.startswith("-")]
+    sub = next((v for v in verbs if v in read | change | destroy), verbs[0] if verbs else "")
+    if prog == "rclone" and sub in ("copy", "move") and "--dry-run" in args:
+        return _p(ro(f"rclone {sub} --dry-run changes nothing"))
+    if sub in destroy:
+        return _p(des(f"{prog} {sub} deletes data or restores over it"))
+    if sub in change:
+        return _p(mut(f"{prog} {sub} changes data or the cluster"))
+    if sub in read:
+        return _p(ro(f"{prog} {sub} only reads"))
+    return _p(unk(f"unrecognised {prog} {sub}".strip()))
+
+
+VERB_TOOLS = frozenset(_VERBS)
