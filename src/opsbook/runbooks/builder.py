@@ -21,11 +21,14 @@ from opsbook.runbooks.models import Step
 from opsbook.runbooks.names import (
     SlugRegistry,
     code_spans,
+    heading_alert_names,
+    looks_like_alert_id,
     looks_like_alert_name,
+    normalize_key,
     plain,
 )
 from opsbook.runbooks.steps import StepMaker
-from opsbook.runbooks.tables import TableRow, alert_table_rows
+from opsbook.runbooks.tables import AlertRow, TableRow, alert_table_rows, severity_rows
 
 _PREFIXED = re.compile(
     r"^(?:runbook|problem|incident|issue|scenario|playbook|failure|case|symptom|q|question)"
@@ -42,6 +45,13 @@ _STRICT_SEVERITY = re.compile(
     r"|medium|major|minor|page|ticket)(?:\s*[-/,]\s*p[0-4])?"
 )
 _STEP_HEADING = re.compile(r"(?i)^\s*step\s*\d+\b")
+_SEV_PREFIX = re.compile(r"(?i)^\s*((?:sev(?:erity)?[\s-]?[0-5])|p[0-4])\s*[:\-–—|]\s*(.+)$")
+_SEV_GROUP = re.compile(
+    r"(?i)^(critical|high|medium|low|warning|major|minor|urgent|p[0-3]|sev-?[0-5])\b"
+    r"(?:\s+[\w-]+){0,2}?\s+(?:alerts?|alarms?|incidents?|issues?|problems?|runbooks?"
+    r"|priority|severity|pages?)\s*$"
+)
+_ANCHOR = re.compile(r"\s*\{\s*#([A-Za-z0-9_:.\-]+)(?:\s[^{}]*)?\}\s*$")
 _NOTE_LABELS = frozenset(
     {
         "note",
@@ -66,6 +76,8 @@ _NOTE_LABELS = frozenset(
     }
 )
 _RULE_ALERT = re.compile(r"(?m)^\s*-?\s*alert:\s*['\"]?([A-Za-z_][\w:]*)['\"]?\s*$")
+_ALERTING_WORDS = re.compile(r"(?i)alert|alarm|\bfir(?:es|ing|ed)\b|\bpages?\b|\btrigger")
+_RULE_SEVERITY = re.compile(r"(?m)^\s+severity:\s*['\"]?([A-Za-z0-9-]+)['\"]?\s*$")
 _TASK_BOX = re.compile(r"^\s*\[[ xX]\]\s+")
 _HEADING_NUMBER = re.compile(r"^\s*(?:\d{1,4}(?:\.\d{1,4}){0,5}[.)]?\s+)")
 _LINK_ONLY = re.compile(r"^\s*\[[^\]]*\]\([^)]*\)\s*$")
@@ -98,6 +110,23 @@ class SectionDraft:
     prefixed: bool = False
     from_heading: bool = True
     collect_symptoms: bool = False
+    parent: SectionDraft | None = None
+    """The section this one is nested in (by heading level), for inherited severities."""
+    from_table: bool = False
+    """A row of an alert table: its slug is given at the end, after every heading's."""
+    runbook_url: str | None = None
+    readings: list[tuple[int, str]] = field(default_factory=list)
+    """(line, how it was read) for headings, fields and labels: what ``runbooks explain`` shows."""
+
+    def note(self, line: int, what: str) -> None:
+        """Remember how a source line was read (heading, field:severity, phase …)."""
+        self.readings.append((line, what))
+
+    def set_severity(self, value: str | None, line: int) -> None:
+        """The section's severity as written, unless it has one already."""
+        if value and self.severity is None:
+            self.severity = value
+            self.note(line, f"field:severity {value}")
 
     def add_alerts(self, names: list[str]) -> None:
         """Bind alert names (each once, in order)."""
@@ -121,6 +150,26 @@ class ItemDraft:
     raw_line: int = 0
     done: bool = False
     title: str = ""
+
+
+def heading_text(raw: str) -> str:
+    """A heading's text as shown: inline markup and a trailing ``{#anchor}`` removed."""
+    anchor = _ANCHOR.search(raw) if "{" in raw else None
+    if anchor:
+        raw = raw[: anchor.start()]
+    return plain(raw) or raw.strip()
+
+
+def heading_is_section(text: str, raw: str) -> bool:
+    """True for a heading that must open a section of its own: it names alerts
+    (``KubePodCrashLooping``, ``AlertA | AlertB``), or an incident (``Problem: …``,
+    ``SEV-1: …``, ``Alert: …``)."""
+    text = text.strip()
+    if _ALERT_PREFIX.match(text) or _PREFIXED.match(text) or _SEV_PREFIX.match(text):
+        return True
+    core = _LEADING_MARKS.sub("", text)
+    core = _HEADING_NUMBER.sub("", core, count=1) if core[:1].isdigit() else core
+    return bool(heading_alert_names(core, raw))
 
 
 def _alert_names(text: str) -> list[str]:
@@ -151,10 +200,17 @@ class Builder:
         self.current: SectionDraft | None = None
         self.slugs = SlugRegistry()
         self.heading_stack: list[tuple[int, str]] = []
+        self.section_stack: list[SectionDraft] = []
         self.items: list[ItemDraft] = []
         self.pending_title = ""
         self.pending_field: str | None = None
         self.title: str | None = None
+        self.plan: dict[int, str] = {}
+        """Heading line → "phase" or "section", decided from the outline (see outline.py)."""
+        self.anchor_rows: list[tuple[str, AlertRow]] = []
+        """Alert-table rows that link to a heading of this file (``#anchor``): bound at the end."""
+        self.severity_rows: list[tuple[str, str, int]] = []
+        """(name, severity, line) from tables that give incidents a severity by name."""
 
     # ------------------------------------------------------------- sections and phases
 
@@ -175,6 +231,8 @@ class Builder:
         raw: str = "",
     ) -> SectionDraft:
         """Open a section (from a heading, a Problem: label or a table row)."""
+        while self.section_stack and self.section_stack[-1].level >= level:
+            self.section_stack.pop()
         sec = SectionDraft(
             heading=heading,
             line=line,
@@ -182,9 +240,12 @@ class Builder:
             slug=slug or self.slugs.unique(heading),
             ancestors=tuple(t for lvl, t in self.heading_stack if 1 < lvl < level),
             from_heading=from_heading,
+            parent=self.section_stack[-1] if self.section_stack else None,
         )
+        sec.note(line, "heading: section")
         self._read_heading(sec, raw)
         self.sections.append(sec)
+        self.section_stack.append(sec)
         self.current = sec
         self.pending_title = ""
         self.steps.new_scope()
@@ -197,48 +258,45 @@ class Builder:
             rest = m.group(1)
             sev = _SEV_PAREN.search(rest)
             if sev and normalize_severity(sev.group(1)):
-                sec.severity = sev.group(1).strip()
+                sec.set_severity(sev.group(1).strip(), sec.line)
             names = _alert_names(_SEV_PAREN.sub("", rest))
             sec.add_alerts(names[:1] if names else [])
             sec.prefixed = not names  # "Alert: High CPU usage" is an incident by that name
             return
-        m = _PREFIXED.match(text)
-        if m:
+        m = _SEV_PREFIX.match(text)
+        if m:  # "SEV-1: PostgreSQL Down", "P2 - Replica lag": an incident with its severity
+            sec.set_severity(m.group(1), sec.line)
+            sec.prefixed = True
+            text = m.group(2).strip()
+        elif _PREFIXED.match(text):
             sec.prefixed = True
             return
         core = _LEADING_MARKS.sub("", text)
         core = _HEADING_NUMBER.sub("", core, count=1) if core[:1].isdigit() else core
-        tokens = core.replace("`", " ").split()
-        spans = code_spans(raw) if "`" in raw else []
-        if tokens and tokens[0][-1:] in (":", ","):  # "KubeAPIDown: the API is unreachable"
-            tokens = [tokens[0][:-1], ":", *tokens[1:]]
-        if (
-            tokens
-            and looks_like_alert_name(tokens[0])
-            and (
-                len(tokens) == 1
-                or tokens[1] in ("-", "–", "—", ":", "|")
-                or tokens[1].lower() in ("alert", "alerts", "firing", "fires", "is")
-                or tokens[1].startswith(("(", "["))
-                or (spans and spans[0] == tokens[0])
-            )
-        ):
-            sec.add_alerts([tokens[0]])
+        group = _SEV_GROUP.match(core)
+        if group and not _SEV_PAREN.search(core):  # "Critical incidents", "P1 alerts"
+            sec.set_severity(group.group(1), sec.line)
+        names = heading_alert_names(core, raw)
+        if names:
+            sec.add_alerts(names)
         sev = _SEV_PAREN.search(core)
         if sev and _STRICT_SEVERITY.fullmatch(sev.group(1).strip()):
             value = sev.group(1).strip()
             # a bare word such as "(Critical)" is a severity only next to an alert name;
             # "(P1)" or "(severity: high)" is one anywhere
             if sec.alerts or re.search(r"(?i)\bp\d|sev|severity", sev.group(0)):
-                sec.severity = value
+                sec.set_severity(value, sec.line)
 
     def heading(self, level: int, raw: str, line: int) -> None:
         """A heading: a phase or field of the current section when deeper and named so, else a
         new section."""
         self.flush_items()
         self.pending_field = None
+        anchor = _ANCHOR.search(raw) if "{" in raw else None
+        if anchor:  # "## Resolver timeouts {#resolver-timeouts}": the anchor is the id
+            raw = raw[: anchor.start()]
         text = plain(raw) or raw.strip()
-        slug = self.slugs.unique(text)
+        slug = self.slugs.claim(anchor.group(1)) if anchor else self.slugs.unique(text)
         while self.heading_stack and self.heading_stack[-1][0] >= level:
             self.heading_stack.pop()
         cur = carried = self.current
@@ -255,40 +313,63 @@ class Builder:
         ):
             # the H1 repeats the front-matter title: it becomes the root section
             self.sections.pop()
+            self.section_stack.clear()
             self.current = cur = None
             self.new_section(text, line, level, slug=slug, raw=raw).add_alerts(carried.alerts)
             self.heading_stack.append((level, text))
             return
-        if cur is not None and cur.level < level:
+        force = self.plan.get(line)
+        if cur is not None and cur.level < level and force != "section":
+            if self._field_heading(cur, text, line, level):
+                return
             probe = SectionDraft(heading=text, line=line, level=level, slug=slug)
             self._read_heading(probe, raw)
             if not probe.alerts:
-                heading_field = field_of(text)
-                if heading_field in ("severity", "threshold", "alert"):
-                    self.pending_field = heading_field
-                    self.heading_stack.append((level, text))
-                    return
-                if heading_field == "symptoms":
-                    cur.phases.append(PhaseDraft("detect", clean_label(text) or text, line))
-                    cur.collect_symptoms = True
-                    self.pending_title = ""
-                    self.heading_stack.append((level, text))
-                    return
                 phase = phase_of(text)
                 if phase is None and _STEP_HEADING.match(text):  # "### Step 2: restart"
                     phase = phase_of(_STEP_HEADING.sub("", text).strip(" :.-–—")) or (
                         cur.phases[-1].phase if cur.phases else "general"
                     )
-                if phase is None and cur.alerts and (cur.from_heading or cur.level == 0):
+                if phase is None and (
+                    force == "phase" or (cur.alerts and (cur.from_heading or cur.level == 0))
+                ):
                     phase = cur.phases[-1].phase if cur.phases else "general"
-                if phase is not None and not probe.prefixed:
+                if phase is not None and (not probe.prefixed or force == "phase"):
                     cur.phases.append(PhaseDraft(phase, _label(text), line))
+                    cur.note(line, f"heading: phase {phase}")
                     cur.collect_symptoms = False
                     self.pending_title = ""
                     self.heading_stack.append((level, text))
                     return
         self.new_section(text, line, level, slug=slug, raw=raw)
         self.heading_stack.append((level, text))
+
+    def _field_heading(self, cur: SectionDraft, text: str, line: int, level: int) -> bool:
+        """``### Severity``, ``### Severity: HIGH``, ``### Alerts`` or ``### Symptoms`` under a
+        section: a field of it (the value may follow as the next paragraph)."""
+        lab = split_label(text)
+        if lab is not None and lab[1] and field_of(lab[0]) == "severity":
+            if normalize_severity(lab[1]) is None:
+                return False
+            cur.set_severity(plain(lab[1]), line)
+            self.heading_stack.append((level, text))
+            return True
+        if heading_alert_names(text, text):
+            return False
+        heading_field = field_of(text)
+        if heading_field in ("severity", "threshold", "alert"):
+            self.pending_field = heading_field
+            cur.note(line, f"heading: field {heading_field}")
+            self.heading_stack.append((level, text))
+            return True
+        if heading_field == "symptoms":
+            cur.phases.append(PhaseDraft("detect", clean_label(text) or text, line))
+            cur.note(line, "heading: symptoms")
+            cur.collect_symptoms = True
+            self.pending_title = ""
+            self.heading_stack.append((level, text))
+            return True
+        return False
 
     def ensure_section(self, line: int) -> SectionDraft:
         """The current section, or one for content before the first heading."""
@@ -318,11 +399,39 @@ class Builder:
             return False
         if kind == "alert":
             sec.add_alerts(_alert_names(raw))
-        elif kind == "severity" and sec.severity is None:
-            sec.severity = value
+        elif kind == "severity":
+            sec.set_severity(value, sec.line)
         elif kind == "threshold" and sec.threshold is None:
             sec.threshold = value
         return True
+
+    def _field(self, sec: SectionDraft, label: str, rest: str, line: int) -> bool:
+        """An Alert/Alarm, Severity, Threshold or Trigger field with its value: stored on the
+        section. A trigger that names alerts (``**Trigger**: `HighErrorRate` fires``) binds them,
+        otherwise it is the threshold. False when the label is no such field or has no value."""
+        kind = field_of(label)
+        if kind is None or not rest.strip():
+            return False
+        if kind == "alert":
+            names = _alert_names(rest)
+            sec.add_alerts(names)
+            sec.note(line, f"field:alert {', '.join(names) or '(no name read)'}")
+            return True
+        if kind == "severity":
+            sec.set_severity(plain(rest), line)
+            return True
+        if kind == "threshold":
+            if clean_label(label).lower() in ("trigger", "triggered by", "trigger alert"):
+                names = [n for n in code_spans(rest) if looks_like_alert_id(n)]
+                if names:
+                    sec.add_alerts(names)
+                    sec.note(line, f"field:alert {', '.join(names)}")
+                    return True
+            if sec.threshold is None:
+                sec.threshold = plain(rest)
+                sec.note(line, f"field:threshold {sec.threshold}")
+            return True
+        return False
 
     def _paragraph_line(
         self, sec: SectionDraft, text: str, line: int, *, first: bool, only: bool
@@ -342,16 +451,8 @@ class Builder:
             return
         label, rest, bold = lab
         kind = field_of(label)
-        if kind == "alert":
-            sec.add_alerts(_alert_names(rest))
-            return
-        if kind == "severity":
-            if rest and sec.severity is None:
-                sec.severity = plain(rest)
-            return
-        if kind == "threshold":
-            if rest and sec.threshold is None:
-                sec.threshold = plain(rest)
+        if kind in ("alert", "severity", "threshold"):
+            self._field(sec, label, rest, line)
             return
         if kind == "symptoms":
             if rest:
@@ -392,6 +493,8 @@ class Builder:
         ):
             # "**Feature flag** rollback: …" inside a phase: an instruction
             sec.phases[-1].steps.extend(self.steps.item(line, text, _label(label)))
+        elif rest and (inline := self.steps.prose(line, rest, "")):  # "Tip: `journalctl …`"
+            sec.phase_for_step(line).steps.extend(inline)
 
     # ------------------------------------------------------------- lists
 
@@ -442,15 +545,14 @@ class Builder:
             label, rest, bold = lab
             kind = field_of(label)
             if kind == "alert":
-                names = _alert_names(rest)
-                if names:
-                    sec.add_alerts(names)
+                if _alert_names(rest):
+                    self._field(sec, label, rest, item.raw_line)
                     return
             elif kind in ("severity", "threshold") and rest and bold:
-                if kind == "severity" and sec.severity is None:
-                    sec.severity = plain(rest)
-                elif kind == "threshold" and sec.threshold is None:
-                    sec.threshold = plain(rest)
+                self._field(sec, label, rest, item.raw_line)
+                return
+            elif kind == "severity" and normalize_severity(plain(rest)) and "\n" not in raw:
+                self._field(sec, label, rest, item.raw_line)  # "- Severity: high"
                 return
             elif kind == "symptoms" and rest:
                 sec.symptoms.append(plain(rest))
@@ -459,7 +561,7 @@ class Builder:
                 label = ""
         if sec.collect_symptoms:
             sec.symptoms.append(plain(raw))
-            if "alert" in raw.lower():  # "You see alerts like `FailedToCollectMetrics`"
+            if _ALERTING_WORDS.search(raw):  # "You see alerts like `FailedToCollectMetrics`"
                 sec.add_alerts([c for c in code_spans(raw) if looks_like_alert_name(c)])
             return
         if _LINK_ONLY.match(raw):
@@ -480,8 +582,14 @@ class Builder:
             default = item.title or default
         sec = self.ensure_section(first_line)
         self.pending_field = None
-        if "alert:" in content and info.strip().lower() in ("yaml", "yml", ""):
-            sec.add_alerts(_RULE_ALERT.findall(content)[:5])
+        if "alert:" in content and info.strip().lower()[:4] in ("yaml", "yml", ""):
+            names = _RULE_ALERT.findall(content)[:5]
+            sec.add_alerts(names)
+            if names:
+                sec.note(first_line, f"rule: alert {', '.join(names)}")
+                sev = _RULE_SEVERITY.search(content)
+                if sev and len(set(_RULE_SEVERITY.findall(content))) == 1:
+                    sec.set_severity(sev.group(1), first_line)
         steps = self.steps.block(info, content, first_line, default)
         if steps:
             sec.phase_for_step(steps[0].line).steps.extend(steps)
@@ -492,24 +600,98 @@ class Builder:
         parent = self.ensure_section(rows[0].line if rows else 1)
         if self._field_table(parent, header, rows):
             return
-        for row in alert_table_rows(header, rows):
+        alert_rows = alert_table_rows(header, rows)
+        if not alert_rows:
+            self.severity_rows.extend(severity_rows(header, rows))
+        if not alert_rows:  # a table of commands (| Step | Command |): its rows are steps
+            commands = self.steps.table_commands(header, rows)
+            if commands:
+                parent.phase_for_step(commands[0].line).steps.extend(commands)
+            return
+        for row in alert_rows:
+            if row.link and row.link.startswith("#") and not row.actions:
+                self.anchor_rows.append((row.link[1:], row))  # bound to that heading at the end
+                continue
             sec = SectionDraft(
                 heading=row.heading,
                 line=row.line,
                 level=parent.level + 1,
-                slug=self.slugs.unique(row.heading),
+                slug="",  # given in finish_tables, after every heading has its slug
                 ancestors=(*parent.ancestors, parent.heading),
                 from_heading=False,
+                parent=parent,
+                from_table=True,
+                runbook_url=row.link if row.link and "://" in row.link else None,
             )
             sec.add_alerts(row.alerts)
             sec.prefixed = True  # a row of an alert table is an incident even without a name
             sec.severity, sec.threshold = row.severity, row.threshold
+            sec.note(row.line, f"table row: alert {', '.join(row.alerts) or row.heading}")
             for label, text in row.actions:
                 steps = self.steps.item(row.line, text, label)
                 sec.phases.append(
                     PhaseDraft(phase_of(label, strict=False) or "mitigate", label, row.line, steps)
                 )
             self.sections.append(sec)
+
+    def finish_tables(self) -> None:
+        """Bind alert-table rows to the sections they describe, once every heading is known:
+        a row linking to ``#anchor`` gives that section its alert and severity; a row whose
+        alert (or name) a heading section also has is merged into it (the heading keeps the
+        plain slug, so ``#queuedepthhigh`` is the write-up, not the summary row); other rows
+        stay sections of their own. Severity tables (``| Incident | Severity |``) give the
+        sections they name a severity."""
+        headed = [s for s in self.sections if not s.from_table]
+        by_slug = {s.slug.lower(): s for s in reversed(headed)}
+        for anchor, row in self.anchor_rows:
+            target = by_slug.get(anchor.lower())
+            if target is None:
+                target = SectionDraft(
+                    heading=row.heading, line=row.line, level=2, slug="", from_table=True
+                )
+                target.prefixed = True
+                self.sections.append(target)
+            self._merge_row(target, row.alerts, row.severity, row.threshold, row.line)
+        for sec in [s for s in self.sections if s.from_table and not s.slug]:
+            keys = {normalize_key(a) for a in sec.alerts} | {normalize_key(sec.heading)}
+            target = next(
+                (
+                    h
+                    for h in headed
+                    if not sec.phases
+                    and (
+                        keys & {normalize_key(a) for a in h.alerts}
+                        or normalize_key(h.heading) in keys
+                    )
+                ),
+                None,
+            )
+            if target is not None:
+                self._merge_row(target, sec.alerts, sec.severity, sec.threshold, sec.line)
+                if sec.runbook_url and target.runbook_url is None:
+                    target.runbook_url = sec.runbook_url
+                self.sections.remove(sec)
+                continue
+            sec.slug = self.slugs.unique(sec.heading)
+        for name, severity, line in self.severity_rows:
+            key = normalize_key(name)
+            for s in self.sections:
+                if normalize_key(s.heading) == key or key in {normalize_key(a) for a in s.alerts}:
+                    s.set_severity(severity, line)
+
+    @staticmethod
+    def _merge_row(
+        target: SectionDraft,
+        alerts: list[str],
+        severity: str | None,
+        threshold: str | None,
+        line: int,
+    ) -> None:
+        target.add_alerts(alerts)
+        target.note(line, f"table row: alert {', '.join(alerts) or target.heading}")
+        target.set_severity(severity, line)
+        if threshold and target.threshold is None:
+            target.threshold = threshold
 
     def _field_table(self, sec: SectionDraft, header: list[str], rows: list[TableRow]) -> bool:
         """A two-column ``| Field | Value |`` table holding Alert/Severity/Threshold fields."""

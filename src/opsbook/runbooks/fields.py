@@ -22,7 +22,7 @@ for _phase, _words in {
     "inspection understand causes cause",
     "mitigate": "mitigate mitigation mitigations mitigating remediate remediation remediations "
     "resolve resolution resolving rollback rollbacks fix fixes fixing recovery recover "
-    "recovering restore workaround workarounds solution solutions repair respond response "
+    "recovering restore failover workaround workarounds solution solutions repair respond response "
     "procedure procedures runbook",
     "validate": "validate validation validating verify verification verifying confirm confirmation",
     "escalate": "escalate escalation escalations escalating",
@@ -154,6 +154,11 @@ def phase_of(label: str, *, strict: bool = True) -> str | None:
 FIELD_ALIASES: dict[str, str] = {
     "alert": "alert",
     "alerts": "alert",
+    "alarm": "alert",
+    "alarms": "alert",
+    "alarm name": "alert",
+    "alert id": "alert",
+    "alert rule": "alert",
     "alert name": "alert",
     "alertname": "alert",
     "alert names": "alert",

@@ -86,6 +86,15 @@ class Section:
     kind: str = "reference"
     """``alert`` (bound to alert names), ``incident`` (a failure mode without a name) or
     ``reference`` (procedures, command collections, anything else with steps)."""
+    parent: str | None = None
+    """Id of the section this one is nested in (by heading level), if any."""
+    end_line: int = 0
+    """Last source line of the section (the line before the next section starts)."""
+    runbook_url: str | None = None
+    """For a row of an alert table: the runbook the row links to outside this file."""
+    readings: tuple[tuple[int, str], ...] = ()
+    """(line, how it was read) for the section's headings, fields and labels, in order: what
+    ``opsbook runbooks explain`` shows next to the steps."""
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -105,8 +114,36 @@ class Runbook:
     """Problems met while reading (unreadable file, bad front matter); never raised."""
 
     def section(self, id_or_heading: str) -> Section | None:
-        """The section with this id or exact heading, if any."""
+        """The section with this id, else the one with this exact heading. Ids are unique
+        (GitHub-style ``-1``, ``-2`` suffixes); a heading written twice matches nothing, so a
+        caller never silently gets the first of two (see ``ambiguous``). ``parent/child``
+        (two ids) picks a child by its parent's id."""
         for section in self.sections:
-            if id_or_heading in (section.id, section.heading):
+            if section.id == id_or_heading:
                 return section
+        named = [s for s in self.sections if s.heading == id_or_heading]
+        if len(named) == 1:
+            return named[0]
+        parent, sep, child = id_or_heading.rpartition("/")
+        if sep and parent and child:
+            under = [s for s in self.sections if s.parent == parent and child in (s.id, s.heading)]
+            if len(under) == 1:
+                return under[0]
         return None
+
+    def ambiguous(self, id_or_heading: str) -> tuple[Section, ...]:
+        """The sections a heading (or a bare id with its ``-1``, ``-2`` twins) could mean when
+        ``section`` cannot pick one: empty when the name is unique or unknown."""
+        if any(s.id == id_or_heading for s in self.sections):
+            twins = [
+                s
+                for s in self.sections
+                if s.id == id_or_heading
+                or (
+                    s.id.startswith(id_or_heading + "-")
+                    and s.id[len(id_or_heading) + 1 :].isdigit()
+                )
+            ]
+            return tuple(twins) if len(twins) > 1 else ()
+        named = [s for s in self.sections if s.heading == id_or_heading]
+        return tuple(named) if len(named) > 1 else ()

@@ -69,6 +69,15 @@ class SlugRegistry:
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
 
+    def claim(self, anchor: str) -> str:
+        """An explicit ``{#anchor}`` as the slug, made unique only if it is already taken."""
+        slug = anchor
+        while slug in self._seen:
+            self._seen[anchor] = self._seen.get(anchor, 0) + 1
+            slug = f"{anchor}-{self._seen[anchor]}"
+        self._seen[slug] = 0
+        return slug
+
     def unique(self, heading_text: str) -> str:
         """A slug for the heading that no earlier call returned."""
         base = github_slug(heading_text) or "section"
@@ -182,3 +191,50 @@ def looks_like_alert_name(token: str) -> bool:
     if "." in token or ":" in token or "-" in token:
         return False
     return bool(_HUMP.search(token)) and any(c.islower() for c in token)
+
+
+_KEBAB_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+){2,}$")
+_NAME_SEPARATORS = re.compile(r"\s*(?:\||/|,|&|\band\b|\bor\b)\s*")
+_ID_CHARS = re.compile(r"[A-Za-z][\w:.\-]{1,120}")
+_NAME_FOLLOWERS = frozenset({"alert", "alerts", "firing", "fires", "is"})
+
+
+def looks_like_alert_id(token: str, spans: list[str] | tuple[str, ...] = ()) -> bool:
+    """An alert name (``KubePodCrashLooping``, ``node_disk_full``), a kebab-case alert id of
+    three or more parts (``edge-proxy-5xx-rate``), or any identifier written as inline code."""
+    token = token.strip().strip("`")
+    return (
+        looks_like_alert_name(token)
+        or bool(_KEBAB_ID.match(token))
+        or (token in spans and bool(_ID_CHARS.fullmatch(token)))
+    )
+
+
+def heading_alert_names(core: str, raw: str) -> list[str]:
+    """Alert names a heading gives: ``AlertA | AlertB`` or ``AlertA / AlertB`` (all of them),
+    a lone alert id, or an alert name followed by ``-``, ``:``, ``(`` or "alert"."""
+    spans = code_spans(raw) if "`" in raw else []
+    flat = core.replace("`", " ").strip()
+    if not flat:
+        return []
+    parts = [p.strip(" .") for p in _NAME_SEPARATORS.split(flat) if p.strip(" .")]
+    if len(parts) >= 2 and all(looks_like_alert_id(p, spans) for p in parts):
+        return parts
+    tokens = flat.split()
+    if len(tokens) == 1 and _KEBAB_ID.match(tokens[0]):
+        return [tokens[0]]
+    if tokens and tokens[0][-1:] in (":", ","):  # "KubeAPIDown: the API is unreachable"
+        tokens = [tokens[0][:-1], ":", *tokens[1:]]
+    if (
+        tokens
+        and looks_like_alert_name(tokens[0])
+        and (
+            len(tokens) == 1
+            or tokens[1] in ("-", "–", "—", ":", "|")
+            or tokens[1].lower() in _NAME_FOLLOWERS
+            or tokens[1].startswith(("(", "["))
+            or (spans and spans[0] == tokens[0])
+        )
+    ):
+        return [tokens[0]]
+    return []

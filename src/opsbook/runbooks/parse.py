@@ -15,10 +15,12 @@ from pathlib import PurePosixPath
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from opsbook.runbooks.builder import Builder, SectionDraft
+from opsbook.runbooks.builder import Builder, SectionDraft, heading_is_section, heading_text
 from opsbook.runbooks.fields import (
     clean_label,
+    field_of,
     normalize_severity,
+    phase_of,
 )
 from opsbook.runbooks.frontmatter import split_front_matter, string_values
 from opsbook.runbooks.models import Phase, Runbook, Section
@@ -71,6 +73,151 @@ _SEVERITY_HEADING_WORDS = frozenset(
 def _label(text: str) -> str:
     """A document label as shown: markup removed, trailing colon dropped."""
     return plain(text).strip().rstrip(":").strip()
+
+
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _blank_comments(body: str) -> str:
+    """HTML comments outside code blocks become blank lines (the line count stays, so line
+    numbers stay right): a template or a note kept in a comment is neither a phantom section
+    before the first heading nor a step."""
+    if "<!--" not in body:
+        return body
+    lines = body.split("\n")
+    fence = ""
+    in_comment = False
+    for i, line in enumerate(lines):
+        if in_comment:
+            end = line.find("-->")
+            if end < 0:
+                lines[i] = ""
+            else:
+                in_comment = False
+                lines[i] = " " * (end + 3) + line[end + 3 :]
+            continue
+        if fence:
+            if line.lstrip().startswith(fence) and not line.strip().strip(fence[0]):
+                fence = ""
+            continue
+        m = _FENCE_OPEN.match(line)
+        if m:
+            fence = m.group(1)
+            continue
+        start = line.find("<!--")
+        if start < 0 or line[:start].strip():
+            continue
+        end = line.find("-->", start + 4)
+        if end < 0:
+            lines[i] = ""
+            in_comment = True
+        else:
+            lines[i] = " " * (end + 3) + line[end + 3 :]
+    return "\n".join(lines)
+
+
+_NEUTRAL_HEADINGS = frozenset(
+    {
+        "overview",
+        "summary",
+        "meaning",
+        "impact",
+        "description",
+        "background",
+        "context",
+        "about",
+        "purpose",
+        "details",
+        "notes",
+        "references",
+        "related",
+        "links",
+        "resources",
+        "dashboards",
+        "contacts",
+        "owner",
+        "owners",
+        "prerequisites",
+        "scope",
+        "metadata",
+        "see also",
+        "quick reference",
+        "alert details",
+        "alert information",
+        "user impact",
+        "business impact",
+    }
+)
+
+
+def _phase_like(text: str) -> bool:
+    return (
+        phase_of(text) is not None
+        or field_of(text) in ("symptoms", "severity", "alert", "threshold")
+        or field_of(text.split(":", 1)[0]) == "severity"
+        or bool(re.match(r"(?i)^\s*step\s*\d+\b", text))
+    )
+
+
+def _outline_plan(tokens: list[Token]) -> dict[int, str]:
+    """Decide from the heading outline, before the walk, which headings are phases and which
+    are sections. The children of a heading are all phases when phase-like ones (Symptoms,
+    Diagnosis, Mitigation, Rollback …) are at least as many as the others and nothing below it
+    names an alert or an incident (a single-incident runbook: one section with phases, not
+    fragments). Otherwise a phase-like child is a section of its own ("Check replication"
+    beside "Switch over" in a page of procedures)."""
+    heads: list[tuple[int, str, str, int]] = []
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and i + 1 < len(tokens):
+            raw = tokens[i + 1].content
+            line = (tok.map[0] + 1) if tok.map else 1
+            heads.append((int(tok.tag[1:] or 2), heading_text(raw), raw, line))
+    n = len(heads)
+    if n < 2:
+        return {}
+    parent = [-1] * n
+    children: list[list[int]] = [[] for _ in range(n)]
+    stack: list[int] = []
+    for i, (level, _, _, _) in enumerate(heads):
+        while stack and heads[stack[-1]][0] >= level:
+            stack.pop()
+        if stack:
+            parent[i] = stack[-1]
+            children[stack[-1]].append(i)
+        stack.append(i)
+    worthy = [heading_is_section(text, raw) for _, text, raw, _ in heads]
+    below = [False] * n  # some descendant is an alert or incident heading
+    for i in range(n - 1, -1, -1):
+        if parent[i] >= 0 and (worthy[i] or below[i]):
+            below[parent[i]] = True
+    plan: dict[int, str] = {}
+    for i in range(n):
+        kids = children[i]
+        if not kids or heads[i][3] in plan:
+            continue
+        strong = sum(1 for k in kids if _phase_like(heads[k][1]))
+        neutral = sum(
+            1
+            for k in kids
+            if not _phase_like(heads[k][1])
+            and clean_label(heads[k][1]).lower() in _NEUTRAL_HEADINGS
+        )
+        other = len(kids) - strong - neutral
+        if not below[i] and ((strong >= 2 and other <= strong) or (strong >= 1 and not other)):
+            end = max(kids) + 1
+            while end < n and heads[end][0] > heads[i][0]:
+                end += 1
+            for k in range(i + 1, end):
+                plan[heads[k][3]] = "phase"
+        else:
+            for k in kids:
+                if phase_of(heads[k][1]) is not None and not _phase_like_field(heads[k][1]):
+                    plan[heads[k][3]] = "section"
+    return plan
+
+
+def _phase_like_field(text: str) -> bool:
+    return field_of(text) is not None or field_of(text.split(":", 1)[0]) == "severity"
 
 
 def _walk(tokens: list[Token], b: Builder) -> None:
@@ -155,8 +302,9 @@ def _front_matter_alerts(fm: dict[str, object]) -> list[str]:
     return fm_alerts
 
 
-def _finish(b: Builder, fm: dict[str, object]) -> list[Section]:
-    """Front-matter bindings, per-file alert names, kinds; drops sections with nothing in them."""
+def _finish(b: Builder, fm: dict[str, object], line_count: int) -> list[Section]:
+    """Front-matter bindings, alert-table rows, the file's own name, inherited severities and
+    kinds; drops sections with nothing in them."""
     fm_alerts = _front_matter_alerts(fm)
     root = next((s for s in b.sections if s.level <= 1), b.sections[0] if b.sections else None)
     if root is not None and fm_alerts:
@@ -164,19 +312,32 @@ def _finish(b: Builder, fm: dict[str, object]) -> list[Section]:
     if root is not None:
         for key in ("severity", "priority"):
             vals = string_values(fm.get(key))
-            if vals and root.severity is None:
-                root.severity = vals[0]
+            if vals:
+                root.set_severity(vals[0], 1)
         vals = string_values(fm.get("threshold"))
         if vals and root.threshold is None:
             root.threshold = vals[0]
-    stem = PurePosixPath(b.path).stem
-    if root is not None and not any(s.alerts for s in b.sections) and looks_like_alert_name(stem):
-        root.add_alerts([stem])
+    b.finish_tables()
+    drafts = sorted(b.sections, key=lambda s: s.line)
+    _bind_file_name(b, root, drafts)
+    for s in drafts:  # a severity written only on an enclosing section holds for this one
+        parent = s.parent
+        while s.severity is None and parent is not None:
+            if parent.severity is not None:
+                s.severity = parent.severity
+                s.note(s.line, f"field:severity {parent.severity} (from '{parent.heading}')")
+            parent = parent.parent
+    kept = {id(s) for s in drafts if _has_content(s)}
     out: list[Section] = []
-    for s in sorted(b.sections, key=lambda s: s.line):
-        phases = tuple(Phase(p.phase, p.label, p.line, tuple(p.steps)) for p in s.phases if p.steps)
-        if not phases and not s.alerts and not s.symptoms:
+    for i, s in enumerate(drafts):
+        if id(s) not in kept:
             continue
+        phases = tuple(Phase(p.phase, p.label, p.line, tuple(p.steps)) for p in s.phases if p.steps)
+        following = [d.line for d in drafts[i + 1 :] if d.line > s.line]
+        end_line = (min(following) - 1) if following else line_count
+        parent = s.parent
+        while parent is not None and id(parent) not in kept:
+            parent = parent.parent
         out.append(
             Section(
                 id=s.slug,
@@ -190,9 +351,31 @@ def _finish(b: Builder, fm: dict[str, object]) -> list[Section]:
                 phases=phases,
                 level=s.level,
                 kind=_kind(s, phases),
+                parent=parent.slug if parent is not None else None,
+                end_line=max(end_line, s.line),
+                runbook_url=s.runbook_url,
+                readings=tuple(sorted(s.readings)),
             )
         )
     return out
+
+
+def _has_content(s: SectionDraft) -> bool:
+    return any(p.steps for p in s.phases) or bool(s.alerts) or bool(s.symptoms)
+
+
+def _bind_file_name(b: Builder, root: SectionDraft | None, drafts: list[SectionDraft]) -> None:
+    """A file named like an alert (``KafkaBrokerOffline.md``) answers that alert, but only
+    when the document reads as that one section: a page of procedures whose file happens to
+    be called ``DatabaseOperations.md`` is not an alert, and binding it would leave the
+    other sections unreachable and raise false ``no-steps`` errors."""
+    stem = PurePosixPath(b.path).stem
+    if root is None or any(s.alerts for s in drafts) or not looks_like_alert_name(stem):
+        return
+    with_steps = [s for s in drafts if any(p.steps for p in s.phases)]
+    if with_steps and all(s is root for s in with_steps):
+        root.add_alerts([stem])
+        root.note(root.line, f"field:alert {stem} (the file's name)")
 
 
 def _kind(s: SectionDraft, phases: tuple[Phase, ...]) -> str:
@@ -212,6 +395,7 @@ def _parse(text: str, path: str) -> Runbook:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
     text = text.removeprefix("\ufeff")
     fm, body, error = split_front_matter(text)
+    body = _blank_comments(body)
     lines = body.split("\n")
     b = Builder(lines, path)
     fm_title = next(iter(string_values(fm.get("title"))), None)
@@ -220,7 +404,9 @@ def _parse(text: str, path: str) -> Runbook:
         root = b.new_section(fm_title, 1, 0, from_heading=False, slug=github_slug(fm_title))
         root.add_alerts(_front_matter_alerts(fm))
     md = _MD_SETEXT if _has_setext(body) else _MD
-    _walk(md.parse(body), b)
+    tokens = md.parse(body)
+    b.plan = _outline_plan(tokens)
+    _walk(tokens, b)
     title = (
         b.title
         or next((s.heading for s in b.sections if s.from_heading), None)
@@ -230,7 +416,7 @@ def _parse(text: str, path: str) -> Runbook:
         path=path,
         title=title,
         front_matter=fm,
-        sections=tuple(_finish(b, fm)),
+        sections=tuple(_finish(b, fm, len(lines))),
         errors=(error,) if error else (),
     )
 

@@ -3,9 +3,11 @@ threshold, warning/critical or action columns. Each row becomes its own section.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from opsbook.runbooks.names import code_spans, looks_like_alert_name, plain
+from opsbook.runbooks.fields import normalize_severity
+from opsbook.runbooks.names import code_spans, looks_like_alert_id, looks_like_alert_name, plain
 
 _ALERT_COLS = ("alert", "alert name", "alertname", "alerts", "alert rule", "rule", "name")
 _SUBJECT_COLS = ("metric", "signal", "condition", "check", "symptom", "indicator", "sli")
@@ -55,6 +57,8 @@ class AlertRow:
     severity: str | None = None
     threshold: str | None = None
     actions: list[tuple[str, str]] = field(default_factory=list)
+    link: str | None = None
+    """Where the row's runbook link points (``#anchor`` in this file, or a URL)."""
 
 
 def _col(header: list[str], names: tuple[str, ...]) -> int | None:
@@ -79,12 +83,60 @@ def _name_of(raw: str) -> str | None:
     return text if looks_like_alert_name(text) else None
 
 
+_LINK_COLS = ("runbook", "runbooks", "runbook url", "link", "doc", "docs", "page", "file")
+_SUMMARY_COLS = ("summary", "description", "message", "meaning")
+_ONLY_LINK = re.compile(r"\[[^\]]*\]\([^)]*\)")
+_LINK_TARGET = re.compile(r"\]\(\s*<?([^)\s>]{1,2000})>?(?:\s+\"[^\"]*\")?\s*\)")
+
+
 def _is_index(header: list[str], rows: list[TableRow]) -> bool:
-    """A table of links to runbook pages (an index), not a table of alerts."""
-    col = _col(header, ("runbook", "runbooks", "link", "doc", "docs", "page", "file"))
+    """A table of links to runbook pages (an index), not a table of alerts. A generated alert
+    table (``| Name | Summary | Severity | Runbook |``, as monitoring mixins publish) links to
+    runbooks too, but lists alert names with a severity or summary: that is no index."""
+    col = _col(header, _LINK_COLS)
     if col is None:
         return False
-    return sum(1 for r in rows if "](" in _cell(r, col)) * 2 >= len(rows)
+    if sum(1 for r in rows if "](" in _cell(r, col)) * 2 < len(rows):
+        return False
+    targets = [m.group(1) for r in rows if (m := _LINK_TARGET.search(_cell(r, col)))]
+    if sum(1 for x in targets if "://" not in x and not x.startswith("#")) * 2 >= len(targets):
+        return True  # links to other files of this repository: they hold the write-ups
+    name_col = _col(header, _ALERT_COLS)
+    if name_col is None or (
+        _col(header, _SEV_COLS) is None and _col(header, _SUMMARY_COLS) is None
+    ):
+        return True
+    names = [_cell(r, name_col) for r in rows]
+    alerts = sum(1 for raw in names if _strict_name(raw))
+    return alerts * 2 < len(rows)
+
+
+def _strict_name(raw: str) -> str | None:
+    spans = code_spans(raw)
+    text = spans[0] if spans else plain(raw)
+    return text if looks_like_alert_id(text, spans) else None
+
+
+def _link(row: TableRow, cols: list[int | None]) -> str | None:
+    for idx in cols:
+        m = _LINK_TARGET.search(_cell(row, idx))
+        if m:
+            return m.group(1)
+    return None
+
+
+def severity_rows(header: list[str], rows: list[TableRow]) -> list[tuple[str, str, int]]:
+    """(name, severity, line) from a table that gives incidents a severity by name
+    (``| Incident | Severity | Response time |``): the sections of those names get it."""
+    sev_col = _col(header, _SEV_COLS)
+    if sev_col is None or sev_col == 0 or len(header) < 2:
+        return []
+    out = []
+    for row in rows:
+        name, sev = plain(_cell(row, 0)), plain(_cell(row, sev_col))
+        if name and sev and normalize_severity(sev):
+            out.append((name, sev, row.line))
+    return out
 
 
 def alert_table_rows(header: list[str], rows: list[TableRow]) -> list[AlertRow]:
@@ -134,8 +186,13 @@ def alert_table_rows(header: list[str], rows: list[TableRow]) -> list[AlertRow]:
                     sev = sev if sev and word != "critical" else word
         entry.severity = sev or None
         entry.threshold = "; ".join(thresholds) or None
+        entry.link = _link(row, [_col(header, _LINK_COLS), alert_col])
         action = _cell(row, action_col)
-        if action_col is not None and plain(action).lower() not in _EMPTY:
+        if (
+            action_col is not None
+            and plain(action).lower() not in _EMPTY
+            and not _ONLY_LINK.fullmatch(action.strip())
+        ):
             entry.actions.append((header[action_col].strip(), action))
         out.append(entry)
     return out
