@@ -13,6 +13,7 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from opsbook import __version__
 from opsbook.api import problems
@@ -23,6 +24,7 @@ from opsbook.api.routes import am_v2
 from opsbook.api.routes import audit as audit_routes
 from opsbook.api.routes import checks as checks_routes
 from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
+from opsbook.api.routes import inbox as inbox_routes
 from opsbook.api.routes import postmortems as postmortems_routes
 from opsbook.api.routes import reports as reports_routes
 from opsbook.api.routes import route_test as route_test_routes
@@ -172,10 +174,17 @@ def create_app(
         route_test_routes.router,
         silences_routes.router,
         statuspage_routes.router,
+        inbox_routes.router,
         am_v2.router,
         web_routes.router,
     ):
         app.include_router(r)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        """A browser opening the bare address lands on the web UI (not a 404)."""
+        return RedirectResponse("/ui/", status_code=307)
+
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestBudget, seconds=settings.request_timeout)
     app.add_middleware(RequestContext)

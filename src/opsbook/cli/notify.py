@@ -27,6 +27,8 @@ CONTACT is an Apprise URL (https://github.com/caronc/apprise/wiki), as in users[
     json://hooks.example.com/opsbook
   PagerDuty Events API v2:
     pagerduty://INTEGRATION_KEY@API_KEY
+  opsbook's own inbox (/ui/inbox; works offline). In users[].contacts
+  write inbox://; to test, name the user: inbox://alice
 
 Quote the URL in the shell: it contains ? and &. Webhooks and email carry an
 X-Opsbook-Delivery header with the message id, so a receiver can drop duplicates.
@@ -59,6 +61,11 @@ def test_contact(
     ),
 ) -> None:
     """Send one message; exit 0 and print ``delivered``, or exit 1 with the masked reason."""
+    from opsbook.notify.inbox import is_inbox
+
+    if is_inbox(contact):
+        _test_inbox(contact, title, body)
+        return
     from opsbook.core.ids import new_id
     from opsbook.notify.apprise_channel import send
     from opsbook.notify.redact import mask_url, scrub
@@ -75,3 +82,28 @@ def test_contact(
         hint = "the service refused the message or the URL is wrong; check its form in `opsbook notify test --help`"
     typer.echo(f"what to do: {hint}", err=True)
     raise typer.Exit(1)
+
+
+def _test_inbox(contact: str, title: str, body: str) -> None:
+    """``inbox://USER``: put the message in USER's inbox in the server's database."""
+    from opsbook.cli.common import config_or_exit, fail, ready_engine, settings
+    from opsbook.core.clock import SystemClock
+    from opsbook.core.errors import OpsbookError
+    from opsbook.flows.inbox import test_message
+    from opsbook.notify.inbox import user_of
+    from opsbook.storage.db import make_sessionmaker
+
+    user = user_of(contact)
+    if user is None:
+        fail("name the user whose inbox to test: inbox://alice")
+    st = settings()
+    cfg, _ = config_or_exit(None, st)
+    engine = ready_engine(st)
+    try:
+        with make_sessionmaker(engine).begin() as s:
+            tenant, _item = test_message(s, cfg, user, title, body, SystemClock().now())
+    except OpsbookError as exc:
+        fail(exc.detail)
+    finally:
+        engine.dispose()
+    typer.echo(f"delivered to the inbox of {user} ({tenant}): see /ui/inbox")

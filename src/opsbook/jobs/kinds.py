@@ -12,6 +12,7 @@ from opsbook.core.clock import Clock
 from opsbook.core.settings import Settings
 from opsbook.flows.checks import CheckScheduler
 from opsbook.flows.escalation import Escalator
+from opsbook.flows.inbox import InboxSender
 from opsbook.flows.outbox import Deliverer, queue_page
 from opsbook.flows.retention import Retention
 from opsbook.flows.run_steps import StepRunner
@@ -31,8 +32,8 @@ def all_job_kinds(
 
     def page(
         s: Session, incident: Incident, user: str, level: int, seq: int, now: datetime
-    ) -> None:
-        queue_page(
+    ) -> object:
+        return queue_page(
             s,
             config(),
             settings,
@@ -47,7 +48,7 @@ def all_job_kinds(
     return {
         **StepRunner(sessions, config, catalog, clock, step_path=settings.step_path).job_kinds(),
         **Escalator(sessions, config, clock, page).job_kinds(),
-        **Deliverer(sessions, config, clock).job_kinds(),
+        **Deliverer(sessions, config, clock, InboxSender(sessions, clock)).job_kinds(),
         **CheckScheduler(sessions, config, catalog, clock).job_kinds(),
         **Retention(sessions, config, clock).job_kinds(),
     }

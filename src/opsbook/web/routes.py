@@ -30,6 +30,7 @@ from opsbook.web.auth import (
     set_session_cookie,
     signed_in,
 )
+from opsbook.web.inbox_pages import router as inbox_router
 from opsbook.web.oncall_pages import router as oncall_router
 from opsbook.web.pages import base, error_page, render_incident, to_login
 from opsbook.web.render import STATIC_UI, page
@@ -47,10 +48,12 @@ router.include_router(incident_extras.router)  # before /incidents/{id}/{part}
 router.include_router(runbooks_router)
 router.include_router(oncall_router)
 router.include_router(backlog_pages.router)
+router.include_router(inbox_router)
 
 STATIC = {
     "htmx.min.js": "text/javascript",
     "app.js": "text/javascript",
+    "inbox.js": "text/javascript",
     "app.css": "text/css",
 }
 
