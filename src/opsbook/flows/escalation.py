@@ -37,10 +37,13 @@ from opsbook.escalation.targets import UnknownSchedule, resolve_targets
 from opsbook.incidents.models import EntryKind, Severity
 from opsbook.jobs.worker import JobKind
 from opsbook.storage import jobs, repos
-from opsbook.storage.tables import Escalation, Incident, Job, ScheduleOverride
+from opsbook.storage.tables import Escalation, Incident, Job, ScheduleOverride, TimelineEntry
 
 log = structlog.get_logger("opsbook.escalation")
 ESCALATE_JOB = "escalate"
+UNPAGED_JOB = "unpaged_breach"
+"""Job kind that fires at the acknowledgement deadline of an incident that pages nobody (its
+service has no usable escalation policy): if still unacknowledged, the timeline says so."""
 
 
 class Pager(Protocol):
@@ -48,7 +51,8 @@ class Pager(Protocol):
 
     def __call__(
         self, s: Session, incident: Incident, user: str, level: int, seq: int, now: datetime
-    ) -> None: ...
+    ) -> object:
+        """Queue the page; a list (the deliveries) when it can tell, empty if nobody is reached."""
 
 
 def policy_name(
@@ -106,10 +110,52 @@ def paging_rows(
     )
 
 
+def nobody_paged_reason(
+    config: Config, tenant: str, service: str, severity: str, route_index: int | None = None
+) -> str:
+    """Why an incident of ``service`` pages nobody, in words a person can act on."""
+    name = policy_name(config, tenant, service, severity, route_index)
+    if not name:
+        return (
+            f"service {service} has no escalation_policy in the config "
+            "(add one, with a schedule, to page someone)"
+        )
+    return f"escalation policy {name!r} of service {service} does not exist in tenant {tenant}"
+
+
+def unpaged_row(
+    config: Config,
+    tenant: str,
+    incident_id: str,
+    service: str,
+    severity: str,
+    now: datetime,
+    route_index: int | None = None,
+) -> dict[str, Any]:
+    """For an incident that pages nobody: a job at its acknowledgement deadline that writes on the
+    timeline, if nobody acknowledged by then, that the window passed with nobody paged and why."""
+    row = jobs.job_row(
+        tenant,
+        UNPAGED_JOB,
+        {
+            "incident_id": incident_id,
+            "why": nobody_paged_reason(config, tenant, service, severity, route_index),
+        },
+        now,
+        priority=jobs.severity_priority(severity),
+        lane=jobs.PAGE_LANE,
+        incident_id=incident_id,
+    )
+    row["run_after"] = now + config.ack_window(Severity(severity))
+    return row
+
+
 def start_paging(s: Session, config: Config, inc: Incident, now: datetime) -> bool:
-    """Freeze the service's policy onto ``inc`` and queue the first tick (ORM path, e.g. declare)."""
+    """Freeze the service's policy onto ``inc`` and queue the first tick (ORM path, e.g. declare);
+    with no policy, queue the deadline check that records that nobody was paged."""
     rows = paging_rows(config, inc.tenant, inc.id, inc.service, inc.severity, now)
     if rows is None:
+        s.add(Job(**unpaged_row(config, inc.tenant, inc.id, inc.service, inc.severity, now)))
         return False
     s.add(Escalation(**rows[0]))
     s.add(Job(**rows[1]))
@@ -168,7 +214,40 @@ class Escalator:
 
     def job_kinds(self) -> dict[str, JobKind]:
         # a tick is fenced by its token: running it again after a crash is always safe
-        return {ESCALATE_JOB: JobKind(run=self.tick, on_expired=lambda _s, _j: True)}
+        return {
+            ESCALATE_JOB: JobKind(run=self.tick, on_expired=lambda _s, _j: True),
+            UNPAGED_JOB: JobKind(run=self.unpaged, on_expired=lambda _s, _j: True),
+        }
+
+    def unpaged(self, payload: Mapping[str, Any]) -> None:
+        """At the deadline of an incident nobody was paged for: say so if it is unacknowledged."""
+        incident_id, why = str(payload["incident_id"]), str(payload.get("why") or "")
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            inc = s.scalars(
+                select(Incident).where(Incident.id == incident_id).with_for_update(key_share=True)
+            ).first()
+            if inc is None or inc.status != "triggered":
+                return
+            noted = s.scalars(
+                select(TimelineEntry.data).where(
+                    TimelineEntry.incident_id == inc.id,
+                    TimelineEntry.kind == EntryKind.ESCALATION,
+                )
+            )
+            if any((d or {}).get("reason") == "nobody_paged" for d in noted):
+                return  # a re-run of this job after a crash
+            window = config_window(self.config(), inc.severity)
+            repos.add_entry(
+                s,
+                inc,
+                now,
+                "opsbook",
+                EntryKind.ESCALATION,
+                f"the {inc.severity} acknowledgement window ({window}) passed and nobody was "
+                f"paged: {why}",
+                {"reason": "nobody_paged", "why": why, "breached": True},
+            )
 
     def tick(self, payload: Mapping[str, Any]) -> None:
         """Run the tick ``payload["token"]`` of one incident: page a level, wait, or stop."""
@@ -260,9 +339,31 @@ class Escalator:
                 "late_seconds": action.late.total_seconds(),
             },
         )
-        for user in users:
-            self.page(s, inc, user, action.level, new.token, now)
+        unreached = [
+            user for user in users if self.page(s, inc, user, action.level, new.token, now) == []
+        ]
+        if unreached:
+            repos.add_entry(
+                s,
+                inc,
+                now,
+                "opsbook",
+                EntryKind.ESCALATION,
+                f"escalation {label}: nobody was paged for {', '.join(unreached)}: no contact "
+                f"takes a {inc.severity} page now (no contacts in the config, or their "
+                "notification rules hold it back)",
+                {"level": action.level, "reason": "unreachable", "users": unreached},
+            )
         _next_tick(s, inc, new.token + 1, now)
+
+
+def config_window(config: Config, severity: str) -> str:
+    """The severity's acknowledgement window as a person writes it: ``5m``, ``1h``, ``90s``."""
+    secs = int(config.ack_window(Severity(severity)).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size and secs % size == 0:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
 
 
 def _claim(s: Session, incident_id: str, token: int, now: datetime) -> bool:
