@@ -11,6 +11,7 @@ import typer
 from opsbook.cli.common import config_or_exit, fail, settings
 
 if TYPE_CHECKING:  # imported inside the commands: keeps `opsbook --help` fast
+    from opsbook.runbooks.lint import Finding
     from opsbook.runbooks.models import Runbook, Section
 
 app = typer.Typer(
@@ -46,8 +47,13 @@ def lint_cmd(
     config: Path = typer.Option(
         None, "--config", "-c", help="opsbook.yaml: check variables against services"
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="list every line not classified, also for full scores"
+    ),
 ) -> None:
-    """Report what a reviewer would flag, as file:line. Exit 1 on errors, so it can gate CI."""
+    """Report what a reviewer would flag, as file:line, then per document a 0–100 score with
+    the top reasons it is lower and the lines that could not be classified (and why).
+    Exit 1 on errors, so it can gate CI."""
     from opsbook.runbooks.catalog import load_paths
     from opsbook.runbooks.lint import alerts_from_rules_yaml, lint
 
@@ -72,6 +78,7 @@ def lint_cmd(
     findings = lint(books, known, rule_alerts or None, rules_path=rules_label)
     for f in findings:
         typer.echo(str(f))
+    _print_reviews(books, findings, verbose=verbose)
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = len(findings) - errors
     steps = sum(len(s.steps) for b in books for s in b.sections)
@@ -81,6 +88,27 @@ def lint_cmd(
         err=True,
     )
     raise typer.Exit(1 if errors else 0)
+
+
+def _print_reviews(books: list[Runbook], findings: list[Finding], *, verbose: bool) -> None:
+    """Per document: its score and reasons, and what could not be classified (at most 10
+    lines each unless --verbose)."""
+    from opsbook.runbooks.review import review
+
+    for rb in books:
+        try:
+            text = Path(rb.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        rev = review(rb, findings, text)
+        if rev.score == 100 and not verbose:
+            continue
+        typer.echo(rev.summary())
+        shown = rev.unclassified if verbose else rev.unclassified[:10]
+        for u in shown:
+            typer.echo(f"  {rb.path}:{u.line}: not classified: {u.text[:70]} — {u.why}")
+        if len(rev.unclassified) > len(shown):
+            typer.echo(f"  … {len(rev.unclassified) - len(shown)} more (--verbose)")
 
 
 def _print_section(s: Section) -> None:
@@ -132,6 +160,45 @@ def show(
                 )
         for s in chosen:
             _print_section(s)
+
+
+@app.command("explain")
+def explain_cmd(
+    target: str = typer.Argument(
+        ..., metavar="FILE#SECTION", help="a runbook file and a section id, heading or alert"
+    ),
+) -> None:
+    """Show how each line of a section was read: heading, field, phase, step (kind, safety,
+    why), code-block output, prose. Exit 1 when the section is unknown or ambiguous."""
+    from opsbook.runbooks.catalog import load_file
+    from opsbook.runbooks.explain import explain, find_section
+
+    file_part, _, wanted = target.partition("#")
+    path = Path(file_part)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file_part}: {getattr(exc, 'strerror', None) or exc}")
+    rb = load_file(path, file_part)
+    ids = ", ".join(s.id for s in rb.sections) or "none"
+    if not wanted:
+        fail(f"which section of {file_part}? give FILE#SECTION; sections: {ids}")
+    section, candidates = find_section(rb, wanted)
+    if section is None and candidates:
+        fail(
+            f"{wanted!r} is ambiguous in {file_part}: it could be "
+            + ", ".join(f"{s.id} (line {s.line})" for s in candidates)
+            + "; give one of these ids"
+        )
+    if section is None:
+        fail(f"no section {wanted!r} in {file_part}; sections: {ids}")
+    head = f"{file_part}#{section.id}: {section.heading} (lines {section.line}–{section.end_line}"
+    head += f", alerts: {', '.join(section.alerts)}" if section.alerts else ""
+    if section.severity:
+        head += f", severity: {section.severity} → {section.severity_normalized}"
+    typer.echo(head + ")")
+    for r in explain(rb, section, text):
+        typer.echo(f"{r.line:>5}  {r.reading[:78]:<78}  {r.text[:80]}".rstrip())
 
 
 @app.command("export")

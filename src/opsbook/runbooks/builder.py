@@ -391,18 +391,21 @@ class Builder:
             self._paragraph_line(sec, text, line + offset, first=offset == 0, only=only_line)
             sec = self.current or sec
 
-    def _fill_pending_field(self, sec: SectionDraft, raw: str) -> bool:
+    def _fill_pending_field(self, sec: SectionDraft, raw: str, line: int = 0) -> bool:
         """The paragraph under a ``### Severity``-style heading is that field's value."""
         kind, self.pending_field = self.pending_field, None
         value = plain(raw).strip()
         if not value:
             return False
         if kind == "alert":
-            sec.add_alerts(_alert_names(raw))
+            names = _alert_names(raw)
+            sec.add_alerts(names)
+            sec.note(line, f"field:alert {', '.join(names) or '(no name read)'}")
         elif kind == "severity":
-            sec.set_severity(value, sec.line)
+            sec.set_severity(value, line or sec.line)
         elif kind == "threshold" and sec.threshold is None:
             sec.threshold = value
+            sec.note(line, f"field:threshold {value}")
         return True
 
     def _field(self, sec: SectionDraft, label: str, rest: str, line: int) -> bool:
@@ -436,7 +439,7 @@ class Builder:
     def _paragraph_line(
         self, sec: SectionDraft, text: str, line: int, *, first: bool, only: bool
     ) -> None:
-        if self.pending_field is not None and first and self._fill_pending_field(sec, text):
+        if self.pending_field is not None and first and self._fill_pending_field(sec, text, line):
             return
         lab = split_label(text)
         if lab is None:
@@ -534,7 +537,7 @@ class Builder:
         if (
             self.pending_field is not None
             and self.current is not None
-            and (self._fill_pending_field(self.current, raw))
+            and (self._fill_pending_field(self.current, raw, item.raw_line))
         ):
             return
         item.title = plain(raw).rstrip(":").strip()

@@ -2,7 +2,7 @@
 
 Codes (severity):
 - ``no-steps`` (error): a section bound to an alert has no steps at all, and no other section
-  for that alert has any.
+  for that alert has any (a row of an alert table that links to a runbook elsewhere is fine).
 - ``unknown-kind`` (warning): a code block in a language that cannot be read as a command.
 - ``unknown-safety`` (warning): a command whose safety cannot be told (treated as destructive).
 - ``interactive-step`` (warning): a command that never ends or needs a terminal (``tail -f``,
@@ -74,7 +74,12 @@ def _step_findings(
 ) -> list[Finding]:
     out: list[Finding] = []
     for section in rb.sections:
-        if section.alerts and not section.steps and not set(section.alerts) <= with_steps:
+        if (
+            section.alerts
+            and not section.steps
+            and not section.runbook_url  # a generated alert table linking to its runbook
+            and not set(section.alerts) <= with_steps
+        ):
             out.append(
                 Finding(
                     rb.path,

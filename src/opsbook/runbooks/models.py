@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from opsbook.runbooks.names import github_slug
+
 PHASES: Final = (
     "general",
     "detect",
@@ -126,7 +128,11 @@ class Runbook:
             return named[0]
         parent, sep, child = id_or_heading.rpartition("/")
         if sep and parent and child:
-            under = [s for s in self.sections if s.parent == parent and child in (s.id, s.heading)]
+            under = [
+                s
+                for s in self.sections
+                if s.parent == parent and child in (s.id, s.heading, github_slug(s.heading))
+            ]
             if len(under) == 1:
                 return under[0]
         return None

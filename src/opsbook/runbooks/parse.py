@@ -78,7 +78,7 @@ def _label(text: str) -> str:
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
-def _blank_comments(body: str) -> str:
+def blank_comments(body: str) -> str:
     """HTML comments outside code blocks become blank lines (the line count stays, so line
     numbers stay right): a template or a note kept in a comment is neither a phantom section
     before the first heading nor a step."""
@@ -335,9 +335,7 @@ def _finish(b: Builder, fm: dict[str, object], line_count: int) -> list[Section]
         phases = tuple(Phase(p.phase, p.label, p.line, tuple(p.steps)) for p in s.phases if p.steps)
         following = [d.line for d in drafts[i + 1 :] if d.line > s.line]
         end_line = (min(following) - 1) if following else line_count
-        parent = s.parent
-        while parent is not None and id(parent) not in kept:
-            parent = parent.parent
+        parent = s.parent  # kept or not: its heading still has that anchor
         out.append(
             Section(
                 id=s.slug,
@@ -395,7 +393,7 @@ def _parse(text: str, path: str) -> Runbook:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
     text = text.removeprefix("\ufeff")
     fm, body, error = split_front_matter(text)
-    body = _blank_comments(body)
+    body = blank_comments(body)
     lines = body.split("\n")
     b = Builder(lines, path)
     fm_title = next(iter(string_values(fm.get("title"))), None)

@@ -1,0 +1,158 @@
+"""Document structure a responder relies on: unique section ids and unambiguous lookups,
+inherited severities, alert-table rows, the per-document score and the line-by-line reading
+that `runbooks explain` prints."""
+
+from __future__ import annotations
+
+from opsbook.runbooks.explain import explain, find_section
+from opsbook.runbooks.lint import lint
+from opsbook.runbooks.review import review
+
+from .conftest import parse
+
+TIERS = """
+    # Tier runbooks
+
+    ## Web tier
+
+    ### Disk full
+
+    ```bash
+    df -h /var/www
+    ```
+
+    ## Database tier
+
+    ### Disk full
+
+    **Severity:** P1
+
+    ```bash
+    df -h /var/lib/postgresql
+    ```
+"""
+
+
+def test_a_heading_used_twice_is_never_picked_silently() -> None:
+    rb = parse(TIERS)
+    assert [s.id for s in rb.sections] == ["disk-full", "disk-full-1"]
+    assert rb.section("Disk full") is None  # which one? the caller must say
+    assert [s.id for s in rb.ambiguous("Disk full")] == ["disk-full", "disk-full-1"]
+    picked = rb.section("database-tier/disk-full")
+    assert picked is not None and picked.id == "disk-full-1" and picked.severity == "P1"
+    first = rb.section("disk-full")  # an id is exact, as the GitHub anchor is
+    assert first is not None and first.parent == "web-tier"
+    section, candidates = find_section(rb, "Disk full")
+    assert section is None and len(candidates) == 2
+
+
+def test_the_review_names_the_duplicate_heading_and_how_to_link() -> None:
+    rb = parse(TIERS)
+    rev = review(rb, lint([rb]))
+    dup = [u for u in rev.unclassified if "heading used by 2 sections" in u.why]
+    assert dup and "web-tier/disk-full" in dup[0].why and dup[0].line == rb.sections[1].line
+    assert rev.score == 97 and rev.reasons == (("duplicate-heading", 1, 3),)
+
+
+def test_score_drops_for_what_an_author_can_fix_and_says_why() -> None:
+    rb = parse("""
+        # Cache
+
+        ## CacheDown
+
+        Restart it:
+
+        sudo systemctl restart redis
+
+        ```bash
+        ./bin/flush-everything
+        redis-cli FLUSHALL
+        ```
+    """)
+    text = "# Cache\n\n## CacheDown\n\nRestart it:\n\nsudo systemctl restart redis\n"
+    rev = review(rb, lint([rb]), text)
+    codes = {code: lost for code, _, lost in rev.reasons}
+    assert codes["destructive-without-warning"] == 10
+    assert codes["unknown-safety"] == 5
+    assert codes["no-severity"] == 2
+    assert codes["read-as-prose"] == 4
+    assert rev.score == 100 - sum(codes.values())
+    assert rev.reasons[0][0] == "destructive-without-warning"  # costliest first
+    assert any(
+        u.text == "sudo systemctl restart redis" and "read as prose" in u.why
+        for u in rev.unclassified
+    )
+    assert "score" in rev.summary() and "destructive steps without a warning" in rev.summary()
+
+
+def test_severity_of_an_enclosing_section_and_of_a_severity_table_is_inherited() -> None:
+    rb = parse("""
+        # Platform
+
+        | Incident | Severity |
+        |----------|----------|
+        | Queue stuck | P2 |
+
+        ## Critical incidents
+
+        ### Control plane unreachable
+
+        ```bash
+        kubectl get --raw /readyz
+        ```
+
+        ## Queue stuck
+
+        ```bash
+        kubectl -n q get pods
+        ```
+    """)
+    assert rb.section("Control plane unreachable").severity_normalized == "P0"  # type: ignore[union-attr]
+    assert rb.section("Queue stuck").severity_normalized == "P2"  # type: ignore[union-attr]
+
+
+def test_alert_table_rows_linking_elsewhere_are_sections_without_no_steps_errors() -> None:
+    rb = parse("""
+        # Storage alerts
+
+        | Name | Summary | Severity | Runbook |
+        |---|---|---|---|
+        | `VolumeFull` | Volume almost full | critical | [VolumeFull](https://ops.example/volumefull) |
+        | `VolumeSlow` | Slow volume | warning | |
+    """)
+    full, slow = rb.section("volumefull"), rb.section("volumeslow")
+    assert full is not None and full.runbook_url == "https://ops.example/volumefull"
+    assert slow is not None and slow.severity_normalized == "P2"
+    assert [(f.line, f.code) for f in lint([rb])] == [(slow.line, "no-steps")]
+
+
+def test_explain_reads_every_line_of_the_section() -> None:
+    text = """# Cache
+
+## CacheDown
+
+**Severity:** critical
+
+### Diagnosis
+
+```bash
+# how full is it
+redis-cli INFO memory
+```
+
+Then look at the dashboard.
+"""
+    from opsbook.runbooks.parse import parse_runbook
+
+    rb = parse_runbook(text, "cache.md")
+    section = rb.section("cachedown")
+    assert section is not None and section.end_line == len(text.split("\n"))
+    by_line = {r.line: r.reading for r in explain(rb, section, text)}
+    assert by_line[3] == "heading: section"
+    assert by_line[5].startswith("field:severity critical")
+    assert by_line[7].startswith("heading: phase investigate")
+    assert by_line[9] == "fence bash"
+    assert by_line[10].startswith("ignored")
+    assert by_line[11].startswith("step 1 redis read-only")
+    assert by_line[12] == "fence end"
+    assert by_line[14] == "prose"
