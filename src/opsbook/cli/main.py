@@ -22,6 +22,7 @@ from opsbook.cli import backup as backup_cli
 from opsbook.cli import checks as checks_cli
 from opsbook.cli import erase as erase_cli
 from opsbook.cli import routes as routes_cli
+from opsbook.cli import verify as verify_cli
 from opsbook.cli import slo as slo_cli
 from opsbook.cli import users as users_cli
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
@@ -166,6 +167,7 @@ app.add_typer(audit_cli.app, name="audit", rich_help_panel=SETUP)
 app.add_typer(erase_cli.app, name="erase", rich_help_panel=SETUP)
 app.add_typer(incidents.app, name="incidents", rich_help_panel=WORK)
 app.add_typer(silences.app, name="silences", rich_help_panel=WORK)
+runbooks.app.command("verify")(verify_cli.verify_cmd)
 app.add_typer(runbooks.app, name="runbooks", rich_help_panel=RUNBOOKS)
 app.command("run", rich_help_panel=RUNBOOKS)(run_command)
 app.add_typer(checks_cli.app, name="checks", rich_help_panel=RUNBOOKS)

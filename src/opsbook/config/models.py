@@ -24,6 +24,7 @@ from opsbook.config.alert_times import AlertTimes
 from opsbook.config.checks import Check, Slo
 from opsbook.config.durations import Duration
 from opsbook.config.retention import Retention
+from opsbook.config.verification import Verification
 from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
 from opsbook.core import regex
 from opsbook.incidents.models import Severity
@@ -348,6 +349,9 @@ class Config(Strict):
     alert_times: AlertTimes = AlertTimes()
     retention: Retention = Field(
         default=Retention(), description="how long alerts, step outputs, … are kept, per tenant"
+    )
+    verification: Verification = Field(
+        default=Verification(), description="scheduled runs of read-only runbook steps"
     )
     storm: StormSetting = Field(
         default=StormPolicy(),

@@ -17,6 +17,7 @@ from opsbook.flows.outbox import Deliverer, queue_page
 from opsbook.flows.retention import Retention
 from opsbook.flows.run_steps import StepRunner
 from opsbook.flows.runbook_catalog import RunbookCatalog
+from opsbook.flows.verify import VerifySchedule
 from opsbook.jobs.worker import JobKind
 from opsbook.storage.tables import Incident
 
@@ -51,4 +52,7 @@ def all_job_kinds(
         **Deliverer(sessions, config, clock, InboxSender(sessions, clock)).job_kinds(),
         **CheckScheduler(sessions, config, catalog, clock).job_kinds(),
         **Retention(sessions, config, clock).job_kinds(),
+        **VerifySchedule(
+            sessions, config, catalog, clock, step_path=settings.step_path
+        ).job_kinds(),
     }

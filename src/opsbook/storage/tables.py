@@ -336,6 +336,7 @@ from opsbook.storage import (  # noqa: E402
     tables_inbox,
     tables_learning,
     tables_pressure,
+    tables_verify,
     tables_web,
 )
 
@@ -346,5 +347,6 @@ FEATURE_TABLES = (
     tables_inbox,
     tables_learning,
     tables_pressure,
+    tables_verify,
     tables_web,
 )
