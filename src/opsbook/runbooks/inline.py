@@ -44,10 +44,14 @@ _NOT_PROGRAMS = words(
 _SHELL_WORDS = frozenset({"for", "while", "until", "if", "case", "function", "select"})
 _ASSIGN = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=")
 _PSQL_META = re.compile(r"^\\(?:d[a-zA-Z]*\+?|l\+?|x|timing|conninfo|c)(?:\s|$)")
+_NEGATED = re.compile(
+    r"(?i)\b(?:never|don'?t|do not|avoid|must not|should not|shouldn'?t|instead of|rather than"
+    r"|not)\b[^.;:!?,]*$"
+)
 _COLUMNS = re.compile(r"\S(?: {2,}|\t)\S")
 _IMPERATIVE = re.compile(
-    r"(?i)\b(?:run|running|execute|type|enter|issue|use|using|invoke|try|with|via|restart\w*"
-    r"|stop|start|reload|apply|exec|then|next|first|command|commands)\b[^`]*$"
+    r"(?i)\b(?:run|running|execute|type|enter|issue|invoke|try|with|via|using|use|command)"
+    r"\s*:?\s*$"
 )
 
 
@@ -131,9 +135,11 @@ def _quoted_columns(text: str) -> bool:
     )
 
 
-def prose_commands(raw: str) -> list[str]:
+def prose_commands(raw: str, above: str = "") -> list[str]:
     """Inline-code commands of a prose paragraph or list item: code spans that are command
-    lines with arguments; a bare one-word command counts after "run", "type", "execute"."""
+    lines with arguments. After "run", "with", "execute" … (on this line or at the end of the
+    line ``above``) a span that would be a command in a code block counts too (``reboot``,
+    ``haproxy-drain api node-3``)."""
     if "`" not in raw:
         return []
     out: list[str] = []
@@ -141,13 +147,16 @@ def prose_commands(raw: str) -> list[str]:
     for span in code_spans(raw):
         at = raw.find(span, pos)
         before = raw[max(0, pos) : at] if at >= 0 else ""
+        if pos == 0 and not before.strip("` "):
+            before = above.strip()[-40:] + " " + before
         pos = at + len(span) if at >= 0 else pos
         s = span.strip()
         if not s:
             continue
+        if _NEGATED.search(before[-60:]):
+            continue  # "never run `terraform destroy` against prod": a warning, not a step
         if command_line(s) or (
-            " " not in s
-            and _IMPERATIVE.search(before[-40:])
+            _IMPERATIVE.search(before[-40:].rstrip("` "))
             and command_line(s, block=True)
             and not _ASSIGN.match(s)
         ):

@@ -206,8 +206,8 @@ def _follows(args: list[str], prog: str) -> bool:
     if prog == "dmesg":
         return any(a in ("-w", "--follow", "-W", "--follow-new") for a in args)
     return any(
-        a in _FOLLOW
-        or (a.startswith("-") and not a.startswith("--") and "f" in a[1:] and prog == "tail")
+        (a in _FOLLOW and not (prog == "journalctl" and a == "-F"))  # journalctl -F: a field
+        or (a.startswith("-") and not a.startswith("--") and a[1:].isalpha() and "f" in a[1:])
         for a in args
     )
 

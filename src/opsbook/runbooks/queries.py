@@ -65,6 +65,9 @@ _SQL_DDL = frozenset(
         "repair",
     }
 )
+_POOLER_ADMIN = frozenset(
+    {"pause", "resume", "suspend", "reconnect", "disable", "enable", "wait_close", "reload"}
+)
 _REPLICATION_WORDS = frozenset({"slave", "replica", "group_replication", "all"})
 _SQL_OBJECT_WORDS = _words("""table index view policy extension schema database role user
 function trigger materialized sequence type unique concurrently or system statistics""")
@@ -164,6 +167,8 @@ def _sql_statement(stmt: str) -> Verdict:
         return des("PURGE BINARY LOGS deletes binary logs replicas may still need")
     if first in ("shutdown",):
         return des("SHUTDOWN stops the database server")
+    if first in _POOLER_ADMIN and len(words) <= 3:
+        return mut(f"{first.upper()} changes the connection pooler (PgBouncer admin console)")
     if first == "unlock":
         return mut("UNLOCK releases table locks")
     if first == "use":

@@ -269,7 +269,8 @@ class StepMaker:
     def prose(self, line: int, raw: str, title: str) -> list[Step]:
         """Steps of the inline-code commands in a prose line ("run `gitlab-ctl restart`");
         [] when it holds none."""
-        commands = prose_commands(raw)
+        above = self.lines[line - 2] if 2 <= line <= len(self.lines) + 1 else ""
+        commands = prose_commands(raw, above)
         if not commands:
             return []
         lead = plain(raw.split("`", 1)[0]).strip(" :-–—,;")
