@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from opsbook.cli.common import ConfigOpt, config_or_exit, fail, ready_engine, settings
-from opsbook.cli.render import table
+from opsbook.cli.render import table, when
 from opsbook.core.errors import OpsbookError
 
 config_app = typer.Typer(help="Validate opsbook.yaml.", no_args_is_help=True)
@@ -152,7 +152,6 @@ def tokens_list(
     tenant: str = typer.Option(None, "--tenant", "-t", help="only this tenant"),
 ) -> None:
     """List tokens (never their secrets)."""
-    from opsbook.core.clock import isoformat
     from opsbook.storage import repos
     from opsbook.storage.db import make_sessionmaker
 
@@ -166,7 +165,7 @@ def tokens_list(
                 t.kind,
                 t.role or t.integration or "",
                 t.hint + "…",
-                isoformat(t.created_at) or "",
+                when(t.created_at),
                 "revoked" if t.revoked_at else "active",
             ]
             for t in repos.list_tokens(s, tenant)

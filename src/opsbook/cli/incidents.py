@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from opsbook.cli.client import Client
-from opsbook.cli.render import table
+from opsbook.cli.render import ago, shorten, table, when
 
 app = typer.Typer(
     help="List and act on incidents of a running server (token from OPSBOOK_TOKEN).",
@@ -20,16 +20,7 @@ UrlOpt = typer.Option(
 )
 TokenOpt = typer.Option(None, "--token", help="API token \\[env OPSBOOK_TOKEN]", show_default=False)
 JsonOpt = typer.Option(False, "--json", help="print the raw JSON answer")
-
-
-def _age(iso: str) -> str:
-    secs = int(
-        (datetime.now(UTC) - datetime.fromisoformat(iso.replace("Z", "+00:00"))).total_seconds()
-    )
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if secs >= size:
-            return f"{secs // size}{unit}"
-    return f"{max(secs, 0)}s"
+ShowOpt = typer.Option(False, "--show", help="print the whole incident afterwards")
 
 
 def _ack(inc: dict[str, Any]) -> str:
@@ -52,8 +43,8 @@ def _print_detail(inc: dict[str, Any]) -> None:
     typer.echo(f"{inc['id']}  {inc['severity']}  {inc['status'].upper()}  {inc['service']}")
     typer.echo(f"  {inc['title']}")
     typer.echo(
-        f"  opened {inc['created_at']}  commander {inc['commander'] or '-'}  ack {_ack(inc)} "
-        f"(deadline {inc['acknowledgement']['deadline']})"
+        f"  opened {when(inc['created_at'])}  commander {inc['commander'] or '-'}  "
+        f"ack {_ack(inc)} (deadline {when(inc['acknowledgement']['deadline'])})"
     )
     if inc.get("alerts"):
         typer.echo("\nAlerts:")
@@ -66,16 +57,17 @@ def _print_detail(inc: dict[str, Any]) -> None:
                         a["alertname"],
                         a["fingerprint"][:16],
                         str(a["receive_count"]),
-                        ",".join(f"{k}={v}" for k, v in sorted(a["labels"].items()))[:80],
+                        ", ".join(f"{k}={v}" for k, v in sorted(a["labels"].items())),
                     ]
                     for a in inc["alerts"]
                 ],
+                flex=[4],
             )
         )
     if inc.get("timeline"):
         typer.echo("\nTimeline (UTC):")
         for e in inc["timeline"]:
-            typer.echo(f"  {e['at'][:19].replace('T', ' ')}  {e['actor']:<24} {e['message']}")
+            typer.echo(f"  {when(e['at'])}  {e['actor']:<24} {e['message']}")
 
 
 def _out(data: Any, as_json: bool) -> None:
@@ -83,6 +75,23 @@ def _out(data: Any, as_json: bool) -> None:
         typer.echo(json.dumps(data, indent=2))
     else:
         _print_detail(data)
+
+
+def _what(inc: dict[str, Any]) -> str:
+    """``inc_… (P1 checkout-api: title)``: which incident a one-line answer is about."""
+    return f"{inc['id']} ({inc['severity']} {inc['service']}: {shorten(inc['title'], 60)})"
+
+
+def _done(inc: dict[str, Any], line: str, as_json: bool, show: bool) -> None:
+    """What an action changed, in one line (3 a.m. needs no wall of text); --show or --json
+    print the incident as well."""
+    if as_json:
+        typer.echo(json.dumps(inc, indent=2))
+        return
+    typer.echo(line)
+    if show:
+        typer.echo()
+        _print_detail(inc)
 
 
 @app.command("list")
@@ -94,6 +103,9 @@ def list_(
     service: str = typer.Option(None, "--service"),
     open_only: bool = typer.Option(False, "--open", help="only triggered and acknowledged"),
     limit: int = typer.Option(50, "--limit"),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="print only the ids, one a line (INC_ID=$(… -q | head -1))"
+    ),
     url: str = UrlOpt,
     token: str = TokenOpt,
     as_json: bool = JsonOpt,
@@ -111,20 +123,25 @@ def list_(
     if as_json:
         typer.echo(json.dumps(page, indent=2))
         return
+    if quiet:
+        for i in page["items"]:
+            typer.echo(i["id"])
+        return
     rows = [
         [
             i["id"],
             i["severity"],
             i["status"],
             i["service"],
-            _age(i["created_at"]),
+            ago(i["created_at"]),
             _ack(i),
             i["commander"] or "-",
-            i["title"][:60],
+            i["title"],
         ]
         for i in page["items"]
     ]
-    typer.echo(table(["ID", "SEV", "STATUS", "SERVICE", "AGE", "ACK", "COMMANDER", "TITLE"], rows))
+    head = ["ID", "SEV", "STATUS", "SERVICE", "AGE", "ACK", "COMMANDER", "TITLE"]
+    typer.echo(table(head, rows, flex=[7]))
     if page["total"] > len(page["items"]):
         typer.echo(f"({len(page['items'])} of {page['total']}; use --limit)")
 
@@ -139,10 +156,17 @@ def show(
 
 @app.command("ack")
 def ack(
-    incident_id: str, url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt
+    incident_id: str,
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
+    show: bool = ShowOpt,
 ) -> None:
     """Acknowledge: you are on it (stops escalation)."""
-    _out(Client(url, token).call("POST", f"/api/v1/incidents/{incident_id}/acknowledge"), as_json)
+    inc = Client(url, token).call("POST", f"/api/v1/incidents/{incident_id}/acknowledge")
+    by = f" by {inc['acknowledged_by']}" if inc.get("acknowledged_by") else ""
+    at = when(inc.get("acknowledged_at") or inc["updated_at"])
+    _done(inc, f"acknowledged {_what(inc)}{by} at {at}", as_json, show)
 
 
 @app.command("resolve")
@@ -152,14 +176,14 @@ def resolve(
     url: str = UrlOpt,
     token: str = TokenOpt,
     as_json: bool = JsonOpt,
+    show: bool = ShowOpt,
 ) -> None:
     """Resolve (commander role)."""
-    _out(
-        Client(url, token).call(
-            "POST", f"/api/v1/incidents/{incident_id}/resolve", json={"note": note}
-        ),
-        as_json,
+    inc = Client(url, token).call(
+        "POST", f"/api/v1/incidents/{incident_id}/resolve", json={"note": note}
     )
+    at = when(inc.get("resolved_at") or inc["updated_at"])
+    _done(inc, f"resolved {_what(inc)} at {at}", as_json, show)
 
 
 @app.command("close")
@@ -172,26 +196,31 @@ def close(
     url: str = UrlOpt,
     token: str = TokenOpt,
     as_json: bool = JsonOpt,
+    show: bool = ShowOpt,
 ) -> None:
     """Close with a reason (commander role)."""
     body = {"reason": reason, "note": note}
-    _out(
-        Client(url, token).call("POST", f"/api/v1/incidents/{incident_id}/close", json=body),
-        as_json,
-    )
+    inc = Client(url, token).call("POST", f"/api/v1/incidents/{incident_id}/close", json=body)
+    at = when(inc.get("closed_at") or inc["updated_at"])
+    why = (inc.get("close_reason") or reason).replace("_", " ")
+    _done(inc, f"closed {_what(inc)} as {why} at {at}", as_json, show)
 
 
 @app.command("comment")
 def comment(
-    incident_id: str, text: str, url: str = UrlOpt, token: str = TokenOpt, as_json: bool = JsonOpt
+    incident_id: str,
+    text: str,
+    url: str = UrlOpt,
+    token: str = TokenOpt,
+    as_json: bool = JsonOpt,
+    show: bool = ShowOpt,
 ) -> None:
     """Add a note to the timeline."""
-    _out(
-        Client(url, token).call(
-            "POST", f"/api/v1/incidents/{incident_id}/comment", json={"text": text}
-        ),
-        as_json,
+    inc = Client(url, token).call(
+        "POST", f"/api/v1/incidents/{incident_id}/comment", json={"text": text}
     )
+    at = when((inc.get("timeline") or [{}])[-1].get("at") or inc["updated_at"])
+    _done(inc, f"commented on {_what(inc)} at {at}: {shorten(text, 60)}", as_json, show)
 
 
 @app.command("declare")
@@ -203,6 +232,7 @@ def declare(
     url: str = UrlOpt,
     token: str = TokenOpt,
     as_json: bool = JsonOpt,
+    show: bool = ShowOpt,
 ) -> None:
     """Open an incident by hand, e.g. from a customer report."""
     body = {
@@ -211,7 +241,8 @@ def declare(
         "title": title,
         "commander": commander,
     }
-    _out(Client(url, token).call("POST", "/api/v1/incidents", json=body), as_json)
+    inc = Client(url, token).call("POST", "/api/v1/incidents", json=body)
+    _done(inc, f"declared {_what(inc)} at {when(inc['created_at'])}", as_json, show)
 
 
 @app.command("update")
@@ -222,6 +253,7 @@ def update(
     url: str = UrlOpt,
     token: str = TokenOpt,
     as_json: bool = JsonOpt,
+    show: bool = ShowOpt,
 ) -> None:
     """Change severity or assign the commander (commander role)."""
     body = {
@@ -229,7 +261,9 @@ def update(
         for k, v in (("severity", severity and severity.upper()), ("commander", commander))
         if v
     }
-    _out(Client(url, token).call("PATCH", f"/api/v1/incidents/{incident_id}", json=body), as_json)
+    inc = Client(url, token).call("PATCH", f"/api/v1/incidents/{incident_id}", json=body)
+    changed = ", ".join(f"{k} {inc.get(k)}" for k in body) or "nothing to change"
+    _done(inc, f"updated {_what(inc)}: {changed}", as_json, show)
 
 
 _FINAL = {

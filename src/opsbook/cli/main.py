@@ -60,6 +60,33 @@ def main(
     """opsbook: alerts in, incidents out, runbooks that run."""
 
 
+def _check_port(host: str, port: int) -> None:
+    """Exit 2 with what to do when ``host:port`` cannot be listened on (taken, not allowed)."""
+    import errno
+    import socket
+
+    from opsbook.cli.common import fail
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}: {exc.strerror}; check --host or OPSBOOK_HOST", 2)
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"port {port} on {host} is taken: another program (perhaps another opsbook) is "
+                f"listening there. Stop it, or serve on another port: --port {port + 1} or "
+                f"OPSBOOK_PORT={port + 1} (with make run: make run PORT={port + 1})",
+                2,
+            )
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}; try another --port", 2)
+
+
 @app.command(rich_help_panel=SETUP)
 def serve(
     config: Path = ConfigOpt,
@@ -88,6 +115,7 @@ def serve(
     }
     st = st.model_copy(update=updates)
     cfg, path = config_or_exit(config, st)
+    _check_port(st.host, st.port)
     configure_logging(st.log_level, st.log_format)
     ready_engine(st).dispose()
     typer.echo(

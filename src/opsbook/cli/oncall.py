@@ -8,7 +8,7 @@ import typer
 
 from opsbook.cli.client import Client
 from opsbook.cli.incidents import JsonOpt, TokenOpt, UrlOpt
-from opsbook.cli.render import table
+from opsbook.cli.render import table, when
 
 
 def oncall(
@@ -38,8 +38,8 @@ def oncall(
         return
     typer.echo(
         table(
-            ["SCHEDULE", "ON CALL", "AT (UTC)"],
-            [[d["schedule"], ", ".join(d["on_call"]) or "(nobody)", d["at"][:16]] for d in data],
+            ["SCHEDULE", "ON CALL", "AT"],
+            [[d["schedule"], ", ".join(d["on_call"]) or "(nobody)", when(d["at"])] for d in data],
         )
     )
     for d in data:
@@ -47,8 +47,8 @@ def oncall(
             typer.echo(f"\n{d['schedule']} ({d['timezone']}):")
             typer.echo(
                 table(
-                    ["FROM (UTC)", "TO (UTC)", "WHO", "LAYER"],
-                    [[x["start"][:16], x["end"][:16], x["user"], x["layer"]] for x in d["next"]],
+                    ["FROM", "TO", "WHO", "LAYER"],
+                    [[when(x["start"]), when(x["end"]), x["user"], x["layer"]] for x in d["next"]],
                 )
             )
 
@@ -75,7 +75,7 @@ def override_add(
     typer.echo(
         f"{out['id']}: {user} covers {schedule}"
         + (f" for {replaces}" if replaces else "")
-        + f" from {out['start']} to {out['end']}"
+        + f" from {when(out['start'])} to {when(out['end'])}"
     )
 
 
@@ -86,14 +86,14 @@ def override_list(
     rows = Client(url, token).call("GET", f"/api/v1/schedules/{schedule}/overrides")
     typer.echo(
         table(
-            ["ID", "WHO", "REPLACES", "FROM (UTC)", "TO (UTC)", "BY"],
+            ["ID", "WHO", "REPLACES", "FROM", "TO", "BY"],
             [
                 [
                     o["id"],
                     o["user"],
                     o["replaces"] or "-",
-                    o["start"][:16],
-                    o["end"][:16],
+                    when(o["start"]),
+                    when(o["end"]),
                     o["created_by"],
                 ]
                 for o in rows

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from opsbook.cli.client import Client
-from opsbook.cli.render import table
+from opsbook.cli.render import table, when
 
 
 def _pct(x: float | None) -> str:
@@ -57,7 +57,7 @@ HEAD += ["ACK BREACHES", "ESCALATED", "FALSE POS", "ACCURACY"]
 def render(r: dict[str, Any]) -> str:
     """The report as plain text: targets with ✓ (met), ✗ (missed) or – (no data), then figures."""
     p = r["period"]
-    out = [f"Tenant {r['tenant']}: incidents opened {p['since']} → {p['until']} (UTC)", ""]
+    out = [f"Tenant {r['tenant']}: incidents opened {when(p['since'])} → {when(p['until'])}", ""]
     marks = {True: "✓", False: "✗", None: "–"}
     out.append(
         table(
@@ -82,8 +82,7 @@ def render(r: dict[str, Any]) -> str:
     out.append(
         table(
             [
-                "RUNBOOK",
-                "SECTION",
+                "RUNBOOK#SECTION",
                 "INCIDENTS",
                 "STEPS OK/RAN",
                 "ACCURACY",
@@ -92,8 +91,7 @@ def render(r: dict[str, Any]) -> str:
             ],
             [
                 [
-                    x["runbook_id"],
-                    x["section_id"],
+                    f"{x.get('runbook_path') or x['runbook_id']}#{x['section_id']}",
                     str(x["incidents"]),
                     f"{x['steps_ok']}/{x['steps_finished']}",
                     _pct(x["accuracy"]),

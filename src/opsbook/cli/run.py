@@ -6,6 +6,7 @@ steps run, anything above the allowed safety class stops the run (a terminal ask
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -208,6 +209,27 @@ def render_result(res: StepResult) -> str:
     return "\n".join("    " + line for text in out for line in text.splitlines())
 
 
+def _service_values(name: str, config: Path | None) -> dict[str, str]:
+    """A service's variables and readable secrets, as the server's steps get them."""
+    from opsbook.cli.common import config_or_exit, settings
+
+    cfg, path = config_or_exit(config, settings())
+    found = [s for s in cfg.services if s.name == name]
+    if len(found) != 1:
+        known = ", ".join(sorted({s.name for s in cfg.services})) or "none"
+        why = "is in several tenants" if found else "is not"
+        _err(f"error: service {name!r} {why} in {path}; services: {known}")
+        raise typer.Exit(EXIT_USAGE)
+    values = dict(found[0].variables)
+    for key, ref in found[0].secrets.items():
+        if ref.env and ref.env in os.environ:
+            values[key] = os.environ[ref.env]
+        elif ref.file:
+            with contextlib.suppress(OSError):  # unreadable: asked for below, like any missing one
+                values[key] = Path(ref.file).read_text(encoding="utf-8").strip()
+    return values
+
+
 def run_command(
     target: str = typer.Argument(..., metavar="FILE[#SECTION]", help="runbook file and section"),
     phase: str = typer.Option(None, "--phase", help="only this phase (investigate, detect, …)"),
@@ -222,6 +244,15 @@ def run_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="print all results as JSON on stdout"),
     timeout: float = typer.Option(30.0, "--timeout", help="seconds per step"),
+    service: str = typer.Option(
+        None,
+        "--service",
+        help="take variables from this service in opsbook.yaml (its variables, and its secrets "
+        "from their env/file); --var and --env-file still win",
+    ),
+    config: Path = typer.Option(
+        None, "--config", "-c", help="opsbook.yaml for --service \\[env OPSBOOK_CONFIG]"
+    ),
 ) -> None:
     """Run a runbook section's steps here and now, in order, and show what they return.
 
@@ -261,6 +292,8 @@ def run_command(
     values: dict[str, str] = {}
     needed = {n for s in steps for n in s.variables}
     values.update({k: v for k, v in os.environ.items() if k in needed})
+    if service:
+        values.update(_service_values(service, config))
     if env_file is not None:
         values.update(_read_env_file(env_file))
     values.update(_parse_vars(var))

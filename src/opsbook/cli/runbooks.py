@@ -27,12 +27,17 @@ _BADGE = {
 }
 
 
-def _load(paths: list[str]) -> list[Runbook]:
+def _load(paths: list[str], *, strict: bool = False) -> list[Runbook]:
+    """The runbooks at ``paths``; ``strict`` (show, export): a path that matches nothing or
+    cannot be read is an error (exit 1), not an empty runbook."""
     from opsbook.runbooks.catalog import load_paths
 
     books = load_paths(paths, ".")
     if not books:
         fail("no runbook found; give files, directories or globs such as docs/runbooks/*.md")
+    broken = [err for b in books if not b.sections for err in b.errors]
+    if strict and broken:
+        fail("; ".join(broken) + " (give runbook files, directories or globs that exist)")
     return books
 
 
@@ -147,7 +152,7 @@ def show(
     ),
 ) -> None:
     """Print a runbook's structure: sections, alerts, phases, and each step with its kind and safety."""
-    for rb in _load([path]):
+    for rb in _load([path], strict=True):
         for err in rb.errors:
             typer.echo(f"error: {err}", err=True)
         typer.echo(f"{rb.path}: {rb.title}")
@@ -213,4 +218,4 @@ def export(
         fail(f"unknown format {fmt!r}; only json is supported")
     from opsbook.runbooks.export import to_json_dict
 
-    typer.echo(json.dumps(to_json_dict(_load(paths)), indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(to_json_dict(_load(paths, strict=True)), indent=2, ensure_ascii=False))

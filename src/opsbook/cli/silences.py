@@ -9,7 +9,7 @@ import typer
 
 from opsbook.cli.client import Client
 from opsbook.cli.common import fail
-from opsbook.cli.render import table
+from opsbook.cli.render import table, when
 
 app = typer.Typer(
     help="Silence alerts by label matchers (token from OPSBOOK_TOKEN, server from OPSBOOK_URL).",
@@ -46,7 +46,8 @@ def add(
         typer.echo(json.dumps(out, indent=2))
         return
     typer.echo(
-        f"{out['id']}  {out['status']['state']} until {out['endsAt']}  {' '.join(out['matchers'])}"
+        f"{out['id']}  {out['status']['state']} until {when(out['endsAt'])}  "
+        + " ".join(out["matchers"])
     )
 
 
@@ -67,15 +68,15 @@ def list_(
         [
             s["id"],
             s["status"]["state"],
-            s["endsAt"][:19].replace("T", " "),
+            when(s["endsAt"]),
             s["createdBy"],
-            " ".join(s["matchers"])[:60],
-            s["comment"][:40],
+            " ".join(s["matchers"]),
+            s["comment"],
         ]
         for s in out
     ]
     typer.echo(
-        table(["ID", "STATE", "ENDS (UTC)", "BY", "MATCHERS", "COMMENT"], rows)
+        table(["ID", "STATE", "ENDS", "BY", "MATCHERS", "COMMENT"], rows, flex=[4, 5])
         if rows
         else "no silences"
     )
@@ -89,4 +90,4 @@ def expire(
 ) -> None:
     """End a silence now; matching alerts open incidents again."""
     out = Client(url, token).call("DELETE", f"/api/v1/silences/{silence_id}")
-    typer.echo(f"{out['id']}  expired at {out['endsAt']}")
+    typer.echo(f"{out['id']}  expired at {when(out['endsAt'])}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from opsbook.api.auth import Principal, require_role, state_of
 from opsbook.api.params import since_until
@@ -12,6 +14,7 @@ from opsbook.flows.reports import tenant_report
 from opsbook.incidents.models import Severity
 from opsbook.reports.models import Period
 from opsbook.storage.db import translate_errors
+from opsbook.storage.tables import Incident
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -43,5 +46,20 @@ def get_report(
     with translate_errors(), st.sessions() as s:
         report = tenant_report(
             s, p.tenant, period, now, service=service, severity=severity.value if severity else None
-        )
-    return {"tenant": p.tenant, **report.to_dict()}
+        ).to_dict()
+        paths = _runbook_paths(s, p.tenant, {x["runbook_id"] for x in report["sections"]})
+    for x in report["sections"]:  # people know a runbook by its file, not its id
+        x["runbook_path"] = paths.get(x["runbook_id"])
+    return {"tenant": p.tenant, **report}
+
+
+def _runbook_paths(s: Session, tenant: str, ids: set[str]) -> dict[str, str]:
+    """The file path each runbook id was matched under (as the incidents recorded it)."""
+    if not ids:
+        return {}
+    rows = s.execute(
+        select(Incident.runbook_id, Incident.runbook_path)
+        .where(Incident.tenant == tenant, Incident.runbook_id.in_(ids))
+        .distinct()
+    )
+    return {rid: path for rid, path in rows if rid and path}
