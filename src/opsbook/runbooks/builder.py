@@ -78,6 +78,10 @@ _NOTE_LABELS = frozenset(
 _RULE_ALERT = re.compile(r"(?m)^\s*-?\s*alert:\s*['\"]?([A-Za-z_][\w:]*)['\"]?\s*$")
 _ALERTING_WORDS = re.compile(r"(?i)alert|alarm|\bfir(?:es|ing|ed)\b|\bpages?\b|\btrigger")
 _RULE_SEVERITY = re.compile(r"(?m)^\s+severity:\s*['\"]?([A-Za-z0-9-]+)['\"]?\s*$")
+_PROSE_ALERT = re.compile(
+    r"(?i)\b(?:alerts?|alarms?)\s+`([^`\s]{3,120})`"
+    r"|`([^`\s]{3,120})`\s+(?:alerts?\b|alarms?\b|fires\b|is firing\b|pages\b)"
+)
 _TASK_BOX = re.compile(r"^\s*\[[ xX]\]\s+")
 _HEADING_NUMBER = re.compile(r"^\s*(?:\d{1,4}(?:\.\d{1,4}){0,5}[.)]?\s+)")
 _LINK_ONLY = re.compile(r"^\s*\[[^\]]*\]\([^)]*\)\s*$")
@@ -442,6 +446,12 @@ class Builder:
         if self.pending_field is not None and first and self._fill_pending_field(sec, text, line):
             return
         lab = split_label(text)
+        if "`" in text and _ALERTING_WORDS.search(text):  # "The `RegistryDown` alert fires."
+            named = [n for pair in _PROSE_ALERT.findall(text) for n in pair if n]
+            named = [n for n in named if looks_like_alert_id(n)]
+            if named:
+                sec.add_alerts(named)
+                sec.note(line, f"field:alert {', '.join(named)} (named in prose)")
         if lab is None:
             spans = code_spans(text)
             if only and len(spans) == 1 and plain(text).rstrip(".,;: ") == spans[0]:

@@ -3,7 +3,8 @@ and severity normalisation to P0–P3.
 
 Severity mapping (documented in docs/runbook-format.md): an explicit ``P0``–``P3`` in the text
 wins (``Warning (P1)`` → P1); ``SEV0``/``SEV1`` → P0, ``SEV2`` → P1, ``SEV3`` → P2, ``SEV4``+ → P3;
-otherwise words: critical/emergency/fatal/page/disaster → P0, high/major/error → P1,
+``S1``–``S4`` (GitLab) like SEV1–SEV4; otherwise words: critical/emergency/fatal/page/disaster
+→ P0, high/major/error → P1,
 warning/medium/moderate/average → P2, low/minor/info/notice/none → P3.
 """
 
@@ -222,6 +223,7 @@ def split_label(line: str) -> tuple[str, str, bool] | None:
 
 _P_LEVEL = re.compile(r"\bP\s?-?([0-9])\b", re.I)
 _SEV_LEVEL = re.compile(r"\bSEV(?:ERITY)?\s?-?([0-9])\b", re.I)
+_S_LEVEL = re.compile(r"^\s*S([1-5])\b")  # GitLab's S1 (blocker) … S4
 _SEVERITY_WORDS: tuple[tuple[str, str], ...] = (
     ("critical", "P0"),
     ("crit", "P0"),
@@ -259,7 +261,7 @@ def normalize_severity(text: str | None) -> str | None:
     m = _P_LEVEL.search(text)
     if m:
         return f"P{min(int(m.group(1)), 3)}"
-    m = _SEV_LEVEL.search(text)
+    m = _SEV_LEVEL.search(text) or _S_LEVEL.search(text)
     if m:
         return f"P{min(max(int(m.group(1)) - 1, 0), 3)}"
     words = re.findall(r"[a-z]+", text.lower())
