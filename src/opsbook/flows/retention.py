@@ -64,16 +64,31 @@ def _ended_before(cutoff: datetime) -> Any:
     )
 
 
-def _alert_ids(s: Session, tenant: str, cutoff: datetime, after: str, n: int) -> list[str]:
-    q = (
-        select(Alert.id)
-        .join(Incident, Incident.id == Alert.incident_id)
-        .where(Alert.tenant == tenant, Alert.id > after, Alert.last_received_at < cutoff)
-        .where(*_ended_before(cutoff))
-        .order_by(Alert.id)
-        .limit(n)
+def _alert_ids(
+    s: Session, tenant: str, cutoff: datetime, after: str, n: int
+) -> tuple[list[str], str]:
+    """Up to ``n`` old alerts of the next ended incidents after ``after`` (by incident id), found
+    through the alerts' incident index; the cursor moves on once those incidents are done."""
+    old = exists().where(Alert.incident_id == Incident.id, Alert.last_received_at < cutoff)
+    chunk = list(
+        s.scalars(
+            select(Incident.id)
+            .where(Incident.tenant == tenant, Incident.id > after, old)
+            .where(*_ended_before(cutoff))
+            .order_by(Incident.id)
+            .limit(50)
+        )
     )
-    return list(s.scalars(q))
+    if not chunk:
+        return [], after
+    ids = list(
+        s.scalars(
+            select(Alert.id)
+            .where(Alert.incident_id.in_(chunk), Alert.last_received_at < cutoff)
+            .limit(n)
+        )
+    )
+    return ids, (chunk[-1] if len(ids) < n else after)
 
 
 def _delivery_ids(s: Session, tenant: str, cutoff: datetime, after: str, n: int) -> list[str]:
@@ -177,14 +192,28 @@ def _purge_steps(s: Session, ids: list[str]) -> int:
     return n
 
 
-Picker = Callable[[Session, str, datetime, str, int], list[str]]
+Picker = Callable[[Session, str, datetime, str, int], tuple[list[str], str]]
+
+
+def _keyset(pick: Callable[[Session, str, datetime, str, int], list[str]]) -> Picker:
+    """A picker over one table's primary key: the cursor is the last id taken."""
+
+    def picker(
+        s: Session, tenant: str, cutoff: datetime, after: str, n: int
+    ) -> tuple[list[str], str]:
+        ids = pick(s, tenant, cutoff, after, n)
+        return ids, (ids[-1] if ids else after)
+
+    return picker
+
+
 Remover = Callable[[Session, list[str]], int]
 PLAN: Mapping[str, tuple[Picker, Remover]] = {
     "alerts": (_alert_ids, _purge_alerts),
-    "step_outputs": (_step_ids, _purge_steps),
-    "deliveries": (_delivery_ids, _purge_deliveries),
-    "postmortems": (_postmortem_ids, _purge_postmortems),
-    "incidents": (_incident_ids, _purge_incidents),
+    "step_outputs": (_keyset(_step_ids), _purge_steps),
+    "deliveries": (_keyset(_delivery_ids), _purge_deliveries),
+    "postmortems": (_keyset(_postmortem_ids), _purge_postmortems),
+    "incidents": (_keyset(_incident_ids), _purge_incidents),
 }
 
 
@@ -239,17 +268,16 @@ class Retention:
             if max_batches is not None and batches >= max_batches:
                 done = False
                 break
+            t0 = time.monotonic()
             with self.sessions.begin() as s:
-                ids = pick(s, tenant, cutoff, after, size)
-                if not ids:
+                ids, cursor = pick(s, tenant, cutoff, after, size)
+                if not ids and cursor == after:
                     break
-                rows += purge(s, ids)
-                after = ids[-1]
-            batches += 1
-            if len(ids) < size and kind != "incidents":
-                break
-            if pause > 0:
-                self.pause(pause)
+                rows += purge(s, ids) if ids else 0
+                after = cursor
+            batches += 1 if ids else 0
+            if pause > 0 and ids:  # rest at least as long as the batch held the database
+                self.pause(max(pause, time.monotonic() - t0))
         if rows:
             self._record(tenant, kind, cutoff, started, rows, batches)
         return rows, batches, done
