@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 UV    := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
-PORT  ?= 8080
+# the port of `make run`: make run PORT=9000, or OPSBOOK_PORT=9000 make run
+PORT  ?= $(or $(OPSBOOK_PORT),8080)
 
 .PHONY: setup run test test-deps lint typecheck check bench soak clean
 

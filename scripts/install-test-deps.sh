@@ -10,6 +10,7 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)  # load generator for make bench
+command -v curl >/dev/null 2>&1 || need+=(curl)  # the README test runs its curl examples
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "test services: all present"
