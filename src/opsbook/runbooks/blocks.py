@@ -262,6 +262,8 @@ def split_shell(content: str, first_line: int, *, console: bool = False) -> list
     for idx, raw in enumerate(lines):
         lineno = first_line + idx
         if buf:
+            if prompt_only and raw.startswith("> "):
+                raw = raw[2:]  # the shell's continuation prompt (PS2) in a transcript
             buf.append(raw)
             if heredoc is not None:
                 if raw.strip().lstrip("\t") == heredoc:

@@ -17,6 +17,7 @@ import re
 from opsbook.runbooks.classify import sniff_query
 from opsbook.runbooks.commands.argv import words
 from opsbook.runbooks.commands.dispatch import KNOWN_PROGRAMS, strip_wrappers
+from opsbook.runbooks.commands.system import DESTRUCTIVE_TOOLS, READ_ONLY_TOOLS
 from opsbook.runbooks.names import code_spans
 from opsbook.runbooks.shellwords import tokenize_shared as tokenize
 
@@ -41,6 +42,10 @@ _NOT_PROGRAMS = words(
     """note notes warning tip step steps output example result results error errors ok
     done yes no true false null none todo see check make ensure verify confirm look wait"""
 )
+_BARE_COMMANDS = (READ_ONLY_TOOLS | DESTRUCTIVE_TOOLS) - words(
+    "true false yes exit return break continue wait trap shift : test [ [[ time sleep read"
+)
+"""Programs that do something useful with no argument at all (``reboot``, ``uptime``)."""
 _SHELL_WORDS = frozenset({"for", "while", "until", "if", "case", "function", "select"})
 _ASSIGN = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=")
 _PSQL_META = re.compile(r"^\\(?:d[a-zA-Z]*\+?|l\+?|x|timing|conninfo|c)(?:\s|$)")
@@ -48,6 +53,7 @@ _NEGATED = re.compile(
     r"(?i)\b(?:never|don'?t|do not|avoid|must not|should not|shouldn'?t|instead of|rather than"
     r"|not)\b[^.;:!?,]*$"
 )
+_VERSION_LINE = re.compile(r"^[\w.-]+ v?\d+\.\d+[\w.+-]*(?: \(|,|$)")
 _COLUMNS = re.compile(r"\S(?: {2,}|\t)\S")
 _IMPERATIVE = re.compile(
     r"(?i)\b(?:run|running|execute|type|enter|issue|invoke|try|with|via|using|use|command)"
@@ -69,6 +75,8 @@ def command_line(text: str, *, block: bool = False, strict: bool = False) -> boo
         return False
     if "\n" not in t and _COLUMNS.search(t) and len(_COLUMNS.findall(t)) >= 2:
         return _quoted_columns(t)
+    if _VERSION_LINE.match(t):
+        return False  # "resize2fs 1.46.5 (30-Dec-2021)": a program printing its version
     q = sniff_query(t)
     if q in ("sql", "cypher") and len(t.split()) >= 2:
         return True
@@ -116,15 +124,16 @@ def command_line(text: str, *, block: bool = False, strict: bool = False) -> boo
 
 
 def _not_prose(words: list[str]) -> bool:
-    """False for English: small words with nothing command-like, or a sentence's ending."""
+    """False for English: small words with nothing command-like, or a sentence's ending
+    (``kill the process``, ``make sure the queue drains``, ``ssh into the box``)."""
     small = sum(1 for w in words[1:] if w.lower().strip(",.;:") in _STOPWORDS)
     flags = sum(1 for w in words[1:] if _ARG_SIGNAL.search(w))
-    if small >= 2 and flags == 0:
+    if small and flags == 0 and len(words) >= 3:
         return False
     if small >= 3 and flags <= 1:
         return False
     last = words[-1]
-    return not (len(words) >= 5 and last.endswith(".") and flags == 0)
+    return not (len(words) >= 3 and last.endswith(".") and flags == 0)
 
 
 def _quoted_columns(text: str) -> bool:
@@ -159,6 +168,7 @@ def prose_commands(raw: str, above: str = "") -> list[str]:
             _IMPERATIVE.search(before[-40:].rstrip("` "))
             and command_line(s, block=True)
             and not _ASSIGN.match(s)
+            and (" " in s or s in _BARE_COMMANDS)
         ):
             out.append(s)
     return out

@@ -339,9 +339,15 @@ def simple_command(cmd: SimpleCommand, *, piped: bool) -> Part:
         return Part("shell", None, unk("ssh opens an interactive session"))
     if words[0] in ("mongosh", "mongo"):
         code = flag_value(words[1:], "--eval") or ""
-        if re.search(r"\b(drop|delete|remove)\w*\s*\(", code, re.I):
-            part = Part("shell", None, des("mongo --eval deletes data"))
-        elif re.search(r"\b(insert|update|create|replace)\w*\s*\(", code, re.I):
+        if re.search(r"\b(drop|delete|remove|shutdownServer|killOp)\w*\s*\(", code, re.I):
+            part = Part("shell", None, des("mongo --eval deletes data or stops the server"))
+        elif re.search(
+            r"\b(insert|update|create|replace|stepDown|reconfig|add|setParameter|fsyncLock"
+            r"|fsyncUnlock|freeze|compact|rename\w*|save|bulkWrite|findAndModify|findOneAnd\w+"
+            r"|resync|initiate)\w*\s*\(",
+            code,
+            re.I,
+        ):
             part = Part("shell", None, mut("mongo --eval writes data"))
         elif code:
             part = Part("shell", None, ro("mongo --eval only reads"))

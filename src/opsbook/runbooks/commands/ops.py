@@ -438,7 +438,7 @@ def cluster_tool(prog: str, args: list[str], cmd: SimpleCommand, piped: bool) ->
 
 
 _PS_READ = re.compile(
-    r"^(?:Get|Test|Show|Select|Measure|Find|Resolve|Where|Format|Compare|Read|Search|Trace|Wait|Out-Host|Out-String|ConvertTo|ConvertFrom|Write-Host|Write-Output)(?:-|$)",
+    r"^(?:Get|Test|Show|Select|Sort|Group|Out-Null|Join-Path|Split-Path|Measure|Find|Resolve|Where|Format|Compare|Read|Search|Trace|Wait|Out-Host|Out-String|ConvertTo|ConvertFrom|Write-Host|Write-Output)(?:-|$)",
     re.I,
 )
 _PS_DESTROY = re.compile(
