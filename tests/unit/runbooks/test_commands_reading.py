@@ -61,7 +61,8 @@ TRANSCRIPTS = [
         [("python", "destructive", "import os\nos.remove('/tmp/x')\nprint(1)")],
     ),
     (
-        "PS C:\\> Stop-Service -Name Spooler\nPS C:\\> Get-Service Spooler\n\nStatus   Name\n------   ----\nStopped  Spooler",
+        "PS C:\\> Stop-Service -Name Spooler\nPS C:\\> Get-Service Spooler\n\n"
+        "Status   Name\n------   ----\nStopped  Spooler",
         "powershell",
         [
             ("shell", "mutating", "Stop-Service -Name Spooler"),
