@@ -233,8 +233,10 @@ class Builder:
         from_heading: bool = True,
         slug: str | None = None,
         raw: str = "",
+        read: bool = True,
     ) -> SectionDraft:
-        """Open a section (from a heading, a Problem: label or a table row)."""
+        """Open a section (from a heading, a Problem: label or a table row); ``read``: look
+        for alerts and severity in its heading (not for text before the first heading)."""
         while self.section_stack and self.section_stack[-1].level >= level:
             self.section_stack.pop()
         sec = SectionDraft(
@@ -246,8 +248,9 @@ class Builder:
             from_heading=from_heading,
             parent=self.section_stack[-1] if self.section_stack else None,
         )
-        sec.note(line, "heading: section")
-        self._read_heading(sec, raw)
+        sec.note(line, "heading: section" if read else "section (text before any heading)")
+        if read:
+            self._read_heading(sec, raw)
         self.sections.append(sec)
         self.section_stack.append(sec)
         self.current = sec
@@ -379,7 +382,8 @@ class Builder:
         """The current section, or one for content before the first heading."""
         if self.current is None:
             heading = self.title or PurePosixPath(self.path).stem or "Runbook"
-            self.new_section(heading, line, 0)
+            # not a heading: its name is not read as alerts, and an H1 that follows takes over
+            self.new_section(heading, line, 0, from_heading=False, read=False)
         assert self.current is not None
         return self.current
 
