@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import structlog
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from opsbook.api.state import AppState
 from opsbook.core.errors import AuthError, PermissionDenied
 from opsbook.flows.tokens import authenticate, hash_secret
 from opsbook.storage.db import translate_errors
+
+log = structlog.get_logger("opsbook.auth")
 
 ROLE_RANK = {"viewer": 0, "responder": 1, "commander": 2, "admin": 3}
 
@@ -35,26 +41,69 @@ class Principal:
         return f"integration:{self.integration}" if self.kind == "intake" else self.name
 
 
-class TokenCache:
-    """Reuses a lookup for a few seconds so intake does not query the token table per request."""
+RECHECK_SECONDS = 1.0
+"""A cached token is checked against the database again at least this often, so a token
+revoked on any replica is refused everywhere within a second."""
 
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
+
+class TokenCache:
+    """Token lookups reused so intake does not query the token table per request.
+
+    An entry is served for at most ``min(ttl, RECHECK_SECONDS)`` after its lookup; from half
+    that age on, the first request to use it starts a fresh lookup in the background (one per
+    token at a time) and keeps being served the cached answer until it lands, so under steady
+    load no request waits for the token table. A revoked or deleted token leaves the cache at
+    the next lookup. ``monotonic`` is injectable so tests can age entries without sleeping.
+    """
+
+    def __init__(self, ttl: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = min(ttl, RECHECK_SECONDS)
+        self.monotonic = monotonic
         self._items: dict[str, tuple[float, Principal]] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     def get(self, key: str) -> Principal | None:
+        """The cached principal while its lookup is fresh enough, else None."""
         hit = self._items.get(key)
-        if hit and hit[0] > time.monotonic():
+        if hit and self.monotonic() - hit[0] < self.ttl:
             return hit[1]
         return None
 
-    def put(self, key: str, value: Principal) -> None:
+    def stale(self, key: str) -> bool:
+        """Whether the entry is old enough to be looked up again (in the background)."""
+        hit = self._items.get(key)
+        return hit is not None and self.monotonic() - hit[0] >= self.ttl / 2
+
+    def put(self, key: str, value: Principal, looked_up_at: float | None = None) -> None:
         if len(self._items) > 10000:
             self._items.clear()
-        self._items[key] = (time.monotonic() + self.ttl, value)
+        self._items[key] = (self.monotonic() if looked_up_at is None else looked_up_at, value)
+
+    def drop(self, key: str) -> None:
+        self._items.pop(key, None)
 
     def clear(self) -> None:
         self._items.clear()
+
+    def refresh(self, key: str, lookup: Callable[[], Awaitable[Principal]]) -> None:
+        """Look ``key`` up again in the background unless a lookup of it is under way."""
+        if key in self._refreshing:
+            return
+        started = self.monotonic()
+
+        async def run() -> None:
+            try:
+                found = await lookup()
+            except AuthError:
+                self.drop(key)  # revoked: refused from the next request on
+            except Exception:  # noqa: BLE001 - storage trouble: the entry ages out instead
+                log.info("token_recheck_failed")
+            else:
+                self.put(key, found, started)
+            finally:
+                self._refreshing.pop(key, None)
+
+        self._refreshing[key] = asyncio.get_running_loop().create_task(run())
 
 
 def state_of(request: Request) -> AppState:
@@ -68,6 +117,16 @@ def _lookup(st: AppState, secret: str) -> Principal:
         return Principal(t.id, t.tenant, t.name, t.kind, t.role, t.integration)
 
 
+def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """``Authorization: Bearer <token>`` read as ``HTTPBearer(auto_error=False)`` reads it,
+    for the lean intake routes that do not go through FastAPI's dependencies."""
+    value = request.headers.get("authorization")
+    scheme, credentials = get_authorization_scheme_param(value)
+    if not (value and scheme and credentials) or scheme.lower() != "bearer":
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
+
+
 async def principal(
     request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Principal:
@@ -77,11 +136,14 @@ async def principal(
         )
     st = state_of(request)
     cache: TokenCache = request.app.state.token_cache
-    key = hash_secret(creds.credentials)
+    secret = creds.credentials
+    key = hash_secret(secret)
     found = cache.get(key)
     if found is None:
-        found = await run_in_threadpool(_lookup, st, creds.credentials)
+        found = await run_in_threadpool(_lookup, st, secret)
         cache.put(key, found)
+    elif cache.stale(key):
+        cache.refresh(key, lambda: run_in_threadpool(_lookup, st, secret))
     return found
 
 

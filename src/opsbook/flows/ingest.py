@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from opsbook.config.models import Config
@@ -30,6 +30,7 @@ from opsbook.intake.models import AlertIn, EventAction
 from opsbook.intake.routing import Decision, decide
 from opsbook.runbooks.match import Match
 from opsbook.storage import repos
+from opsbook.storage.bulk import insert_rows
 from opsbook.storage.jobs import follow_severity, job_row, severity_priority
 from opsbook.storage.tables import Alert, Escalation, Incident, Job, TimelineEntry
 
@@ -517,8 +518,7 @@ class _Work:
             (ESCALATIONS, self.new_escalations),
             (JOBS, self.new_jobs),
         ):
-            if rows:
-                self.s.execute(insert(table), rows)
+            insert_rows(self.s.connection(), table, rows)
         self.s.flush()
         for inc in auto_resolved:  # after the insert: the draft points at the incident row
             draft_on_resolve(self.s, inc, self.now, self.config.postmortems.policy())
