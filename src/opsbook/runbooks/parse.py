@@ -328,6 +328,9 @@ def _finish(b: Builder, fm: dict[str, object], line_count: int) -> list[Section]
                 s.note(s.line, f"field:severity {parent.severity} (from '{parent.heading}')")
             parent = parent.parent
     kept = {id(s) for s in drafts if _has_content(s)}
+    taken = {s.slug for s in drafts if s is not root}
+    if root is not None and not root.from_heading and root.slug in taken:
+        root.slug = b.slugs.unique(root.heading)  # a front-matter title repeated by a heading
     out: list[Section] = []
     for i, s in enumerate(drafts):
         if id(s) not in kept:

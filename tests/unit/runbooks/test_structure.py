@@ -4,6 +4,9 @@ that `runbooks explain` prints."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from opsbook.runbooks.explain import explain, find_section
 from opsbook.runbooks.lint import lint
 from opsbook.runbooks.review import review
@@ -156,3 +159,54 @@ Then look at the dashboard.
     assert by_line[11].startswith("step 1 redis read-only")
     assert by_line[12] == "fence end"
     assert by_line[14] == "prose"
+
+
+_PIECES = [
+    "\n",
+    "\n\n",
+    "# ",
+    "## ",
+    "### ",
+    "{#x}",
+    "{#",
+    "}",
+    "<!--",
+    "-->",
+    "| Name | Summary | Severity | Runbook |\n|---|---|---|---|\n",
+    "| `AlertA` | s | critical | [r](#alerta) |\n",
+    "| Incident | Severity |\n|---|---|\n| Disk full | P1 |\n",
+    "SEV-1: ",
+    "Severity: ",
+    "**Alarm**: ",
+    "AlertA",
+    "alert-b-c",
+    " | ",
+    " / ",
+    "Diagnosis",
+    "Mitigation",
+    "Symptoms",
+    "Disk full",
+    "```bash\nkubectl delete pod x\n```\n",
+    "```yaml\n- alert: R\n  labels:\n    severity: page\n```\n",
+    "- ",
+    "---\ntitle: T\n---\n",
+    "---\ntitle: AlertA\n---\n",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_any_structure_reads_with_unique_ids_and_explainable_lines(text: str) -> None:
+    from opsbook.runbooks.parse import parse_runbook
+
+    rb = parse_runbook(text, "fuzz/AlertFile.md")
+    assert all("could not read" not in e for e in rb.errors)
+    ids = [s.id for s in rb.sections]
+    assert len(ids) == len(set(ids)), ids
+    n_lines = len(text.split("\n"))
+    for s in rb.sections:
+        assert rb.section(s.id) is s
+        assert s.line <= s.end_line <= max(n_lines, s.line)
+        assert all(1 <= line <= n_lines for line, _ in s.readings if line)
+        readings = explain(rb, s, text)
+        assert [r.line for r in readings] == list(range(max(s.line, 1), s.end_line + 1))
