@@ -425,7 +425,14 @@ class OpsbookServer:
                     return items
 
     def incident(self, token: str, incident_id: str) -> dict[str, Any]:
+        """The incident with all its alerts (follows ``alerts_next`` pages)."""
         r = self.get(f"/api/v1/incidents/{incident_id}", token)
         assert r.status_code == 200, r.text
         body: dict[str, Any] = r.json()
+        more = body.get("alerts_next")
+        while more:
+            page = self.get(more, token)
+            assert page.status_code == 200, page.text
+            body["alerts"] += page.json()["items"]
+            more = page.json()["next"]
         return body

@@ -155,6 +155,12 @@ class EntryOut(BaseModel):
 class IncidentDetail(IncidentOut):
     alerts: list[AlertOut]
     timeline: list[EntryOut]
+    alerts_next: str | None = Field(
+        default=None, description="URL of the next page of alerts (null: this is all of them)"
+    )
+    timeline_next: str | None = Field(
+        default=None, description="URL of the next page of the timeline (null: all of it)"
+    )
 
     @classmethod
     def full(
@@ -164,6 +170,9 @@ class IncidentDetail(IncidentOut):
         entries: Sequence[TimelineEntry],
         now: datetime,
         section: dict[str, Any] | None = None,
+        *,
+        alerts_next: str | None = None,
+        timeline_next: str | None = None,
     ) -> IncidentDetail:
         base = IncidentOut.of(inc, now).model_dump()
         base["runbook"] = RunbookMatch.of(inc, section)
@@ -171,7 +180,23 @@ class IncidentDetail(IncidentOut):
             **base,
             alerts=[AlertOut.of(a) for a in alerts],
             timeline=[EntryOut.of(e) for e in entries],
+            alerts_next=alerts_next,
+            timeline_next=timeline_next,
         )
+
+
+class AlertPage(BaseModel):
+    """One page of an incident's alerts, oldest first; ``next`` is the following page's URL."""
+
+    items: list[AlertOut]
+    next: str | None
+
+
+class EntryPage(BaseModel):
+    """One page of an incident's timeline, oldest first; ``next`` is the following page's URL."""
+
+    items: list[EntryOut]
+    next: str | None
 
 
 class IncidentPage(BaseModel):

@@ -34,6 +34,7 @@ from opsbook.escalation.policy import acknowledge as ack_state
 from opsbook.escalation.policy import resolve as resolve_state
 from opsbook.escalation.schedules import Override
 from opsbook.escalation.targets import UnknownSchedule, resolve_targets
+from opsbook.flows.figures import note_level
 from opsbook.incidents.models import EntryKind, Severity
 from opsbook.jobs.worker import JobKind
 from opsbook.storage import jobs, repos
@@ -339,6 +340,7 @@ class Escalator:
                 "late_seconds": action.late.total_seconds(),
             },
         )
+        note_level(s, esc.tenant, inc.id, action.level)  # the report's "escalated"
         unreached = [
             user for user in users if self.page(s, inc, user, action.level, new.token, now) == []
         ]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from opsbook.config.models import Config
 from opsbook.core.ids import new_id
 from opsbook.flows.escalation import paging_rows, stop_paging, unpaged_row
+from opsbook.flows.figures import note_alertnames
 from opsbook.flows.postmortems import draft_on_resolve
 from opsbook.flows.runbook_catalog import runbook_id
 from opsbook.flows.silences import Quiet
@@ -519,6 +520,7 @@ class _Work:
             (JOBS, self.new_jobs),
         ):
             insert_rows(self.s.connection(), table, rows)
+        note_alertnames(self.s, self.tenant, ((a.incident_id, a.alertname) for a in self.new_alerts))
         self.s.flush()
         for inc in auto_resolved:  # after the insert: the draft points at the incident row
             draft_on_resolve(self.s, inc, self.now, self.config.postmortems.policy())

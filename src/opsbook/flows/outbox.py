@@ -168,7 +168,7 @@ def incident_diagnostics(s: Session, incident: Incident, limit: int = 10) -> lis
 
 def _summary(s: Session, incident: Incident) -> str:
     """The first alert's summary (the incident title is ``alertname: summary``)."""
-    for alert in repos.incident_alerts(s, incident.tenant, incident.id)[:1]:
+    for alert in repos.incident_alerts(s, incident.tenant, incident.id, limit=1):
         a = alert.annotations or {}
         text = a.get("summary") or a.get("description") or a.get("message")
         if isinstance(text, str) and text.strip():

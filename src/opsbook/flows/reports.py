@@ -1,7 +1,8 @@
 """Report use cases: read a tenant's incidents of a period into plain records and compute figures.
 
 Also the source of the ``/metrics`` report gauges: every scrape recomputes the last 30 days per
-tenant, service and severity from the database, so every replica reports the same numbers.
+tenant, service and severity from the database, so every replica reports the same numbers. Both
+read the period's incident rows and summary rows only (``load_records``), never history.
 """
 
 from __future__ import annotations
@@ -9,23 +10,34 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock
-from opsbook.incidents.models import EntryKind
 from opsbook.reports.compute import Figures, Report, compute_report, figures
 from opsbook.reports.models import IncidentRecord, Period, StepRecord
-from opsbook.storage.tables import Alert, Incident, StepRun, TimelineEntry
+from opsbook.storage.tables import Incident, StepRun
+from opsbook.storage.tables_summary import IncidentAlertName, IncidentLevel
 
 METRICS_WINDOW = timedelta(days=30)
 
 
-def _chunks(ids: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
+def _incidents(
+    tenant: str, period: Period, service: str | None, severity: str | None
+) -> list[ColumnElement[bool]]:
+    where = [
+        Incident.tenant == tenant,
+        Incident.created_at >= period.start,
+        Incident.created_at < period.end,
+    ]
+    if service:
+        where.append(Incident.service == service)
+    if severity:
+        where.append(Incident.severity == severity)
+    return where
 
 
 def load_records(
@@ -35,66 +47,74 @@ def load_records(
     *,
     service: str | None = None,
     severity: str | None = None,
+    alertnames: bool = True,
 ) -> tuple[list[IncidentRecord], list[StepRecord]]:
-    """The tenant's incidents created in ``period`` and their step runs, as plain records."""
-    q = select(Incident).where(
-        Incident.tenant == tenant,
-        Incident.created_at >= period.start,
-        Incident.created_at < period.end,
-    )
-    if service:
-        q = q.where(Incident.service == service)
-    if severity:
-        q = q.where(Incident.severity == severity)
-    incidents = list(s.scalars(q))
-    ids = [i.id for i in incidents]
-    names: dict[str, set[str]] = defaultdict(set)
-    levels: dict[str, int] = {}
+    """The tenant's incidents created in ``period`` and their step runs, as plain records.
+
+    Three indexed queries over the period's incidents: their rows joined with the summary of
+    their escalation level, their alert names (``tables_summary``; skipped when ``alertnames``
+    is false) and their step runs. Nothing reads alerts or timelines, whatever their number.
+    """
+    where = _incidents(tenant, period, service, severity)
+    level = func.coalesce(IncidentLevel.level, -1)
+    rows: Sequence[Any] = s.execute(
+        select(*_RECORD_COLUMNS, level)
+        .outerjoin(IncidentLevel, IncidentLevel.incident_id == Incident.id)
+        .where(*where)
+    ).all()
+    names: dict[str, list[str]] = defaultdict(list)
+    if alertnames and rows:
+        q = (
+            select(IncidentAlertName.incident_id, IncidentAlertName.alertname)
+            .join(Incident, Incident.id == IncidentAlertName.incident_id)
+            .where(*where)
+        )
+        for iid, name in s.execute(q):
+            names[iid].append(name)
     steps: list[StepRecord] = []
-    for part in _chunks(ids):
-        for iid, name in s.execute(
-            select(Alert.incident_id, Alert.alertname).where(
-                Alert.tenant == tenant, Alert.incident_id.in_(part)
+    if rows:
+        q2 = (
+            select(
+                StepRun.incident_id,
+                StepRun.runbook_id,
+                StepRun.section_id,
+                StepRun.status,
+                StepRun.safety,
+                StepRun.finished_at,
             )
-        ):
-            names[iid].add(name)
-        for iid, data in s.execute(
-            select(TimelineEntry.incident_id, TimelineEntry.data).where(
-                TimelineEntry.tenant == tenant,
-                TimelineEntry.incident_id.in_(part),
-                TimelineEntry.kind == EntryKind.ESCALATION.value,
-            )
-        ):
-            level = (data or {}).get("level")
-            if isinstance(level, int):
-                levels[iid] = max(levels.get(iid, -1), level)
-        steps += [
-            StepRecord(r.incident_id, r.runbook_id, r.section_id, r.status, r.safety, r.finished_at)
-            for r in s.scalars(
-                select(StepRun).where(StepRun.tenant == tenant, StepRun.incident_id.in_(part))
-            )
-        ]
+            .join(Incident, Incident.id == StepRun.incident_id)
+            .where(StepRun.tenant == tenant, *where)
+            .order_by(StepRun.requested_at, StepRun.id)
+        )
+        steps = [StepRecord(*r) for r in s.execute(q2)]
     records = [
         IncidentRecord(
-            id=i.id,
-            tenant=i.tenant,
-            service=i.service,
-            severity=i.severity,
-            created_at=i.created_at,
-            ack_deadline=i.ack_deadline,
-            first_alert_at=i.first_alert_at,
-            acknowledged_at=i.acknowledged_at,
-            resolved_at=i.resolved_at,
-            closed_at=i.closed_at,
-            close_reason=i.close_reason,
-            runbook_id=i.runbook_id,
-            section_id=i.section_id,
-            escalation_level=levels.get(i.id, -1),
-            alertnames=tuple(sorted(names[i.id])),
+            **dict(zip(_RECORD_FIELDS, r[:-1], strict=True)),
+            escalation_level=r[-1],
+            alertnames=tuple(sorted(names.get(r[0], ()))),
         )
-        for i in incidents
+        for r in rows
     ]
     return records, steps
+
+
+_RECORD_COLUMNS = (
+    Incident.id,
+    Incident.tenant,
+    Incident.service,
+    Incident.severity,
+    Incident.created_at,
+    Incident.ack_deadline,
+    Incident.first_alert_at,
+    Incident.acknowledged_at,
+    Incident.resolved_at,
+    Incident.closed_at,
+    Incident.close_reason,
+    Incident.runbook_id,
+    Incident.section_id,
+)
+"""The incident columns an ``IncidentRecord`` takes, in its field order."""
+_RECORD_FIELDS: tuple[str, ...] = tuple(c.key for c in _RECORD_COLUMNS)
 
 
 def tenant_report(
@@ -134,7 +154,7 @@ def metric_samples(s: Session, config: Config, now: datetime) -> list[Sample]:
     period = Period(now - METRICS_WINDOW, now)
     out: list[Sample] = []
     for t in config.tenants:
-        incidents, steps = load_records(s, t.name, period)
+        incidents, steps = load_records(s, t.name, period, alertnames=False)
         groups: dict[tuple[str, str], list[IncidentRecord]] = defaultdict(list)
         for i in incidents:
             groups[(i.service, i.severity)].append(i)

@@ -336,6 +336,7 @@ from opsbook.storage import (  # noqa: E402
     tables_inbox,
     tables_learning,
     tables_pressure,
+    tables_summary,
     tables_verify,
     tables_web,
 )
@@ -347,6 +348,7 @@ FEATURE_TABLES = (
     tables_inbox,
     tables_learning,
     tables_pressure,
+    tables_summary,
     tables_verify,
     tables_web,
 )

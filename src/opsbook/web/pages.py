@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from opsbook.api.auth import state_of
 from opsbook.api.problems import STATUS
+from opsbook.api.routes import incidents as incident_api
 from opsbook.api.schemas import IncidentDetail
 from opsbook.core.errors import OpsbookError
 from opsbook.flows import postmortems as pm_flows
@@ -65,11 +66,14 @@ def incident_context(
     st = state_of(request)
     now = st.clock.now()
     inc = repos.get_incident(s, who.tenant, incident_id)  # NotFound for another tenant's id
-    detail = IncidentDetail.full(
+    alerts, alerts_cursor = repos.alerts_page(s, inc.tenant, inc.id, incident_api.ALERTS_PAGE)
+    entries, _ = repos.timeline_page(s, inc.tenant, inc.id, incident_api.TIMELINE_PAGE)
+    detail = IncidentDetail.full(  # first pages only: an incident may hold a million alerts
         inc,
-        repos.incident_alerts(s, inc.tenant, inc.id),
-        repos.timeline(s, inc.tenant, inc.id),
+        alerts,
+        entries,
         now,
+        alerts_next=incident_api.next_link(inc, "alerts", alerts_cursor, incident_api.ALERTS_PAGE),
     )
     heading, groups = phases(s, st.config, st.catalog, inc)
     runs = [v.last_run for g in groups for v in g.steps if v.last_run is not None]

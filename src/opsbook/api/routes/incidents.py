@@ -10,9 +10,13 @@ from sqlalchemy.orm import Session
 
 from opsbook.api.auth import Principal, require_role, state_of
 from opsbook.api.schemas import (
+    AlertOut,
+    AlertPage,
     CloseIn,
     CommentIn,
     DeclareIn,
+    EntryOut,
+    EntryPage,
     IncidentDetail,
     IncidentOut,
     IncidentPage,
@@ -51,14 +55,31 @@ def _section(request: Request, inc: Incident) -> dict[str, Any] | None:
     return section_dict(section) if section else None
 
 
+ALERTS_PAGE = 100
+"""Alerts shown with the incident; more follow page by page (``alerts_next``)."""
+TIMELINE_PAGE = 200
+"""Timeline entries shown with the incident; more follow page by page (``timeline_next``)."""
+
+
+def next_link(inc: Incident, part: str, cursor: str | None, limit: int) -> str | None:
+    return f"{router.prefix}/{inc.id}/{part}?cursor={cursor}&limit={limit}" if cursor else None
+
+
 def _detail(request: Request, s: Session, inc: Incident) -> IncidentDetail:
+    """The incident with the first page of its alerts and of its timeline, and links to more."""
     s.flush()
     now = state_of(request).clock.now()
-    alerts, entries = (
-        repos.incident_alerts(s, inc.tenant, inc.id),
-        repos.timeline(s, inc.tenant, inc.id),
+    alerts, alerts_cursor = repos.alerts_page(s, inc.tenant, inc.id, ALERTS_PAGE)
+    entries, entries_cursor = repos.timeline_page(s, inc.tenant, inc.id, TIMELINE_PAGE)
+    return IncidentDetail.full(
+        inc,
+        alerts,
+        entries,
+        now,
+        _section(request, inc),
+        alerts_next=next_link(inc, "alerts", alerts_cursor, ALERTS_PAGE),
+        timeline_next=next_link(inc, "timeline", entries_cursor, TIMELINE_PAGE),
     )
-    return IncidentDetail.full(inc, alerts, entries, now, _section(request, inc))
 
 
 @router.get("", response_model=IncidentPage, responses=_ERRORS)
@@ -125,6 +146,54 @@ def get_incident(
 ) -> IncidentDetail:
     """One incident with its alerts and timeline."""
     return _tx(request, lambda s: _detail(request, s, repos.get_incident(s, p.tenant, incident_id)))
+
+
+Cursor = Annotated[
+    str | None, Query(max_length=200, description="from the previous page's `next`; omit to start")
+]
+
+
+@router.get("/{incident_id}/alerts", response_model=AlertPage, responses=_ERRORS)
+def list_alerts(
+    request: Request,
+    incident_id: str,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = ALERTS_PAGE,
+    p: Principal = Depends(require_role("viewer")),
+) -> AlertPage:
+    """The incident's alerts, oldest first, one page at a time (keyset: every page is as cheap
+    as the first)."""
+    after = repos.decode_cursor(cursor) if cursor else None
+
+    def run(s: Session) -> AlertPage:
+        inc = repos.get_incident(s, p.tenant, incident_id)
+        rows, more = repos.alerts_page(s, p.tenant, inc.id, limit, after)
+        return AlertPage(
+            items=[AlertOut.of(a) for a in rows], next=next_link(inc, "alerts", more, limit)
+        )
+
+    return _tx(request, run)
+
+
+@router.get("/{incident_id}/timeline", response_model=EntryPage, responses=_ERRORS)
+def list_timeline(
+    request: Request,
+    incident_id: str,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = TIMELINE_PAGE,
+    p: Principal = Depends(require_role("viewer")),
+) -> EntryPage:
+    """The incident's timeline, oldest first, one page at a time."""
+    after = repos.decode_cursor(cursor) if cursor else None
+
+    def run(s: Session) -> EntryPage:
+        inc = repos.get_incident(s, p.tenant, incident_id)
+        rows, more = repos.timeline_page(s, p.tenant, inc.id, limit, after)
+        return EntryPage(
+            items=[EntryOut.of(e) for e in rows], next=next_link(inc, "timeline", more, limit)
+        )
+
+    return _tx(request, run)
 
 
 @router.post(
