@@ -6,7 +6,7 @@ UV    := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 # the port of `make run`: make run PORT=9000, or OPSBOOK_PORT=9000 make run
 PORT  ?= $(or $(OPSBOOK_PORT),8080)
 
-.PHONY: setup run test test-deps lint typecheck check bench soak clean
+.PHONY: setup run test test-deps lint typecheck check bench bench-scale soak clean
 
 $(UV):
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -43,6 +43,9 @@ check: lint typecheck
 
 bench: setup test-deps  ## intake throughput side by side with Alertmanager
 	$(PY) bench/intake.py
+
+bench-scale: setup test-deps  ## pages at 1M alerts / 100k incidents next to 1k (SQLite; ~5 min)
+	$(PY) bench/scale.py --json bench/results/scale-sqlite.json
 
 soak: setup test-deps  ## the ack-vs-escalation race for 40 s per database (thousands of races)
 	OPSBOOK_FENCE_RACE_SECONDS=40 $(VENV)/bin/pytest -q -n0 -p no:cacheprovider \
