@@ -336,8 +336,10 @@ def _finish(b: Builder, fm: dict[str, object], line_count: int) -> list[Section]
         if id(s) not in kept:
             continue
         phases = tuple(Phase(p.phase, p.label, p.line, tuple(p.steps)) for p in s.phases if p.steps)
-        following = [d.line for d in drafts[i + 1 :] if d.line > s.line]
-        end_line = (min(following) - 1) if following else line_count
+        j = i + 1
+        while j < len(drafts) and drafts[j].line <= s.line:
+            j += 1
+        end_line = drafts[j].line - 1 if j < len(drafts) else line_count
         parent = s.parent  # kept or not: its heading still has that anchor
         out.append(
             Section(
