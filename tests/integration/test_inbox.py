@@ -68,7 +68,9 @@ def _drain(w: Worker) -> None:
 def _token(h: Harness, tenant: str, name: str) -> dict[str, str]:
     engine = make_engine(h.url)
     with make_sessionmaker(engine).begin() as s:
-        _, secret = create_token(s, h.config, h.clock.now(), tenant=tenant, role="viewer", name=name)
+        _, secret = create_token(
+            s, h.config, h.clock.now(), tenant=tenant, role="viewer", name=name
+        )
     engine.dispose()
     return {"Authorization": f"Bearer {secret}"}
 
@@ -93,6 +95,10 @@ def test_a_page_lands_in_the_inbox_once_and_can_be_read(env: dict[str, Any]) -> 
     item = got["items"][0]
     assert item["incident_id"] == iid and item["severity"] == "P0" and not item["read"]
     assert "ApiDown" in item["title"] + item["body"]
+    link = f"/incidents/{iid}"  # the message's page link (notify.base_url + this) opens the UI
+    assert link in item["body"]
+    opened = h.client.get(link, follow_redirects=False)
+    assert opened.status_code == 307 and opened.headers["location"] == f"/ui/incidents/{iid}"
     timeline = " | ".join(e["message"] for e in h.incident(iid)["timeline"])
     assert "via inbox" in timeline and "delivered" in timeline
 

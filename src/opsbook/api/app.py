@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import structlog
 from fastapi import FastAPI
@@ -186,6 +187,11 @@ def create_app(
     def root() -> RedirectResponse:
         """A browser opening the bare address lands on the web UI (not a 404)."""
         return RedirectResponse("/ui/", status_code=307)
+
+    @app.get("/incidents/{incident_id}", include_in_schema=False)
+    def incident_link(incident_id: str) -> RedirectResponse:
+        """The page link in notifications (``notify.base_url``/incidents/ID) opens the UI's page."""
+        return RedirectResponse(f"/ui/incidents/{quote(incident_id[:64], safe='')}", 307)
 
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestBudget, seconds=settings.request_timeout)

@@ -13,9 +13,10 @@
     var newest = badge.getAttribute("data-newest") || "";
     var unread = parseInt(badge.getAttribute("data-unread") || "0", 10);
     var last = stored();
+    if (last === null) { store(newest || "-"); return; } /* first look here: old pages are not news */
     if (!newest || newest === last) return;
     store(newest);
-    if (last === null || !unread || !supported() || Notification.permission !== "granted") return;
+    if (!unread || !supported() || Notification.permission !== "granted") return;
     var n = new Notification("opsbook: " + (badge.getAttribute("data-title") || "new page"), {
       body: unread + " unread in your opsbook inbox", tag: newest
     });
