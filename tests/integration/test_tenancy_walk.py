@@ -25,6 +25,10 @@ INTAKE = {
     ("POST", "/api/v1/integrations/alertmanager"),
     ("POST", "/api/v2/alerts"),
     ("POST", "/api/v1/events"),
+    ("POST", "/api/v1/integrations/grafana"),
+    # a heartbeat's ping: an intake token of its tenant (test_heartbeats: another tenant's is 404)
+    ("POST", "/api/v1/heartbeats/{name}/ping"),
+    ("GET", "/api/v1/heartbeats/{name}/ping"),
 }
 # the whole server: an operator token only (`opsbook tokens create --operator`), no tenant admin
 OPERATOR_ONLY = {("POST", "/-/reload")}
@@ -46,6 +50,7 @@ COLLECTIONS = {
     ("GET", "/api/v1/reports"),
     ("GET", "/api/v1/checks"),
     ("GET", "/api/v1/slos"),
+    ("GET", "/api/v1/heartbeats"),
     ("GET", "/api/v2/alerts"),
     ("GET", "/api/v2/alerts/groups"),
     ("GET", "/api/v2/silences"),

@@ -21,9 +21,10 @@ from opsbook.api import problems
 from opsbook.api.auth import TokenCache
 from opsbook.api.metrics import Metrics
 from opsbook.api.middleware import BodyLimits, RequestBudget, RequestContext
-from opsbook.api.routes import am_v2
+from opsbook.api.routes import am_v2 as am_routes
 from opsbook.api.routes import audit as audit_routes
 from opsbook.api.routes import checks as checks_routes
+from opsbook.api.routes import heartbeats as heartbeats_routes
 from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
 from opsbook.api.routes import inbox as inbox_routes
 from opsbook.api.routes import postmortems as postmortems_routes
@@ -178,7 +179,8 @@ def create_app(
         silences_routes.router,
         statuspage_routes.router,
         inbox_routes.router,
-        am_v2.router,
+        am_routes.router,
+        heartbeats_routes.router,
         web_routes.router,
     ):
         app.include_router(r)
@@ -196,5 +198,5 @@ def create_app(
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestBudget, seconds=settings.request_timeout)
     app.add_middleware(RequestContext)
-    app.add_middleware(am_v2.AlertmanagerCompat)  # outermost: sees every /api/v2/ answer
+    app.add_middleware(am_routes.AlertmanagerCompat)  # outermost: sees every /api/v2/ answer
     return app

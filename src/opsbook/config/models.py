@@ -23,6 +23,7 @@ from pydantic import (
 from opsbook.config.alert_times import AlertTimes
 from opsbook.config.checks import Check, Slo
 from opsbook.config.durations import Duration
+from opsbook.config.heartbeats import Heartbeat, owners
 from opsbook.config.retention import Retention
 from opsbook.config.verification import Verification
 from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
@@ -347,6 +348,9 @@ class Config(Strict):
     maintenance: list[MaintenanceWindow] = []
     status_page: StatusPageSettings = StatusPageSettings()
     alert_times: AlertTimes = AlertTimes()
+    heartbeats: list[Heartbeat] = Field(
+        default=[], description="dead man's switches: page when pings stop (config.heartbeats)"
+    )
     retention: Retention = Field(
         default=Retention(), description="how long alerts, step outputs, … are kept, per tenant"
     )
@@ -357,6 +361,16 @@ class Config(Strict):
         default=StormPolicy(),
         description="default storm correlation of every route: {threshold, window}, or off",
     )
+
+    @model_validator(mode="after")
+    def _heartbeat_services(self) -> Config:
+        owners(self.heartbeats, [(s.tenant, s.name) for s in self.services])
+        return self
+
+    def heartbeat_tenants(self) -> list[tuple[str, Heartbeat]]:
+        """Every heartbeat with the tenant of its service."""
+        found = owners(self.heartbeats, [(s.tenant, s.name) for s in self.services])
+        return list(zip(found, self.heartbeats, strict=True))
 
     def user(self, tenant: str, name: str) -> User | None:
         return next((u for u in self.users if u.tenant == tenant and u.name == name), None)

@@ -12,6 +12,7 @@ from opsbook.core.clock import Clock
 from opsbook.core.settings import Settings
 from opsbook.flows.checks import CheckScheduler
 from opsbook.flows.escalation import Escalator
+from opsbook.flows.heartbeats import HeartbeatWatch
 from opsbook.flows.inbox import InboxSender
 from opsbook.flows.outbox import Deliverer, queue_page
 from opsbook.flows.retention import Retention
@@ -51,6 +52,7 @@ def all_job_kinds(
         **Escalator(sessions, config, clock, page).job_kinds(),
         **Deliverer(sessions, config, clock, InboxSender(sessions, clock)).job_kinds(),
         **CheckScheduler(sessions, config, catalog, clock).job_kinds(),
+        **HeartbeatWatch(sessions, config, catalog, clock).job_kinds(),
         **Retention(sessions, config, clock).job_kinds(),
         **VerifySchedule(
             sessions, config, catalog, clock, step_path=settings.step_path

@@ -264,7 +264,7 @@ def get_status(request: Request, p: Principal = Depends(require_role("viewer")))
     summary = am_api.config_summary(st.config, p.tenant)
     original = (
         f"# opsbook {__version__}: tenant {p.tenant}'s routes as an Alertmanager config "
-        "(services are receivers; variables, secrets and contacts are not shown)\n"
+        "(services are receivers; nothing else of the config is shown)\n"
         + yaml.safe_dump(summary, sort_keys=False)
     )
     return JSONResponse(

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from opsbook.api.auth import Principal, require_intake, state_of
+from opsbook.api.routes.heartbeats import take_pings
+from opsbook.api.routing_key import events_intake
 from opsbook.core.errors import PayloadTooLarge
 from opsbook.flows.ingest import IngestBatch, IngestResult
-from opsbook.intake.sources import alertmanager, events, prometheus
+from opsbook.intake.sources import alertmanager, events, grafana, prometheus
 from opsbook.intake.sources.events import Event
 from opsbook.intake.sources.prometheus import PostableAlert
 
@@ -78,11 +80,25 @@ async def alertmanager_webhook(
     _bounded(request, len(body.alerts), "alerts")
     st = state_of(request)
     alerts = alertmanager.parse(body, st.clock.now(), st.config.alert_times.bounds())
+    alerts = await take_pings(request, p, alerts)  # a heartbeat's Watchdog is a ping
     batch = IngestBatch(
         p.tenant, p.integration or "alertmanager", alerts, truncated=body.truncatedAlerts
     )
     result = await _submit(request, batch, "alertmanager")
     return _answer(result, len(alerts))
+
+
+@router.post("/api/v1/integrations/grafana", responses=_RESPONSES, response_model=IntakeAnswer)
+async def grafana_webhook(
+    body: grafana.GrafanaWebhook, request: Request, p: Principal = Depends(require_intake)
+) -> IntakeAnswer:
+    """Grafana alerting's `webhook` contact point (bearer token, or basic auth password)."""
+    _bounded(request, len(body.alerts), "alerts")
+    st = state_of(request)
+    alerts = grafana.parse(body, st.clock.now(), st.config.alert_times.bounds())
+    alerts = await take_pings(request, p, alerts)
+    batch = IngestBatch(p.tenant, p.integration or "grafana", alerts, truncated=body.truncatedAlerts)
+    return _answer(await _submit(request, batch, "grafana"), len(alerts))
 
 
 @router.post("/api/v2/alerts", responses=_RESPONSES, response_model=IntakeAnswer)
@@ -93,6 +109,7 @@ async def prometheus_alerts(
     _bounded(request, len(body), "body")
     st = state_of(request)
     alerts = prometheus.parse(body, st.clock.now(), st.config.alert_times.bounds())
+    alerts = await take_pings(request, p, alerts)
     result = await _submit(
         request, IngestBatch(p.tenant, p.integration or "prometheus", alerts), "prometheus"
     )
@@ -101,9 +118,10 @@ async def prometheus_alerts(
 
 @router.post("/api/v1/events", status_code=202, responses=_RESPONSES, response_model=EventAnswer)
 async def generic_event(
-    body: Event, request: Request, p: Principal = Depends(require_intake)
+    body: Event, request: Request, p: Principal = Depends(events_intake)
 ) -> EventAnswer:
-    """A PagerDuty Events v2-shaped event: trigger, acknowledge or resolve by `dedup_key`."""
+    """A PagerDuty Events v2-shaped event: trigger, acknowledge or resolve by `dedup_key`;
+    the intake token as a bearer token or, as PagerDuty clients send it, as `routing_key`."""
     st = state_of(request)
     bounds = st.config.alert_times.bounds()
     alert, dedup_key = events.parse(body, p.integration or "events", st.clock.now(), bounds)
