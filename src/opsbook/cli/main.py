@@ -21,6 +21,7 @@ from opsbook.cli import audit as audit_cli
 from opsbook.cli import backup as backup_cli
 from opsbook.cli import checks as checks_cli
 from opsbook.cli import erase as erase_cli
+from opsbook.cli import rollout as rollout_cli
 from opsbook.cli import routes as routes_cli
 from opsbook.cli import verify as verify_cli
 from opsbook.cli import slo as slo_cli
@@ -197,6 +198,7 @@ app.add_typer(incidents.app, name="incidents", rich_help_panel=WORK)
 app.add_typer(silences.app, name="silences", rich_help_panel=WORK)
 runbooks.app.command("verify")(verify_cli.verify_cmd)
 app.add_typer(runbooks.app, name="runbooks", rich_help_panel=RUNBOOKS)
+app.add_typer(rollout_cli.app, name="rollout", rich_help_panel=RUNBOOKS)
 app.command("run", rich_help_panel=RUNBOOKS)(run_command)
 app.add_typer(checks_cli.app, name="checks", rich_help_panel=RUNBOOKS)
 app.add_typer(slo_cli.app, name="slo", rich_help_panel=RUNBOOKS)

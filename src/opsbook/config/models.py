@@ -25,6 +25,7 @@ from opsbook.config.checks import Check, Slo
 from opsbook.config.durations import Duration
 from opsbook.config.heartbeats import Heartbeat, owners
 from opsbook.config.retention import Retention
+from opsbook.config.rollouts import Rollout
 from opsbook.config.verification import Verification
 from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
 from opsbook.core import regex
@@ -354,6 +355,9 @@ class Config(Strict):
     retention: Retention = Field(
         default=Retention(), description="how long alerts, step outputs, … are kept, per tenant"
     )
+    rollouts: list[Rollout] = Field(
+        default=[], description="canary rollouts with SLO gates, per service (config.rollouts)"
+    )
     verification: Verification = Field(
         default=Verification(), description="scheduled runs of read-only runbook steps"
     )
@@ -371,6 +375,21 @@ class Config(Strict):
         """Every heartbeat with the tenant of its service."""
         found = owners(self.heartbeats, [(s.tenant, s.name) for s in self.services])
         return list(zip(found, self.heartbeats, strict=True))
+
+    @model_validator(mode="after")
+    def _rollout_services(self) -> Config:
+        seen: set[tuple[str, str]] = set()
+        for i, r in enumerate(self.rollouts):
+            tenants = [s.tenant for s in self.services if s.name == r.service]
+            if len(tenants) != 1:
+                why = "is in several tenants" if tenants else "is not a declared service"
+                raise ValueError(f"rollouts[{i}].service: {r.service!r} {why}")
+            if (tenants[0], r.name) in seen:
+                raise ValueError(
+                    f"rollouts[{i}].name: {r.name!r} is used twice in tenant {tenants[0]}"
+                )
+            seen.add((tenants[0], r.name))
+        return self
 
     def user(self, tenant: str, name: str) -> User | None:
         return next((u for u in self.users if u.tenant == tenant and u.name == name), None)

@@ -18,6 +18,7 @@ from opsbook.flows.outbox import Deliverer, queue_page
 from opsbook.flows.retention import Retention
 from opsbook.flows.run_steps import StepRunner
 from opsbook.flows.runbook_catalog import RunbookCatalog
+from opsbook.flows.rollouts import RolloutDriver
 from opsbook.flows.verify import VerifySchedule
 from opsbook.jobs.worker import JobKind
 from opsbook.storage.tables import Incident
@@ -54,6 +55,7 @@ def all_job_kinds(
         **CheckScheduler(sessions, config, catalog, clock).job_kinds(),
         **HeartbeatWatch(sessions, config, catalog, clock).job_kinds(),
         **Retention(sessions, config, clock).job_kinds(),
+        **RolloutDriver(sessions, config, clock).job_kinds(),
         **VerifySchedule(
             sessions, config, catalog, clock, step_path=settings.step_path
         ).job_kinds(),
