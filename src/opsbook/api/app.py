@@ -50,6 +50,7 @@ from opsbook.jobs.worker import Worker
 from opsbook.notify.apprise_channel import warm_up
 from opsbook.storage import repos
 from opsbook.storage.db import make_engine, make_sessionmaker
+from opsbook.web import incident_extras
 from opsbook.web import routes as web_routes
 
 log = structlog.get_logger("opsbook.app")
@@ -184,6 +185,7 @@ def create_app(
         am_routes.router,
         heartbeats_routes.router,
         web_routes.router,
+        incident_extras.root_router,  # /favicon.ico
     ):
         app.include_router(r)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -23,7 +24,7 @@ from opsbook.incidents.models import Severity
 from opsbook.storage import repos
 from opsbook.storage.db import translate_errors
 from opsbook.web.auth import CsrfRejected, check_csrf, read_form, require, signed_in
-from opsbook.web.pages import render_incident, status_of, to_login
+from opsbook.web.pages import dry_run_text, render_incident, status_of, to_login
 from opsbook.web.render import page
 
 router = APIRouter()
@@ -63,8 +64,20 @@ def _variables(form: Form) -> dict[str, str]:
     return {k[4:]: v for k, v in form.items() if k.startswith("var.") and v.strip()}
 
 
-async def _act(request: Request, incident_id: str, action: str, fn: Act) -> Response:
-    """Session, CSRF, role, one transaction, then redirect back (or the page with the error)."""
+def _step_of(form: Form) -> int | None:
+    """The step a run form belongs to (only ever used to come back to its anchor)."""
+    raw = form.get("step", "")
+    return int(raw) if raw.isdigit() and len(raw) <= 6 else None
+
+
+async def _act(
+    request: Request, incident_id: str, action: str, fn: Act, step: int | None = None
+) -> Response:
+    """Session, CSRF, role, one transaction, then redirect back (or the page with the error).
+
+    A step's action (``step`` set, or the form's ``step`` field) comes back to that step: HTMX
+    gets the steps section with the outcome inside the step (the page keeps its place); without
+    JavaScript the redirect goes to ``#step-N``."""
     who = await signed_in(request)
     if who is None:
         return to_login(request)
@@ -74,29 +87,40 @@ async def _act(request: Request, incident_id: str, action: str, fn: Act) -> Resp
     except CsrfRejected:
         return page("forbidden.html", {"who": who}, status=403)
     st = state_of(request)
+    step = step if step is not None else _step_of(form)
+    hx = step is not None and bool(request.headers.get("hx-request"))
 
     def run() -> str | None:
         p = require(who, MINIMUM[action])
         with translate_errors(), st.sessions.begin() as s:
             return fn(s, p, form, st.clock.now())
 
+    def again(text: str, error: bool, code: int) -> Response:
+        msg = {"index": step, "text": text, "error": error} if step is not None else None
+        if hx:  # HTMX swaps only 2xx: the outcome is inside the step it belongs to
+            return render_incident(request, who, iid, template="_steps.html", step_msg=msg)
+        return render_incident(
+            request, who, iid, status=code, step_msg=msg,
+            **({"error": text} if error else {"notice": text}),
+        )  # fmt: skip
+
     iid = incident_id[:64]
     try:
         notice = await run_in_threadpool(run)
     except OpsbookError as exc:
         detail, code = exc.detail, status_of(exc)
-        return await run_in_threadpool(
-            lambda: render_incident(request, who, iid, error=detail, status=code)
-        )
+        return await run_in_threadpool(again, detail, True, code)
     if isinstance(notice, Refusal):
-        refused = str(notice)
-        return await run_in_threadpool(
-            lambda: render_incident(request, who, iid, error=refused, status=409)
-        )
+        return await run_in_threadpool(again, str(notice), True, 409)
     if notice:
-        text = notice
-        return await run_in_threadpool(lambda: render_incident(request, who, iid, notice=text))
-    return RedirectResponse(f"/ui/incidents/{iid}", status_code=303)
+        return await run_in_threadpool(again, notice, False, 200)
+    if hx:  # done: the step's old message goes
+        cleared = {"index": step, "text": "", "error": False}
+        return await run_in_threadpool(
+            lambda: render_incident(request, who, iid, template="_steps.html", step_msg=cleared)
+        )
+    anchor = f"#step-{step}" if step is not None else ""
+    return RedirectResponse(f"/ui/incidents/{iid}{anchor}", status_code=303)
 
 
 @router.post("/incidents/{incident_id}/acknowledge")
@@ -170,17 +194,15 @@ async def step_action(request: Request, incident_id: str, step: int, verb: str) 
     if verb not in ("run", "dry-run"):
         return Response("not found", status_code=404, media_type="text/plain")
 
+    if verb == "dry-run" and not request.headers.get("hx-request"):
+        return await _dry_run_back(request, incident_id[:64], step)
+
     def act(s: Session, p: Principal, form: Form, now: datetime) -> str | None:
         role = p.role or "viewer"
         if verb == "dry-run":
             inc = repos.get_incident(s, p.tenant, incident_id)
             d = step_flows.dry_run(st.config, st.catalog, inc, step, _variables(form))
-            shown = "; ".join(f"{v['name']}={v['value']} ({v['source']})" for v in d["variables"])
-            return (
-                f"Dry run of step {step}: {d['command']} → {d['target']}"
-                + (f"; variables: {shown}" if shown else "")
-                + f" (needs {d['needs_role'] or 'nobody'})"
-            )
+            return dry_run_text(d, step)
         step_flows.request_run(
             s, st.config, st.catalog, p.tenant, incident_id, step, actor=p.actor, role=role,
             variables=_variables(form), now=now, confirmation=form.get("confirmation") or None,
@@ -188,7 +210,22 @@ async def step_action(request: Request, incident_id: str, step: int, verb: str) 
         )  # fmt: skip
         return None
 
-    return await _act(request, incident_id, verb, act)
+    return await _act(request, incident_id, verb, act, step)
+
+
+async def _dry_run_back(request: Request, iid: str, step: int) -> Response:
+    """Without JavaScript a dry run goes back to its step: the incident page with
+    ``?dry_run=N`` and the typed values, which shows the dry run (it changes nothing) there."""
+    who = await signed_in(request)
+    if who is None:
+        return to_login(request)
+    form = await read_form(request)
+    try:
+        check_csrf(who, form)
+    except CsrfRejected:
+        return page("forbidden.html", {"who": who}, status=403)
+    query = urlencode({"dry_run": step, **{f"var.{k}": v for k, v in _variables(form).items()}})
+    return RedirectResponse(f"/ui/incidents/{iid}?{query}#step-{step}", status_code=303)
 
 
 @router.post("/incidents/{incident_id}/runs/{run_id}/{verb}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from opsbook.api.auth import Principal, state_of
@@ -35,7 +35,7 @@ from opsbook.web.pages import (
     status_of,
     to_login,
 )
-from opsbook.web.render import SECURITY_HEADERS, page
+from opsbook.web.render import SECURITY_HEADERS, STATIC_UI, page
 from opsbook.web.sessions import SignedIn
 
 router = APIRouter()
@@ -351,6 +351,68 @@ button.danger { background: #b3261e; border-color: #b3261e; color: #fff; font-we
 .glass-mark { color: #b3261e; text-transform: uppercase; letter-spacing: .04em; }
 @media (max-width: 40rem) { .review { grid-template-columns: 1fr; } }
 """
+
+
+ICONS = ("favicon.svg", "favicon-alert.svg")
+root_router = APIRouter(include_in_schema=False)  # outside /ui: what browsers ask for by themselves
+
+
+def _icon(name: str) -> Response:
+    return FileResponse(
+        STATIC_UI / name,
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/static/favicon.svg")
+def favicon() -> Response:
+    """The tab icon; ``favicon-alert.svg`` is the one app.js shows while incidents wait."""
+    return _icon("favicon.svg")
+
+
+@router.get("/static/favicon-alert.svg")
+def favicon_alert() -> Response:
+    return _icon("favicon-alert.svg")
+
+
+@root_router.get("/favicon.ico")
+def favicon_ico() -> Response:
+    """Browsers ask for ``/favicon.ico`` without reading the page: the same SVG."""
+    return _icon("favicon.svg")
+
+
+@router.get("/attention")
+async def attention(request: Request) -> Response:
+    """How many of the tenant's incidents nobody has acknowledged yet (the title's count and
+    the red tab icon; app.js polls this every 15 s)."""
+    who = await signed_in(request)
+    if who is None:
+        return Response(status_code=401, headers={"Cache-Control": "no-store"})
+    st = state_of(request)
+
+    def count() -> int:
+        with translate_errors(), st.sessions() as s:
+            return repos.list_incidents(s, who.tenant, statuses=["triggered"], limit=1)[1]
+
+    try:
+        n = await run_in_threadpool(count)
+    except OpsbookError:
+        return Response(status_code=503, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"unacknowledged": n},
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/static/layout.css")
+def layout_css() -> Response:
+    """The layout sheet (at-a-glance cards, phone layouts); a file next to ``app.css``."""
+    return FileResponse(
+        STATIC_UI / "layout.css",
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/extras.css")

@@ -15,9 +15,11 @@ from opsbook.api.schemas import IncidentDetail
 from opsbook.core.errors import OpsbookError
 from opsbook.flows import postmortems as pm_flows
 from opsbook.flows import statuspage as status_flows
+from opsbook.flows import steps as step_flows
 from opsbook.incidents.models import CLOSE_REASONS
 from opsbook.storage import repos
 from opsbook.storage.db import translate_errors
+from opsbook.web import incident_summary as glance
 from opsbook.web.auth import may
 from opsbook.web.render import page
 from opsbook.web.sessions import SignedIn
@@ -89,8 +91,15 @@ def incident_context(
     )
     live = awaited or any(r.status in LIVE_RUN for r in runs)
     users = sorted(u.name for u in st.config.users if u.tenant == who.tenant)
+    summary, description = glance.summary(detail.alerts)
     return {
         **base(who),
+        "now": now,
+        "glance": {"summary": summary, "description": description},
+        "paging": glance.paging(s, st.config, inc, detail.timeline, now),
+        "alert_links": glance.alert_links,
+        "max_alerts": glance.MAX_ALERTS,
+        "step_msg": None,
         "inc": detail,
         "is_open": inc.status in ("triggered", "acknowledged"),
         "ack_left": (inc.ack_deadline - now).total_seconds(),
@@ -113,19 +122,28 @@ def render_incident(
     error: str | None = None,
     notice: str | None = None,
     status: int = 200,
+    step_msg: dict[str, Any] | None = None,
 ) -> Response:
     """The incident page (or one of its fragments), with an optional error or notice banner.
 
     The whole page also carries the status-update composer (``?template=`` picks its template
     without JavaScript) and, once the incident is resolved, the post-mortem's state.
+    ``step_msg`` ({"index", "text", "error"}) shows an action's outcome inside its step; a
+    ``?dry_run=N`` query (the no-JavaScript way back from a dry run) computes it here.
     """
     try:
         with translate_errors(), state_of(request).sessions() as s:
             ctx = incident_context(request, s, who, incident_id)
+            ctx["oob"] = template == "_timeline.html"
+            ctx["step_msg"] = step_msg or dry_run_from_query(request, ctx["inc"].id, s, who)
             if template == "incident.html":
                 chosen = request.query_params.get("template", "")
                 inc = ctx["inc"]
                 ctx["composer"] = composer_context(request, s, who, inc.id, inc.status, chosen)
+                ctx["impact"] = glance.impact(
+                    s, state_of(request).config, repos.get_incident(s, who.tenant, inc.id),
+                    ctx["composer"]["updates"], state_of(request).clock.now(),
+                )  # fmt: skip
                 ctx["postmortem"] = postmortem_summary(request, s, who, ctx["inc"])
     except OpsbookError as exc:
         return error_page(request, who, exc)
@@ -173,3 +191,36 @@ def postmortem_summary(
         "due_at": doc.written.due_at,
         "open_items": sum(1 for a in doc.action_items if a.status == "open"),
     }
+
+
+def dry_run_text(d: dict[str, Any], step: int) -> str:
+    """What a dry run says: the command as it would run, where, with which values, who may."""
+    shown = "; ".join(f"{v['name']}={v['value']} ({v['source']})" for v in d["variables"])
+    return (
+        f"Dry run of step {step}: {d['command']} → {d['target']}"
+        + (f"; variables: {shown}" if shown else "")
+        + f" (needs {d['needs_role'] or 'nobody'})"
+    )
+
+
+def dry_run_from_query(
+    request: Request, incident_id: str, s: Session, who: SignedIn
+) -> dict[str, Any] | None:
+    """``?dry_run=N&var.NAME=…``: the dry run of step N again (it changes nothing), so the page a
+    no-JavaScript dry run redirects to shows its result in the step."""
+    raw = request.query_params.get("dry_run", "")
+    if not raw.isdigit() or not may(who, "responder"):
+        return None
+    st = state_of(request)
+    step = int(raw[:6])
+    variables = {
+        k[4:]: v[:2000]
+        for k, v in request.query_params.items()
+        if k.startswith("var.") and v.strip()
+    }
+    inc = repos.get_incident(s, who.tenant, incident_id)
+    try:
+        d = step_flows.dry_run(st.config, st.catalog, inc, step, variables)
+    except OpsbookError as exc:
+        return {"index": step, "text": exc.detail, "error": True}
+    return {"index": step, "text": dry_run_text(d, step), "error": False}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,27 @@ def span(seconds: float) -> str:
 
 
 def human(t: datetime | None) -> str:
-    return t.strftime("%Y-%m-%d %H:%M:%S UTC") if t else ""
+    """The one way the UI writes a moment: ``2026-12-04 03:12:05 UTC`` (as the CLI and the
+    post-mortem do)."""
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if t else ""
+
+
+def ago(t: datetime | None, now: datetime) -> str:
+    """How long ago ``t`` was, roughly: ``just now``, ``5 min ago``, ``3 h ago``, ``in 10 min``
+    (``app.js`` keeps it current from the ``datetime`` attribute)."""
+    if t is None:
+        return ""
+    secs = (now - t).total_seconds()
+    if abs(secs) < 45:
+        return "just now"
+    a = abs(secs)
+    if a < 3600:
+        text = f"{max(1, round(a / 60))} min"
+    elif a < 86400:
+        text = f"{a / 3600:.0f} h"
+    else:
+        text = f"{a / 86400:.0f} d"
+    return f"{text} ago" if secs > 0 else f"in {text}"
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +77,7 @@ def env() -> Environment:
     e.filters["iso"] = isoformat
     e.filters["human"] = human
     e.filters["span"] = span
+    e.filters["ago"] = ago
     e.filters["words"] = lambda v: str(v).replace("_", " ")
     return e
 
