@@ -176,6 +176,49 @@ _NOT_ALERTS = frozenset(
         "PersistentVolumeClaim",
         "Socket.IO",
         "SocketIO",
+        # Kubernetes / OpenShift / Prometheus-operator resource kinds, written as headings
+        "ServiceMonitor",
+        "PodMonitor",
+        "PrometheusRule",
+        "PrometheusRules",
+        "AlertmanagerConfig",
+        "ThanosRuler",
+        "PrometheusAgent",
+        "ScrapeConfig",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "RoleBinding",
+        "CustomResourceDefinition",
+        "HorizontalPodAutoscaler",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "PersistentVolumeClaims",
+        "PersistentVolumes",
+        "StorageClass",
+        "CronJob",
+        "CronJobs",
+        "IngressClass",
+        "EndpointSlice",
+        "MachineSet",
+        "MachineConfig",
+        "MachineConfigPool",
+        "ClusterOperator",
+        "ClusterVersion",
+        "ClusterLogForwarder",
+        "LokiStack",
+        "OpenShift",
+        "OpenStack",
+        "KubeVirt",
+        "VirtualMachine",
+        "VirtualMachineInstance",
+        "StatefulSets",
+        "DaemonSets",
+        "ReplicaSets",
+        "NetworkPolicies",
+        "ResourceQuota",
+        "LimitRange",
+        "PodSecurityPolicy",
     }
 )
 
@@ -194,7 +237,7 @@ def looks_like_alert_name(token: str) -> bool:
 
 
 _KEBAB_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+){2,}$")
-_NAME_SEPARATORS = re.compile(r"\s*(?:\||/|,|&|\band\b|\bor\b)\s*")
+_NAME_SEPARATORS = re.compile(r"\s*(?:\||/|,)\s*")
 _ID_CHARS = re.compile(r"[A-Za-z][\w:.\-]{1,120}")
 _NAME_FOLLOWERS = frozenset({"alert", "alerts", "firing", "fires", "is"})
 

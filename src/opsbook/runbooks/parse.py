@@ -203,13 +203,16 @@ def _outline_plan(tokens: list[Token]) -> dict[int, str]:
             and clean_label(heads[k][1]).lower() in _NEUTRAL_HEADINGS
         )
         other = len(kids) - strong - neutral
-        if not below[i] and ((strong >= 2 and other <= strong) or (strong >= 1 and not other)):
+        # an alert or incident heading keeps its phases even when a sub-heading below looks
+        # like an alert name (`### PrometheusRule` under Mitigation is a resource kind)
+        may_hold = not below[i] or worthy[i]
+        if may_hold and ((strong >= 2 and other <= strong) or (strong >= 1 and not other)):
             end = max(kids) + 1
             while end < n and heads[end][0] > heads[i][0]:
                 end += 1
             for k in range(i + 1, end):
                 plan[heads[k][3]] = "phase"
-        else:
+        elif not worthy[i]:
             for k in kids:
                 if phase_of(heads[k][1]) is not None and not _phase_like_field(heads[k][1]):
                     plan[heads[k][3]] = "section"
