@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.app import TEST_CONFIG
 from tests.support.server import OpsbookServer
 
 AMTOOL = shutil.which("amtool")
@@ -19,7 +20,11 @@ pytestmark = pytest.mark.skipif(AMTOOL is None, reason="amtool is not installed"
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[OpsbookServer, dict[str, str]]]:
-    with OpsbookServer() as srv:
+    heartbeats = (
+        "heartbeats:\n"
+        "  - {name: nightly-backup, service: search-indexer, interval: 1d, grace: 1h}\n"
+    )
+    with OpsbookServer(TEST_CONFIG + heartbeats) as srv:
         tokens = srv.create_tokens(
             {
                 "responder": {"tenant": "acme", "role": "responder"},
@@ -134,3 +139,28 @@ def test_amtool_alerts_silences_and_config(
     denied = amtool(srv, bad, "alert", "query")
     assert denied.returncode != 0 and "no consumer" not in denied.stderr
     assert "status 401" in denied.stderr, denied.stderr
+
+
+CURL = shutil.which("curl")
+
+
+@pytest.mark.skipif(CURL is None, reason="curl is not installed")
+def test_cron_pings_with_curl_and_the_cli_lists_it(
+    served: tuple[OpsbookServer, dict[str, str]],
+) -> None:
+    """The cron line of docs/integrations.md, run as written, and `opsbook heartbeats list`."""
+    srv, tokens = served
+    assert CURL is not None
+    url = f"{srv.url}/api/v1/heartbeats/nightly-backup/ping"
+    cron = [CURL, "-fsS", "-X", "POST", "-H", f"Authorization: Bearer {tokens['intake']}", url]
+    done = subprocess.run(cron, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["state"] == "up"
+    basic = [CURL, "-fsS", "-u", f":{tokens['intake']}", url]  # GET, token as the password
+    assert subprocess.run(basic, capture_output=True, timeout=30, check=False).returncode == 0
+    wrong = subprocess.run([CURL, "-fsS", "-X", "POST", url], capture_output=True, text=True,
+                           timeout=30, check=False)  # fmt: skip
+    assert wrong.returncode == 22 and "401" in wrong.stderr  # curl -f fails the cron job
+    listed = srv.cli("heartbeats", "list", env={"OPSBOOK_TOKEN": tokens["viewer"]}, check=True)
+    row = next(line for line in listed.stdout.splitlines() if "nightly-backup" in line)
+    assert "search-indexer" in row and "UP" in row and "api" in row, listed.stdout

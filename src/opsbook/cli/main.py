@@ -20,6 +20,7 @@ from opsbook.cli import (
 from opsbook.cli import audit as audit_cli
 from opsbook.cli import backup as backup_cli
 from opsbook.cli import checks as checks_cli
+from opsbook.cli import heartbeats as heartbeats_cli
 from opsbook.cli import erase as erase_cli
 from opsbook.cli import rollout as rollout_cli
 from opsbook.cli import routes as routes_cli
@@ -201,6 +202,7 @@ app.add_typer(runbooks.app, name="runbooks", rich_help_panel=RUNBOOKS)
 app.add_typer(rollout_cli.app, name="rollout", rich_help_panel=RUNBOOKS)
 app.command("run", rich_help_panel=RUNBOOKS)(run_command)
 app.add_typer(checks_cli.app, name="checks", rich_help_panel=RUNBOOKS)
+app.add_typer(heartbeats_cli.app, name="heartbeats", rich_help_panel=RUNBOOKS)
 app.add_typer(slo_cli.app, name="slo", rich_help_panel=RUNBOOKS)
 app.command("oncall", rich_help_panel=ONCALL)(oncall.oncall)
 app.add_typer(routes_cli.app, name="routes", rich_help_panel=ONCALL)
