@@ -274,6 +274,21 @@ def test_incident_pages_use_indexes_and_page_by_keyset(
     finally:
         stop()
     assert len(got) == len(set(got)) == detail["alert_count"] == 132
+    # the list, five at a time by its next links: every incident once, open ones first, then
+    # by severity, newest first
+    walked: list[dict[str, Any]] = []
+    link: str | None = "/api/v1/incidents?limit=5"
+    while link and len(walked) < 100:
+        page = h.client.get(link, headers=h.auth()).json()
+        walked += page["items"]
+        link = page["next"]
+    assert len(walked) == len({i["id"] for i in walked}) == page["total"] == len(ids)
+    order = [
+        (i["status"] in ("resolved", "closed"), i["severity"], i["created_at"]) for i in walked
+    ]
+    assert order == sorted(
+        order, key=lambda o: (o[0], o[1], "".join(chr(255 - ord(c)) for c in o[2]))
+    )
     bad = h.client.get(f"/api/v1/incidents/{iid}/alerts", params={"cursor": "nope"},
                        headers=h.auth())  # fmt: skip
     assert bad.status_code == 422 and "cursor" in bad.text

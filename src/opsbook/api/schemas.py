@@ -204,6 +204,9 @@ class IncidentPage(BaseModel):
     total: int
     limit: int
     offset: int
+    next: str | None = Field(
+        default=None, description="URL of the next page (keyset cursor); null on the last page"
+    )
 
 
 Text = Field(default="", max_length=10000)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Table, or_, select
+from sqlalchemy import CompoundSelect, Select, Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -82,7 +82,11 @@ def auto_publish(config: Config, tenant: str) -> dict[str, dict[str, Severity]]:
 
 
 def _published(
-    s: Session, tenant: str, incident_ids: Sequence[str] | Select[Any], *, latest_only: bool
+    s: Session,
+    tenant: str,
+    incident_ids: Sequence[str] | Select[Any] | CompoundSelect[Any],
+    *,
+    latest_only: bool,
 ) -> dict[str, dict[str, ComponentState]]:
     """incident → component → impact its public updates announced: the latest update's (none if
     it closed the incident) or, for history, the worst of all of them."""
@@ -135,21 +139,24 @@ def history(s: Session, config: Config, tenant: str, now: datetime) -> dict[str,
     where they were published, as on the live page)."""
     days = config.status_page.history_days
     since = now - timedelta(days=days + 1)
-    recent = (
-        Incident.tenant == tenant,
-        or_(Incident.resolved_at.is_(None), Incident.resolved_at >= since),
-        or_(Incident.closed_at.is_(None), Incident.closed_at >= since),
+    # still open, or resolved within the window: two index ranges (ix_incidents_tenant_resolved),
+    # never the tenant's whole history
+    closed_ok = or_(Incident.closed_at.is_(None), Incident.closed_at >= since)
+    parts = (
+        (Incident.tenant == tenant, Incident.resolved_at.is_(None), closed_ok),
+        (Incident.tenant == tenant, Incident.resolved_at >= since, closed_ok),
     )
-    q = select(
+    cols = (
         Incident.id,
         Incident.service,
         Incident.severity,
         Incident.created_at,
         Incident.resolved_at,
         Incident.closed_at,
-    ).where(*recent)
-    rows = list(s.execute(q))
-    published = _published(s, tenant, select(Incident.id).where(*recent), latest_only=False)
+    )
+    rows = [r for where in parts for r in s.execute(select(*cols).where(*where))]
+    ids = select(Incident.id).where(*parts[0]).union_all(select(Incident.id).where(*parts[1]))
+    published = _published(s, tenant, ids, latest_only=False)
     spans = [
         IncidentSpan(svc, Severity(sev), created, resolved or closed, published.get(iid, {}))
         for iid, svc, sev, created, resolved, closed in rows
@@ -159,7 +166,9 @@ def history(s: Session, config: Config, tenant: str, now: datetime) -> dict[str,
 
 
 def _updates(
-    s: Session, tenant: str, incident_ids: Sequence[str] | Select[Any] | None = None
+    s: Session,
+    tenant: str,
+    incident_ids: Sequence[str] | Select[Any] | CompoundSelect[Any] | None = None,
 ) -> list[StatusUpdateRow]:
     q = select(StatusUpdateRow).where(StatusUpdateRow.tenant == tenant)
     if incident_ids is not None:

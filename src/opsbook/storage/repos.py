@@ -216,6 +216,11 @@ def add_entry(
     return entry
 
 
+SEVERITIES = ("P0", "P1", "P2", "P3")
+OPEN_CAP = 10_000
+"""Open incidents considered for one page at most (they are sorted in memory: few, normally)."""
+
+
 def list_incidents(
     s: Session,
     tenant: str,
@@ -227,24 +232,97 @@ def list_incidents(
     offset: int = 0,
 ) -> tuple[Sequence[Incident], int]:
     """A page of incidents, open ones first, then by severity and newest; and the total count."""
-    where = [Incident.tenant == tenant]
+    rows, total, _ = incidents_page(
+        s, tenant, statuses=statuses, severities=severities, service=service, limit=limit,
+        offset=offset,
+    )  # fmt: skip
+    return rows, total
+
+
+def incidents_page(
+    s: Session,
+    tenant: str,
+    *,
+    statuses: Sequence[str] = (),
+    severities: Sequence[str] = (),
+    service: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    after: str | None = None,
+) -> tuple[list[Incident], int, str | None]:
+    """A page of incidents in list order, the total count, and the cursor of the next page.
+
+    List order: open incidents first, then by severity, newest first. Open ones are few and
+    sorted here; closed ones are read per severity newest first along
+    ``ix_incidents_tenant_severity`` (or ``…_service``), keyset after the cursor, so no page
+    sorts the tenant's whole history. ``offset`` (without a cursor) is kept for old clients.
+    """
+    where: list[Any] = [Incident.tenant == tenant]
     if statuses:
         where.append(Incident.status.in_(statuses))
-    if severities:
-        where.append(Incident.severity.in_(severities))
     if service:
         where.append(Incident.service == service)
+    sevs = [x for x in SEVERITIES if not severities or x in severities]
+    if severities:
+        where.append(Incident.severity.in_(severities))
     total = int(s.scalar(select(func.count()).select_from(Incident).where(*where)) or 0)
-    q = (
-        select(Incident)
-        .where(*where)
-        .order_by(
-            Incident.open_key.is_(None), Incident.severity, Incident.created_at.desc(), Incident.id
-        )
-        .limit(limit)
-        .offset(offset)
-    )
-    return s.scalars(q).all(), total
+    part, sev0, at0, id0 = _list_cursor(after) if after else ("o", "", None, "")
+    out: list[Incident] = []
+    if part == "o":
+        q = select(Incident).where(*where, Incident.open_key.is_not(None)).limit(OPEN_CAP)
+        opened = sorted(s.scalars(q), key=_open_order)
+        if id0:
+            opened = [i for i in opened if _open_order(i) > _open_order_of(sev0, at0, id0)]
+        skip = min(offset, len(opened))
+        offset -= skip
+        out = opened[skip : skip + limit + 1]  # one more: is there a next page?
+    for sev in sevs:
+        if len(out) > limit:
+            break
+        if part == "c" and sev < sev0:
+            continue
+        # closed: "open_key IS NULL" spelt so no planner walks the open-key index for it
+        closed = func.coalesce(Incident.open_key, "") == ""
+        q = select(Incident).where(*where, closed, Incident.severity == sev)
+        if part == "c" and sev == sev0 and at0 is not None:
+            q = q.where(
+                tuple_(Incident.created_at, Incident.id)
+                < tuple_(literal(at0, UTCDateTime()), literal(id0, String()))
+            )
+        if offset:
+            n = int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
+            if n <= offset:
+                offset -= n
+                continue
+        q = q.order_by(Incident.created_at.desc(), Incident.id.desc())
+        out += s.scalars(q.offset(offset).limit(limit - len(out) + 1)).all()
+        offset = 0
+    more = len(out) > limit
+    out = out[:limit]
+    nxt = None
+    if out and more:
+        last = out[-1]
+        tag = "o" if last.open_key is not None else "c"
+        nxt = encode_cursor(last.created_at, f"{tag}|{last.severity}|{last.id}")
+    return out, total, nxt
+
+
+def _open_order(i: Incident) -> tuple[str, float, str]:
+    return _open_order_of(i.severity, i.created_at, i.id)
+
+
+def _open_order_of(sev: str, at: datetime | None, row_id: str) -> tuple[str, float, str]:
+    """Severity, newest first, then id descending (as the closed part's index order)."""
+    stamp = at.timestamp() if at else 0.0
+    return (sev, -stamp, "".join(chr(0x10FFFF - ord(c)) for c in row_id))
+
+
+def _list_cursor(text: str) -> tuple[str, str, datetime, str]:
+    at, rest = decode_cursor(text)
+    parts = rest.split("|")
+    if len(parts) != 3 or parts[0] not in ("o", "c") or parts[1] not in SEVERITIES:
+        raise InputError("not a cursor this API gave out; start again without it", field="cursor")
+    return parts[0], parts[1], at, parts[2]
 
 
 def token_by_hash(s: Session, secret_hash: str) -> Token | None:

@@ -39,6 +39,22 @@ class IncidentLevel(Base):
 Index("ix_alerts_incident_received", Alert.incident_id, Alert.first_received_at, Alert.id)
 # an incident's timeline page by page, oldest first (keyset on at, id)
 Index("ix_timeline_incident_at", TimelineEntry.incident_id, TimelineEntry.at, TimelineEntry.id)
-# incidents filtered by severity or service, newest first (list, UI, reports with a filter)
-Index("ix_incidents_tenant_severity", Incident.tenant, Incident.severity, Incident.created_at)
-Index("ix_incidents_tenant_service", Incident.tenant, Incident.service, Incident.created_at)
+# incidents list: closed ones per severity, newest first (keyset on created_at, id), also by
+# service; reports with a severity or service filter
+Index(
+    "ix_incidents_tenant_severity",
+    Incident.tenant,
+    Incident.severity,
+    Incident.created_at,
+    Incident.id,
+)
+Index(
+    "ix_incidents_tenant_service",
+    Incident.tenant,
+    Incident.service,
+    Incident.severity,
+    Incident.created_at,
+    Incident.id,
+)
+# status page history: incidents still open or resolved within its days
+Index("ix_incidents_tenant_resolved", Incident.tenant, Incident.resolved_at)

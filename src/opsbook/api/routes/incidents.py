@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from sqlalchemy.orm import Session
@@ -91,24 +92,42 @@ def list_incidents(
     severity: Annotated[list[Severity] | None, Query()] = None,
     service: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=10_000_000, description="rows to skip; prefer `cursor`")
+    ] = 0,
+    cursor: Annotated[
+        str | None, Query(max_length=300, description="from the previous page's `next`")
+    ] = None,
     p: Principal = Depends(require_role("viewer")),
 ) -> IncidentPage:
-    """Open incidents first, then by severity and age."""
+    """Open incidents first, then by severity and age; ``next`` links the following page."""
     now = state_of(request).clock.now()
+    if cursor:
+        repos.decode_cursor(cursor)  # a bad one is a 422 naming the field, before any query
 
     def run(s: Session) -> IncidentPage:
-        rows, total = repos.list_incidents(
+        rows, total, more = repos.incidents_page(
             s,
             p.tenant,
             statuses=[x.value for x in status or []],
             severities=[x.value for x in severity or []],
             service=service,
             limit=limit,
-            offset=offset,
+            offset=0 if cursor else offset,
+            after=cursor,
         )
+        query = [("status", x.value) for x in status or []]
+        query += [("severity", x.value) for x in severity or []]
+        query += [("service", service)] if service else []
+        link = None
+        if more:
+            link = f"{router.prefix}?" + urlencode([*query, ("limit", limit), ("cursor", more)])
         return IncidentPage(
-            items=[IncidentOut.of(r, now) for r in rows], total=total, limit=limit, offset=offset
+            items=[IncidentOut.of(r, now) for r in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+            next=link,
         )
 
     return _tx(request, run)

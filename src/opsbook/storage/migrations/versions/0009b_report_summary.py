@@ -36,9 +36,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_timeline_incident_at", "timeline_entries", ["incident_id", "at", "id"])
     op.create_index(
-        "ix_incidents_tenant_severity", "incidents", ["tenant", "severity", "created_at"]
+        "ix_incidents_tenant_severity", "incidents", ["tenant", "severity", "created_at", "id"]
     )
-    op.create_index("ix_incidents_tenant_service", "incidents", ["tenant", "service", "created_at"])
+    op.create_index(
+        "ix_incidents_tenant_service",
+        "incidents",
+        ["tenant", "service", "severity", "created_at", "id"],
+    )
+    op.create_index("ix_incidents_tenant_resolved", "incidents", ["tenant", "resolved_at"])
     # what history already holds, once
     op.execute(
         "INSERT INTO incident_alertnames (incident_id, alertname, tenant) "
@@ -59,6 +64,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_tenant_resolved", table_name="incidents")
     op.drop_index("ix_incidents_tenant_service", table_name="incidents")
     op.drop_index("ix_incidents_tenant_severity", table_name="incidents")
     op.drop_index("ix_timeline_incident_at", table_name="timeline_entries")
