@@ -148,7 +148,7 @@ def test_purge_in_batches_while_intake_keeps_its_latency(hr: Harness) -> None:
         with sessions.begin() as s:
             _seed(s, h.clock.now())
         report_before = h.client.get(
-            "/api/v1/reports", params={"since": "1y"}, headers=h.auth()
+            "/api/v1/reports", params={"since": "365d"}, headers=h.auth()
         ).json()
         before = _counts(h)
         assert before["old"] == SEEDED_INCIDENTS * ALERTS_EACH
@@ -179,6 +179,9 @@ def test_purge_in_batches_while_intake_keeps_its_latency(hr: Harness) -> None:
             f"{_p99(during) * 1000:.1f} ms during the purge ({len(during)} requests)"
         )
         assert len(during) >= 30, "the purge ended before intake could be measured against it"
+        # the same load again without the purge: the machine's other load drifts over a minute
+        baseline += _intake_latencies(h, "after")
+        print(f"intake p99 without purge, before and after it: {_p99(baseline) * 1000:.1f} ms")
         assert _p99(during) <= 2 * _p99(baseline)
 
         after = _counts(h)
@@ -186,8 +189,10 @@ def test_purge_in_batches_while_intake_keeps_its_latency(hr: Harness) -> None:
         assert after["open"] == after["draft"] == after["globex"] == ALERTS_EACH
         assert after["incidents"] == before["incidents"]  # incidents are kept by default
         report_after = h.client.get(
-            "/api/v1/reports", params={"since": "1y"}, headers=h.auth()
+            "/api/v1/reports", params={"since": "365d"}, headers=h.auth()
         ).json()
+        assert "overall" in report_before, report_before
+        assert report_before["overall"]["mtta_seconds"]["count"] == SEEDED_INCIDENTS + 1
         for figure in ("mtta_seconds", "mttr_seconds"):
             assert report_after["overall"][figure] == report_before["overall"][figure]
 

@@ -64,11 +64,10 @@ def _ended_before(cutoff: datetime) -> Any:
     )
 
 
-def _alert_ids(
-    s: Session, tenant: str, cutoff: datetime, after: str, n: int
-) -> tuple[list[str], str]:
-    """Up to ``n`` old alerts of the next ended incidents after ``after`` (by incident id), found
-    through the alerts' incident index; the cursor moves on once those incidents are done."""
+def _alert_step(s: Session, tenant: str, cutoff: datetime, after: str, n: int) -> tuple[int, str]:
+    """Delete up to ``n`` old alerts of the next ended incidents after ``after`` (by incident
+    id), in the database (no ids travel to Python and back); the cursor moves past those
+    incidents once they have none left. Returns (rows, cursor)."""
     old = exists().where(Alert.incident_id == Incident.id, Alert.last_received_at < cutoff)
     chunk = list(
         s.scalars(
@@ -80,15 +79,15 @@ def _alert_ids(
         )
     )
     if not chunk:
-        return [], after
-    ids = list(
-        s.scalars(
-            select(Alert.id)
-            .where(Alert.incident_id.in_(chunk), Alert.last_received_at < cutoff)
-            .limit(n)
-        )
+        return 0, after
+    some = (
+        select(Alert.id)
+        .where(Alert.incident_id.in_(chunk), Alert.last_received_at < cutoff)
+        .limit(n)
+        .scalar_subquery()
     )
-    return ids, (chunk[-1] if len(ids) < n else after)
+    rows = int(s.execute(delete(Alert).where(Alert.id.in_(some))).rowcount or 0)  # type: ignore[attr-defined]
+    return rows, (chunk[-1] if rows < n else after)
 
 
 def _delivery_ids(s: Session, tenant: str, cutoff: datetime, after: str, n: int) -> list[str]:
@@ -157,10 +156,6 @@ def _delete_tree(s: Session, table: Table, col: Any, values: list[Any]) -> int:
     return int(s.execute(delete(table).where(col.in_(values))).rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _purge_alerts(s: Session, ids: list[str]) -> int:
-    return int(s.execute(delete(Alert).where(Alert.id.in_(ids))).rowcount or 0)  # type: ignore[attr-defined]
-
-
 def _purge_deliveries(s: Session, ids: list[str]) -> int:
     return int(s.execute(delete(Delivery).where(Delivery.id.in_(ids))).rowcount or 0)  # type: ignore[attr-defined]
 
@@ -192,28 +187,29 @@ def _purge_steps(s: Session, ids: list[str]) -> int:
     return n
 
 
-Picker = Callable[[Session, str, datetime, str, int], tuple[list[str], str]]
+Step = Callable[[Session, str, datetime, str, int], tuple[int, str]]
+"""One batch: (session, tenant, cutoff, cursor, size) → (rows removed, next cursor)."""
 
 
-def _keyset(pick: Callable[[Session, str, datetime, str, int], list[str]]) -> Picker:
-    """A picker over one table's primary key: the cursor is the last id taken."""
+def _keyset(
+    pick: Callable[[Session, str, datetime, str, int], list[str]],
+    remove: Callable[[Session, list[str]], int],
+) -> Step:
+    """A batch over one table's primary key: pick ids after the cursor, remove them."""
 
-    def picker(
-        s: Session, tenant: str, cutoff: datetime, after: str, n: int
-    ) -> tuple[list[str], str]:
+    def step(s: Session, tenant: str, cutoff: datetime, after: str, n: int) -> tuple[int, str]:
         ids = pick(s, tenant, cutoff, after, n)
-        return ids, (ids[-1] if ids else after)
+        return (remove(s, ids), ids[-1]) if ids else (0, after)
 
-    return picker
+    return step
 
 
-Remover = Callable[[Session, list[str]], int]
-PLAN: Mapping[str, tuple[Picker, Remover]] = {
-    "alerts": (_alert_ids, _purge_alerts),
-    "step_outputs": (_keyset(_step_ids), _purge_steps),
-    "deliveries": (_keyset(_delivery_ids), _purge_deliveries),
-    "postmortems": (_keyset(_postmortem_ids), _purge_postmortems),
-    "incidents": (_keyset(_incident_ids), _purge_incidents),
+PLAN: Mapping[str, Step] = {
+    "alerts": _alert_step,
+    "step_outputs": _keyset(_step_ids, _purge_steps),
+    "deliveries": _keyset(_delivery_ids, _purge_deliveries),
+    "postmortems": _keyset(_postmortem_ids, _purge_postmortems),
+    "incidents": _keyset(_incident_ids, _purge_incidents),
 }
 
 
@@ -257,7 +253,7 @@ class Retention:
     def _kind(
         self, tenant: str, kind: str, cutoff: datetime, now: datetime, max_batches: int | None
     ) -> tuple[int, int, bool]:
-        pick, purge = PLAN[kind]
+        step = PLAN[kind]
         size = self.config().retention.batch
         pause = self.config().retention.pause.total_seconds()
         rows = batches = 0
@@ -270,13 +266,12 @@ class Retention:
                 break
             t0 = time.monotonic()
             with self.sessions.begin() as s:
-                ids, cursor = pick(s, tenant, cutoff, after, size)
-                if not ids and cursor == after:
-                    break
-                rows += purge(s, ids) if ids else 0
-                after = cursor
-            batches += 1 if ids else 0
-            if pause > 0 and ids:  # rest at least as long as the batch held the database
+                removed, cursor = step(s, tenant, cutoff, after, size)
+            if not removed and cursor == after:
+                break
+            rows, after = rows + removed, cursor
+            batches += 1 if removed else 0
+            if pause > 0 and removed:  # rest at least as long as the batch held the database
                 self.pause(max(pause, time.monotonic() - t0))
         if rows:
             self._record(tenant, kind, cutoff, started, rows, batches)
