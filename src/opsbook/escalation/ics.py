@@ -1,9 +1,9 @@
-"""An RFC 5545 iCalendar feed of shifts, written by hand (no dependency).
+"""An RFC 5545 iCalendar feed of shifts, written with the icalendar library.
 
 Each shift is one VEVENT with UTC ``DTSTART``/``DTEND`` (calendar apps convert to the reader's
 zone) and a UID derived from schedule, user, layer and times, so a re-fetched feed updates the
-same events instead of duplicating them. Text is escaped (``\\``, ``;``, ``,``, newlines) and
-lines are folded at 75 octets without splitting a UTF-8 character, with CRLF endings.
+same events instead of duplicating them. icalendar escapes text (``\\``, ``;``, ``,``,
+newlines), folds lines at 75 octets without splitting a UTF-8 character, and ends them in CRLF.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from icalendar import Calendar, Event, vText
+from icalendar.parser import foldline
+
 from opsbook.config.oncall import Schedule
 from opsbook.escalation.schedules import Shift, for_user
 
@@ -19,30 +22,14 @@ PRODID = "-//opsbook//on-call//EN"
 
 
 def escape_text(value: str) -> str:
-    """Escape a TEXT value (RFC 5545 §3.3.11)."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
+    """A TEXT value as it is written (RFC 5545 §3.3.11), by icalendar."""
+    return vText(value).to_ical().decode("utf-8")
 
 
 def fold(line: str) -> str:
-    """Fold one content line at 75 octets; continuation lines start with a space (§3.1)."""
-    out: list[str] = []
-    current, size, limit = "", 0, 75
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            out.append(current)
-            current, size, limit = " ", 1, 75
-        current += char
-        size += width
-    out.append(current)
-    return "\r\n".join(out)
+    """One content line folded at 75 octets; continuation lines start with a space (§3.1)."""
+    folded: str = foldline(line)
+    return folded
 
 
 def _stamp(dt: datetime) -> str:
@@ -75,28 +62,23 @@ def ics(
     event's DTSTAMP is its start, which keeps the output a pure function of its input.
     """
     chosen = for_user(shifts, user) if user is not None else list(shifts)
-    name = f"On call: {schedule.name}" + (f" ({user})" if user else "")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{escape_text(name)}",
-        "X-WR-TIMEZONE:UTC",
-    ]
+    cal = Calendar()
+    cal.add("version", "2.0")
+    cal.add("prodid", PRODID)
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"On call: {schedule.name}" + (f" ({user})" if user else ""))
+    cal.add("x-wr-timezone", "UTC")
     for shift in chosen:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{shift_uid(schedule.name, shift)}",
-            f"DTSTAMP:{_stamp(stamp or shift.start)}",
-            f"DTSTART:{_stamp(shift.start)}",
-            f"DTEND:{_stamp(shift.end)}",
-            f"SUMMARY:{escape_text(f'On call: {shift.user} ({schedule.name})')}",
-            f"DESCRIPTION:{escape_text(_describe(schedule, shift))}",
-            f"CATEGORIES:{escape_text(shift.layer)}",
-            "TRANSP:TRANSPARENT",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "".join(fold(line) + "\r\n" for line in lines)
+        event = Event()
+        event.add("uid", shift_uid(schedule.name, shift))
+        event.add("dtstamp", (stamp or shift.start).astimezone(UTC))
+        event.add("dtstart", shift.start.astimezone(UTC))
+        event.add("dtend", shift.end.astimezone(UTC))
+        event.add("summary", f"On call: {shift.user} ({schedule.name})")
+        event.add("description", _describe(schedule, shift))
+        event.add("categories", [shift.layer])
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
+    text: str = cal.to_ical().decode("utf-8")
+    return text

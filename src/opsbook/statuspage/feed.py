@@ -2,6 +2,11 @@
 
 Both are built from :class:`PublicIncident` and :class:`PublicUpdate` values — text commanders
 published and component states — so they cannot carry a private field by construction.
+
+The Atom feed is serialised by the standard library's ElementTree, which does the namespacing
+and XML escaping. feedgen was tried instead and kept out: it writes ``+00:00`` where every
+other opsbook time (API, JSON summary, this feed's readers' tests) is ``Z``, it prepends
+entries unless told otherwise, and it would put lxml on the public page's path for ~30 lines.
 """
 
 from __future__ import annotations
