@@ -167,6 +167,14 @@ def test_every_page_fits_a_phone(
         assert page.evaluate("window.__noReload") is True, "the dry run reloaded the page"
         assert abs(page.evaluate("window.scrollY") - y) < 50, "the dry run lost the place"
 
+        # someone acknowledges elsewhere: the paging card follows with the timeline's poll
+        iid = incident.rsplit("/", 1)[-1]
+        r = srv.post(f"/api/v1/incidents/{iid}/acknowledge", tokens["cmd"])
+        assert r.status_code == 200, r.text
+        expect(paging).to_contain_text("Escalation stopped: acknowledged", timeout=WAIT)
+        expect(page.locator("#step-3 .step-msg")).to_contain_text("Dry run of step 3")
+        assert page.evaluate("window.__noReload") is True
+
         # every page: nothing wider than the screen
         for path, name in (
             ("/ui/", "incidents"),
