@@ -69,6 +69,19 @@ def test_day_of_month_or_weekday_when_both_restricted() -> None:
     assert days == [6, 13, 20, 27]  # Fridays 6, 13, 20, 27; the 13th is a Friday too
 
 
+def test_a_day_field_starting_with_a_star_means_both_must_match() -> None:
+    c = Cron.parse("0 0 13 * */2")  # Vixie/Debian: "*/2" is a star field, so 13th AND even weekday
+    z = ZoneInfo("UTC")
+    got = [t.date().isoformat() for t in fire_times(c, z, utc(2026, 1, 1), utc(2026, 6, 30))]
+    assert got == ["2026-01-13", "2026-06-13"]  # a Tuesday and a Saturday (2, 6); not OR
+
+
+def test_last_day_of_month_from_cronsim() -> None:
+    c = Cron.parse("0 3 L * *")
+    got = [t.day for t in fire_times(c, ZoneInfo("UTC"), utc(2026, 1, 1), utc(2026, 4, 30, 23))]
+    assert got == [31, 28, 31, 30]
+
+
 BERLIN = "Europe/Berlin"
 NY = "America/New_York"
 
