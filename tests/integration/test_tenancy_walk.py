@@ -38,6 +38,7 @@ LINKS = {
     ("POST", "/api/v1/links/{token}"),
 }
 COLLECTIONS = {
+    ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/silences"),
     ("GET", "/api/v1/silences/preview"),
     ("GET", "/api/v1/maintenance"),
@@ -57,6 +58,7 @@ COLLECTIONS = {
     ("GET", "/api/v2/status"),
 }
 CREATES = {
+    ("POST", "/api/v1/erasures"),  # B's person is nobody in A: 404, nothing of B changes
     ("POST", "/api/v1/silences"),
     ("POST", "/api/v1/maintenance"),
     ("POST", "/api/v1/incidents"),
@@ -99,6 +101,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "title": "A declares on B's service",
     },
     ("POST", "/api/v1/tokens"): {"role": "viewer"},
+    ("POST", "/api/v1/erasures"): {"person": "carmen"},
     ("PUT", "/api/v1/incidents/{incident_id}/postmortem"): {"root_cause": "A writes B's"},
     ("POST", "/api/v1/incidents/{incident_id}/postmortem/action-items"): {"title": "A adds to B"},
     ("PATCH", "/api/v1/action-items/{item_id}"): {"status": "done"},

@@ -25,7 +25,16 @@ from opsbook.config.models import Config
 from opsbook.core.errors import InputError, NotFound
 from opsbook.core.ids import new_id
 from opsbook.flows import audit
-from opsbook.storage.tables import Base, Token
+from opsbook.storage.tables import (
+    Approval,
+    Base,
+    Delivery,
+    Incident,
+    ScheduleOverride,
+    StepRun,
+    TimelineEntry,
+    Token,
+)
 from opsbook.storage.tables_audit import AuditName, ErasureRow
 from opsbook.storage.tables_comms import StatusNoticeRow, SubscriberRow
 from opsbook.storage.tables_web import WebSession, WebUser
@@ -110,7 +119,7 @@ def find_person(s: Session, config: Config, tenant: str, who: str) -> Person:
         )
     ).all()
     known = bool(web or subs or contacts or config.user(tenant, who))
-    if not known and not _mentioned(s, tenant, [who]):
+    if not known and not _acted(s, tenant, who):
         raise NotFound(f"nobody called {who!r} appears in tenant {tenant!r}", field="person")
     key = audit.key_of(s)
     ident = names[0] if names else who
@@ -145,11 +154,22 @@ def _filters(table: Table, tenant: str, terms: list[str]) -> list[Any]:
     return where
 
 
-def _mentioned(s: Session, tenant: str, terms: list[str]) -> bool:
-    for table in Base.metadata.sorted_tables:
-        if table.name in SKIP_TABLES or not _text_columns(table):
-            continue
-        if s.execute(select(table).where(*_filters(table, tenant, terms)).limit(1)).first():
+def _acted(s: Session, tenant: str, who: str) -> bool:
+    """Whether ``who`` is exactly the name of someone who acted in ``tenant`` (a former user no
+    longer in the config): never a mere word of some text, so erasing "a" cannot rewrite prose."""
+    for col in (
+        TimelineEntry.actor,
+        Approval.actor,
+        StepRun.requested_by,
+        Incident.acknowledged_by,
+        Incident.resolved_by,
+        Incident.commander,
+        Delivery.user_name,
+        ScheduleOverride.user_name,
+    ):
+        table = col.class_
+        q = select(col).where(table.tenant == tenant, col == who).limit(1)
+        if s.execute(q).first():
             return True
     return False
 
