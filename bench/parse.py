@@ -3,6 +3,11 @@ same text (the floor: opsbook parses with markdown-it, then finds sections, step
 
     .venv/bin/python bench/parse.py                 # 5,000 / 50,000 / 200,000 lines, best of 5
     .venv/bin/python bench/parse.py --lines 50000 --repeat 3 --json bench/results/parse.json
+    .venv/bin/python bench/parse.py --mixed --lines 50000   # the world corpus, every style
+
+``--mixed`` parses the runbooks of tests/fixtures/world_runbooks (prompt transcripts, text
+blocks, inline commands, command tables, alert tables …) concatenated to the size asked, each
+copy's headings renamed so that its sections stay distinct.
 
 CPU time of this process is reported beside wall time, so a busy neighbour shows as the gap.
 """
@@ -39,9 +44,22 @@ def _best(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return cpu, wall
 
 
-def measure(lines: int, repeat: int) -> dict[str, Any]:
+def mixed_runbook(lines: int) -> tuple[str, int]:
+    """The world corpus's runbooks concatenated to about ``lines`` lines, and their count."""
+    corpus = REPO / "tests" / "fixtures" / "world_runbooks"
+    docs = [p.read_text() for p in sorted(corpus.rglob("*.md")) if p.parent != corpus]
+    parts: list[str] = []
+    total = 0
+    while docs and total < lines:
+        doc = docs[len(parts) % len(docs)].replace("\n## ", f"\n## copy{len(parts)} ")
+        parts.append(doc)
+        total += doc.count("\n") + 1
+    return "\n".join(parts), len(parts)
+
+
+def measure(lines: int, repeat: int, *, mixed: bool = False) -> dict[str, Any]:
     """One size: lines/s of opsbook and of markdown-it, and their ratio."""
-    text, sections = generated_runbook(lines)
+    text, sections = mixed_runbook(lines) if mixed else generated_runbook(lines)
     md = MarkdownIt("commonmark")
     ours_cpu, ours_wall = _best(lambda: parse_runbook(text, "big.md"), repeat)
     ref_cpu, ref_wall = _best(lambda: md.parse(text), repeat)
@@ -63,11 +81,12 @@ def main() -> None:
     ap.add_argument("--lines", default="5000,50000,200000", help="comma-separated sizes")
     ap.add_argument("--repeat", type=int, default=5, help="runs per size; the best counts")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--mixed", action="store_true", help="the world corpus instead of one style")
     args = ap.parse_args()
     rows = []
     print(f"{'lines':>8} {'opsbook cpu':>12} {'wall':>7} {'markdown-it cpu':>16} {'ratio':>6}")
     for size in (int(x) for x in args.lines.split(",")):
-        r = measure(size, max(1, args.repeat))
+        r = measure(size, max(1, args.repeat), mixed=args.mixed)
         rows.append(r)
         print(
             f"{r['lines']:>8} {r['opsbook_cpu_s']:>11.3f}s {r['opsbook_wall_s']:>6.3f}s "

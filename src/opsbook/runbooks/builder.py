@@ -669,32 +669,34 @@ class Builder:
                 target.prefixed = True
                 self.sections.append(target)
             self._merge_row(target, row.alerts, row.severity, row.threshold, row.line)
+        first: dict[str, int] = {}  # key → first heading section with that alert or heading
+        for pos, h in enumerate(headed):  # (an index: N rows × M headings was quadratic)
+            for key in {normalize_key(a) for a in h.alerts} | {normalize_key(h.heading)}:
+                first.setdefault(key, pos)
+        merged: set[int] = set()
         for sec in [s for s in self.sections if s.from_table and not s.slug]:
             keys = {normalize_key(a) for a in sec.alerts} | {normalize_key(sec.heading)}
-            target = next(
-                (
-                    h
-                    for h in headed
-                    if not sec.phases
-                    and (
-                        keys & {normalize_key(a) for a in h.alerts}
-                        or normalize_key(h.heading) in keys
-                    )
-                ),
-                None,
-            )
+            hits = [first[k] for k in keys if k in first]
+            target = headed[min(hits)] if hits and not sec.phases else None
             if target is not None:
                 self._merge_row(target, sec.alerts, sec.severity, sec.threshold, sec.line)
                 if sec.runbook_url and target.runbook_url is None:
                     target.runbook_url = sec.runbook_url
-                self.sections.remove(sec)
+                merged.add(id(sec))
                 continue
             sec.slug = self.slugs.unique(sec.heading)
-        for name, severity, line in self.severity_rows:
-            key = normalize_key(name)
-            for s in self.sections:
-                if normalize_key(s.heading) == key or key in {normalize_key(a) for a in s.alerts}:
-                    s.set_severity(severity, line)
+        if merged:
+            self.sections = [s for s in self.sections if id(s) not in merged]
+        if self.severity_rows:
+            section_keys = [
+                (s, normalize_key(s.heading), {normalize_key(a) for a in s.alerts})
+                for s in self.sections
+            ]
+            for name, severity, line in self.severity_rows:
+                key = normalize_key(name)
+                for s, heading_key, alert_keys in section_keys:
+                    if heading_key == key or key in alert_keys:
+                        s.set_severity(severity, line)
 
     @staticmethod
     def _merge_row(

@@ -211,8 +211,15 @@ def shell_parts(
     if not parsed.commands:
         return "shell", None, unk("no command found")
     parts: list[Part] = []
-    for cmd in parsed.commands:
+    for n, cmd in enumerate(parsed.commands):
         words = cmd.words
+        if (
+            len(words) == 1
+            and cmd.op_before == ";;"
+            and n + 1 < len(parsed.commands)
+            and parsed.commands[n + 1].op_before == ")"
+        ):
+            continue  # "stop)" after ";;": a case pattern, not a command
         joined = " ".join(words)
         q = sniff_query(joined) if words and words[0] not in KNOWN_PROGRAMS else None
         if q is not None:

@@ -13,6 +13,18 @@ import re
 from opsbook.runbooks.commands.argv import positionals
 from opsbook.runbooks.shellwords import tokenize_shared as tokenize
 
+_MAYBE = re.compile(
+    r"(?:^|[\s;&|(])(?:-[a-zA-Z]*[fFwtNe][a-zA-Z]*|--(?:follow|watch|tty|watch-only)\b|edit\b|attach\b"
+    r"|port-forward\b|proxy\b|stats\b|events\b|console\b|tail\b|c\b|dbconsole\b|-i\b"
+    r"|(?:MONITOR|SUBSCRIBE|PSUBSCRIBE|SSUBSCRIBE)\b|--(?:stat|latency|latency-history|monitor)\b"
+    r"|(?:[\w./-]*/)?(?:top|htop|atop|btop|iotop|iftop|nethogs|glances|nmon|k9s|less|more|most|vim?"
+    r"|nvim|nano|emacs|pico|mc|man|tmux|screen|visudo|vipw|mtr|ctop|lazydocker|ipython|irb|tig|watch"
+    r"|stern|kubetail|multitail|lnav|psql|mysql|mariadb|sqlite3|pgcli|mycli|redis-cli|valkey-cli"
+    r"|keydb-cli|mongosh|mongo|cypher-shell|cqlsh|python3?|node|bash|sh|zsh|rails|gitlab-rails"
+    r"|gitlab-psql|gitlab-redis-cli|ssh|su|ping6?|tcpdump|vmstat|iostat|mpstat|pidstat|sar|dstat"
+    r"|nfsiostat)(?=$|[\s;&|)]))"
+)
+"""A cheap test: only a text with one of these words or flags can be interactive."""
 _FOLLOW = frozenset({"-f", "--follow", "-F"})
 _SCREENS = frozenset(
     {
@@ -70,6 +82,8 @@ def interactive_reason(text: str, kind: str) -> str | None:
 
 @functools.lru_cache(maxsize=4096)
 def _shell_reason(text: str) -> str | None:
+    if not _MAYBE.search(text):
+        return None
     parsed = tokenize(text)
     piped_input = False
     for cmd in parsed.commands:

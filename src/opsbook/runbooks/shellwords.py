@@ -148,6 +148,12 @@ class _Tokenizer:
             if c == '"':
                 i = self.double_quoted(i + 1)
                 continue
+            if c == "$" and text.startswith("$((", i):  # arithmetic: a number, not a subshell
+                end = _find_closing(text, i + 3)
+                self.word.append("0")
+                self.in_word = True
+                i = min(n, end + 2)
+                continue
             if c == "$" and text.startswith("$(", i) and not text.startswith("$((", i):
                 i = self.subshell(i + 2)
                 continue
@@ -243,6 +249,12 @@ class _Tokenizer:
                 continue
             if c == '"':
                 return i + 1
+            if c == "$" and text.startswith("$((", i):  # arithmetic: a number, not a subshell
+                end = _find_closing(text, i + 3)
+                self.word.append("0")
+                self.in_word = True
+                i = min(n, end + 2)
+                continue
             if c == "$" and text.startswith("$(", i) and not text.startswith("$((", i):
                 end = _find_closing(text, i + 2)
                 self.subshells.append(text[i + 2 : end])

@@ -295,9 +295,12 @@ class StepMaker:
 
     def item(self, line: int, raw: str, title: str) -> list[Step]:
         """Steps of a list item: its inline-code commands, or the item as a text step."""
-        known = [c for c in code_spans(raw) if looks_like_command(c)]
-        extra = [c for c in prose_commands(raw) if c not in known]
-        commands = [c for c in code_spans(raw) if c in known or c in extra]
+        spans = code_spans(raw)
+        known = [c for c in spans if looks_like_command(c)]
+        extra = (
+            [c for c in prose_commands(raw) if c not in known] if len(known) < len(spans) else []
+        )
+        commands = [c for c in spans if c in known or c in extra]
         if commands:
             lead = raw.split("`", 1)[0]
             item_title = plain(lead).strip(" :-–—,;") or title

@@ -63,6 +63,8 @@ _PROMPTS: tuple[_Prompt, ...] = (
     ),
     _Prompt("root", re.compile(r"^\s*" + _HOST + r"\s*#\s+(?=\S)"), re.compile(r"^\s*>\s?")),
 )
+_ANY_PROMPT = re.compile("|".join(f"(?:{p.pattern.pattern})" for p in _PROMPTS), re.M)
+_ANY_ROOT = re.compile(r"^\s*#\s+\S", re.M)
 _LANGS = {"root": "shell"}
 _BARE_ROOT = re.compile(r"^\s*#\s+(?=\S)")
 _QUICK = re.compile(r"[$#>]")
@@ -184,6 +186,8 @@ def read_transcript(
     prompt (untagged, text and console blocks; in a shell script it is a comment).
     ``foreign_only``: only prompts other than the shell's make it a transcript (a shell block
     whose ``$`` prompts the shell splitter reads itself)."""
+    if not _ANY_PROMPT.search(body) and not (roots and _ANY_ROOT.search(body)):
+        return None
     lines = body.split("\n")
     if len(lines) > _MAX_LINES:
         return None
