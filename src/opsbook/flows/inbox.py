@@ -95,6 +95,7 @@ class InboxSender:
             if d is None:
                 return DeliveryResult(False, False, "an inbox message needs its delivery")
             inc = s.get(Incident, d.incident_id) if d.incident_id else None
+            user = d.user_name
             store(
                 s,
                 item_id=d.id,
@@ -106,7 +107,7 @@ class InboxSender:
                 incident_id=d.incident_id,
                 severity=inc.severity if inc is not None else None,
             )
-        return DeliveryResult(True, False, f"in {d.user_name}'s opsbook inbox")
+        return DeliveryResult(True, False, f"in {user}'s opsbook inbox")
 
 
 def counts(s: Session, tenant: str, user: str) -> Counts:
