@@ -18,8 +18,8 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 setup: $(VENV)/.synced  ## install the venv at .venv from the lock
 
-opsbook.yaml:
-	@cp opsbook.example.yaml opsbook.yaml
+opsbook.yaml:  # the example, with its self-check pointed at $(PORT)
+	@sed 's/127\.0\.0\.1:8080/127.0.0.1:$(PORT)/g' opsbook.example.yaml > opsbook.yaml
 	@echo "run: wrote opsbook.yaml from opsbook.example.yaml (edit it, then reload with SIGHUP)"
 
 run: setup opsbook.yaml  ## start opsbook on http://127.0.0.1:$(PORT) with SQLite at ./opsbook.db
