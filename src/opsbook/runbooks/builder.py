@@ -179,6 +179,11 @@ def heading_is_section(text: str, raw: str) -> bool:
 def _alert_names(text: str) -> list[str]:
     """Alert names in a field value: backticked names first, else name-like words."""
     spans = [s for s in code_spans(text) if re.fullmatch(r"[A-Za-z][\w:.\-]{1,120}", s)]
+    if spans and len(re.sub(r"`[^`]*`", " ", text).split()) >= 5:
+        # a sentence ("The `praefect` service (`main` stage) is slow"): only real alert names
+        spans = [s for s in spans if looks_like_alert_name(s)]
+        if not spans:
+            return []
     if spans:
         return spans
     value = plain(text).strip().strip("\"'“”‘’")

@@ -253,6 +253,45 @@ def looks_like_alert_id(token: str, spans: list[str] | tuple[str, ...] = ()) -> 
     )
 
 
+_ALERT_WORDS = frozenset(
+    """down high low full slow lag lagging failed failing failure failures fails error errors
+    errored missing stuck unavailable unreachable latency rate restarting restarts restarted
+    crash crashing crashlooping looping degraded exhausted expiring expired expiry notready
+    absent spike spikes saturation saturated budget burn burning timeout timeouts dropped drops
+    overload overloaded pressure backlog behind stale throttled throttling rejected rejections
+    denied flapping offline unhealthy reached exceeded exceeding usage utilization filling
+    leader mismatch skew drift violation violations breach anomaly open detected critical
+    warning stalled blocked corrupt corrupted unsynced outofsync split quorum evicted evictions
+    killed oom oomkilled loss lost deadlock deadlocks bloat wraparound""".split()  # noqa: SIM905
+)
+
+
+def alert_like_in_heading(token: str, spans: list[str] | tuple[str, ...] = ()) -> bool:
+    """Stricter than ``looks_like_alert_id`` for a name that is all a heading says: product
+    and tool names (``PubSub``, ``BigQuery``, ``HAProxy``, ``set-server-state``,
+    ``postgres_exporter``) are headings too. A CamelCase name of three or more words passes; a
+    shorter one, a snake_case or a kebab-case one must hold a word alerts use (Down, High,
+    Failed, Lag, Full …)."""
+    token = token.strip().strip("`")
+    if not looks_like_alert_id(token, spans):
+        return False
+    if "." in token:
+        return False  # a file name (indexer_worker.rb), a host, a version
+    if "_" in token or "-" in token:
+        words = [w.lower() for w in re.split(r"[_\-]+", token) if w]
+        return bool(_ALERT_WORDS.intersection(words))
+    words = split_words(token)
+    return len(words) >= 3 or _states(words)
+
+
+def _states(words: list[str]) -> bool:
+    """Some word says what went wrong: Down, Full, Lag …, ``…ed``/``…ing`` (VaultSealed,
+    JobFailing), or No/Too (NoLeader, TooManyPods)."""
+    return any(w in _ALERT_WORDS or (len(w) > 4 and w.endswith(("ed", "ing"))) for w in words) or (
+        bool(words) and words[0] in ("no", "too", "not")
+    )
+
+
 def heading_alert_names(core: str, raw: str) -> list[str]:
     """Alert names a heading gives: ``AlertA | AlertB`` or ``AlertA / AlertB`` (all of them),
     a lone alert id, or an alert name followed by ``-``, ``:``, ``(`` or "alert"."""
@@ -261,16 +300,16 @@ def heading_alert_names(core: str, raw: str) -> list[str]:
     if not flat:
         return []
     parts = [p.strip(" .") for p in _NAME_SEPARATORS.split(flat) if p.strip(" .")]
-    if len(parts) >= 2 and all(looks_like_alert_id(p, spans) for p in parts):
+    if len(parts) >= 2 and all(alert_like_in_heading(p, spans) for p in parts):
         return parts
     tokens = flat.split()
     if len(tokens) == 1 and _KEBAB_ID.match(tokens[0]):
-        return [tokens[0]]
+        return [tokens[0]] if alert_like_in_heading(tokens[0]) else []
     if tokens and tokens[0][-1:] in (":", ","):  # "KubeAPIDown: the API is unreachable"
         tokens = [tokens[0][:-1], ":", *tokens[1:]]
     if (
         tokens
-        and looks_like_alert_name(tokens[0])
+        and alert_like_in_heading(tokens[0])
         and (
             len(tokens) == 1
             or tokens[1] in ("-", "–", "—", ":", "|")

@@ -25,6 +25,7 @@ from opsbook.runbooks.fields import (
 from opsbook.runbooks.frontmatter import split_front_matter, string_values
 from opsbook.runbooks.models import Phase, Runbook, Section
 from opsbook.runbooks.names import (
+    alert_like_in_heading,
     github_slug,
     looks_like_alert_name,
     plain,
@@ -376,7 +377,9 @@ def _bind_file_name(b: Builder, root: SectionDraft | None, drafts: list[SectionD
     be called ``DatabaseOperations.md`` is not an alert, and binding it would leave the
     other sections unreachable and raise false ``no-steps`` errors."""
     stem = PurePosixPath(b.path).stem
-    if root is None or any(s.alerts for s in drafts) or not looks_like_alert_name(stem):
+    if root is None or any(s.alerts for s in drafts) or "_" in stem or "-" in stem:
+        return  # snake/kebab file names are a naming convention (disk-full.md), not alerts
+    if not alert_like_in_heading(stem):
         return
     with_steps = [s for s in drafts if any(p.steps for p in s.phases)]
     if with_steps and all(s is root for s in with_steps):

@@ -210,3 +210,33 @@ def test_any_structure_reads_with_unique_ids_and_explainable_lines(text: str) ->
         assert all(1 <= line <= n_lines for line, _ in s.readings if line)
         readings = explain(rb, s, text)
         assert [r.line for r in readings] == list(range(max(s.line, 1), s.end_line + 1))
+
+
+def test_product_tool_and_file_names_are_not_alerts() -> None:
+    from opsbook.runbooks.parse import parse_runbook
+
+    text = (
+        "# Logging\n\n## PubSub\n\n```bash\ngcloud pubsub topics list\n```\n\n"
+        "### set-server-state\n\n```bash\necho 'show stat' | socat stdio /run/haproxy.sock\n```\n\n"
+        "## VaultSealed\n\n```bash\nvault status\n```\n\n"
+        "## edge-proxy-5xx-rate\n\n```bash\nkubectl -n edge get pods\n```\n"
+    )
+    rb = parse_runbook(text, "docs/rotating-db-password.md")
+    bound = {s.id: s.alerts for s in rb.sections}
+    assert bound["pubsub"] == () and bound["set-server-state"] == ()
+    assert bound["vaultsealed"] == ("VaultSealed",)
+    assert bound["edge-proxy-5xx-rate"] == ("edge-proxy-5xx-rate",)
+    one = parse_runbook(
+        "# Rotate the password\n\n```bash\nvault write x\n```\n", "rotate-db-password.md"
+    )
+    assert one.sections[0].alerts == ()  # a kebab-case file name is a doc name
+    page = parse_runbook(
+        "# Broker offline\n\n```bash\nkubectl get pods\n```\n", "KafkaBrokerOffline.md"
+    )
+    assert page.sections[0].alerts == ("KafkaBrokerOffline",)
+    sentence = parse_runbook(
+        '# Praefect\n\n* Alert: "The `praefect` service (`main` stage) is slow"\n\n'
+        "```bash\nkubectl get pods\n```\n",
+        "praefect.md",
+    )
+    assert sentence.sections[0].alerts == ()
