@@ -30,6 +30,7 @@ from opsbook.api.routes import inbox as inbox_routes
 from opsbook.api.routes import postmortems as postmortems_routes
 from opsbook.api.routes import reports as reports_routes
 from opsbook.api.routes import route_test as route_test_routes
+from opsbook.api.routes import rollout_engines
 from opsbook.api.routes import rollouts as rollouts_routes
 from opsbook.api.routes import verify as verify_routes
 from opsbook.api.routes import silences as silences_routes
@@ -179,6 +180,7 @@ def create_app(
         route_test_routes.router,
         verify_routes.router,
         rollouts_routes.router,
+        rollout_engines.router,
         silences_routes.router,
         statuspage_routes.router,
         inbox_routes.router,

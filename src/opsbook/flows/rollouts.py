@@ -385,33 +385,7 @@ class RolloutDriver:
             return None
 
     def _evaluate(self, plan: Rollout, version: str) -> list[GateResult]:
-        canary, stable = names(plan.actuator)
-        out = []
-        for gate in plan.gates:
-            q = render_query(gate.query, canary=canary, stable=stable, version=version)
-            try:
-                value = self.query(plan.prometheus, q)
-                base = (
-                    self.query(
-                        plan.prometheus,
-                        render_query(gate.baseline, canary=canary, stable=stable, version=version),
-                    )
-                    if gate.baseline
-                    else None
-                )
-            except (ActuatorError, InputError) as exc:
-                out.append(
-                    GateResult(
-                        gate.name,
-                        None,
-                        None,
-                        "fail" if gate.on_no_data == "fail" else "inconclusive",
-                        exc.detail,
-                    )
-                )
-                continue
-            out.append(judge(gate, value, base))
-        return out
+        return evaluate(plan, version, self.query)
 
     def _store(
         self, rollout_id: str, token: str, plan: Rollout, results: list[GateResult], st: State,
@@ -495,11 +469,40 @@ class RolloutDriver:
             _finish(row, "failed", now, reason + zero_error)
             svc = config.service(row.tenant, row.service)
             if svc is not None and plan is not None:
-                row.incident_id = open_incident(
-                    s, config, svc, plan, row, at_weight, results, reason + zero_error, now
-                )
+                why = reason + zero_error
+                f = Failure(row.id, row.version, at_weight, row.weight, why, tuple(row.events))
+                row.incident_id = open_incident(s, config, svc, plan, f, results, now)
         log.warning("rollout_rolled_back", rollout=rollout_id, reason=reason)
         return Tick("rollback", reason + zero_error)
+
+
+def evaluate(
+    plan: Rollout,
+    version: str,
+    query: Query = prometheus_query,
+    *,
+    canary: str | None = None,
+    stable: str | None = None,
+) -> list[GateResult]:
+    """Every gate of ``plan`` judged now; a query Prometheus refuses or cannot answer counts as
+    no data (inconclusive, or a failure where the gate says ``on_no_data: fail``)."""
+    default_canary, default_stable = names(plan.actuator)
+    canary, stable = canary or default_canary, stable or default_stable
+    out = []
+    for gate in plan.gates:
+        q = render_query(gate.query, canary=canary, stable=stable, version=version)
+        try:
+            value = query(plan.prometheus, q)
+            base = None
+            if gate.baseline:
+                bq = render_query(gate.baseline, canary=canary, stable=stable, version=version)
+                base = query(plan.prometheus, bq)
+        except (ActuatorError, InputError) as exc:
+            verdict: Any = "fail" if gate.on_no_data == "fail" else "inconclusive"
+            out.append(GateResult(gate.name, None, None, verdict, exc.detail))
+            continue
+        out.append(judge(gate, value, base))
+    return out
 
 
 def _evaluation_rows(at: datetime, weight: int, results: list[GateResult]) -> list[dict[str, Any]]:
@@ -511,9 +514,23 @@ def _evaluation_rows(at: datetime, weight: int, results: list[GateResult]) -> li
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Failure:
+    """What the incident of a failed rollout says: which rollout, where it stood, and why."""
+
+    rollout_id: str
+    version: str
+    at_weight: int  # -1: a rollout engine reported it (opsbook did not drive the traffic)
+    weight_now: int
+    reason: str
+    events: tuple[dict[str, Any], ...] = ()
+    canary: str | None = None
+    stable: str | None = None
+
+
 def open_incident(
-    s: Session, config: Config, svc: Service, plan: Rollout, row: RolloutRow, at_weight: int,
-    results: list[GateResult], reason: str, now: datetime,
+    s: Session, config: Config, svc: Service, plan: Rollout, f: Failure,
+    results: list[GateResult], now: datetime,
 ) -> str | None:  # fmt: skip
     """Raise the rollout's alert through intake (so it routes, groups and pages as any alert) and
     put the gate's queries, values and the rollout's steps on the incident's timeline."""
@@ -522,9 +539,11 @@ def open_incident(
 
     labels = {
         "alertname": "RolloutFailed", "service": svc.name, "rollout": plan.name,
-        "version": row.version, "severity": plan.severity.value,
+        "version": f.version, "severity": plan.severity.value,
     }  # fmt: skip
-    summary = f"{svc.name}: rollout of {row.version} rolled back at {at_weight} % — {reason}"
+    reason, at_weight = f.reason, f.at_weight
+    where = f"rolled back at {at_weight} %" if at_weight >= 0 else "failed"
+    summary = f"{svc.name}: rollout of {f.version} {where} — {reason}"
     alert = AlertIn(
         source=SOURCE, fingerprint=fingerprint(labels), action=EventAction.TRIGGER,
         labels=labels, annotations={"summary": summary[:500], "description": reason[:2000]},
@@ -538,26 +557,27 @@ def open_incident(
     inc = s.get(Incident, incident_id)
     if inc is None:
         return None
-    canary, stable = names(plan.actuator)
+    default_canary, default_stable = names(plan.actuator)
+    canary, stable = f.canary or default_canary, f.stable or default_stable
     for r in results:
         gate = next((g for g in plan.gates if g.name == r.gate), None)
         if gate is None:
             continue
-        query = render_query(gate.query, canary=canary, stable=stable, version=row.version)
+        query = render_query(gate.query, canary=canary, stable=stable, version=f.version)
         repos.add_entry(
             s, inc, now, "opsbook", EntryKind.COMMENT.value,
             f"rollout gate {r.gate} {r.verdict}: {r.reason} (query: {query})",
-            {"rollout": row.id, "gate": r.gate, "query": query, "value": _finite(r.value)},
+            {"rollout": f.rollout_id, "gate": r.gate, "query": query, "value": _finite(r.value)},
         )  # fmt: skip
     steps = ", ".join(f"{x.weight} %" for x in plan.steps)
     history = "; ".join(
         f"{e['at']} {e['event']}" + (f" {e['weight']} %" if "weight" in e else "")
-        for e in (row.events or [])[-20:]
+        for e in f.events[-20:]
     )
     repos.add_entry(
         s, inc, now, "opsbook", EntryKind.COMMENT.value,
-        f"rollout {plan.name} of {row.version} (steps {steps}) rolled back at {at_weight} %: "
-        f"traffic is at {row.weight} %. History: {history}",
-        {"rollout": row.id, "steps": [x.weight for x in plan.steps], "at_weight": at_weight},
+        f"rollout {plan.name} of {f.version} (steps {steps}) {where}: "
+        f"traffic is at {f.weight_now} %. History: {history or '-'}",
+        {"rollout": f.rollout_id, "steps": [x.weight for x in plan.steps], "at_weight": at_weight},
     )  # fmt: skip
     return incident_id
