@@ -115,7 +115,18 @@ def test_a_missed_heartbeat_pages_and_the_next_ping_resolves(env: dict[str, Any]
     assert _state(h, "nightly-backup")["status"] == "up"
 
 
-def test_watchdog_through_alertmanager_is_a_ping_and_opens_nothing(env: dict[str, Any]) -> None:
+def _who_may_ping(h: Harness) -> None:
+    assert _ping(h, "nightly-backup", Authorization="").status_code == 401
+    viewer = h.auth("acme", "viewer")
+    assert _ping(h, "nightly-backup", **viewer).status_code == 403  # an API token reads only
+    assert _ping(h, "nightly-backup", **h.intake("globex")).status_code == 404  # not theirs
+    r = _ping(h, "no-such-beat")
+    assert r.status_code == 404 and "no heartbeat" in r.json()["detail"]
+    globex = h.client.get("/api/v1/heartbeats", headers=h.auth("globex", "viewer")).json()
+    assert globex == []
+
+
+def test_watchdog_is_a_ping_and_only_intake_tokens_of_the_tenant_ping(env: dict[str, Any]) -> None:
     h, w = env["h"], env["w"]
     _drain(w)
     body = am_body(am_alert("Watchdog", severity="none"), am_alert("DiskFull", job="x"))
@@ -135,18 +146,7 @@ def test_watchdog_through_alertmanager_is_a_ping_and_opens_nothing(env: dict[str
     # a resolved Watchdog is no ping and resolves nothing
     h.post_am(am_body(am_alert("Watchdog", status="resolved")))
     assert _state(h, "prometheus")["status"] == "late"
-
-
-def test_who_may_ping(env: dict[str, Any]) -> None:
-    h = env["h"]
-    assert _ping(h, "nightly-backup", Authorization="").status_code == 401
-    viewer = h.auth("acme", "viewer")
-    assert _ping(h, "nightly-backup", **viewer).status_code == 403  # an API token reads only
-    assert _ping(h, "nightly-backup", **h.intake("globex")).status_code == 404  # not theirs
-    r = _ping(h, "no-such-beat")
-    assert r.status_code == 404 and "no heartbeat" in r.json()["detail"]
-    globex = h.client.get("/api/v1/heartbeats", headers=h.auth("globex", "viewer")).json()
-    assert globex == []
+    _who_may_ping(h)
 
 
 def test_the_last_ping_survives_a_restart(env: dict[str, Any]) -> None:
