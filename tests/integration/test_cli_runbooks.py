@@ -86,6 +86,8 @@ def test_export_json_has_the_documented_shape() -> None:
         "safety",
         "reason",
         "variables",
+        "interactive",
+        "interactive_reason",
     }
 
 
