@@ -95,6 +95,11 @@ def test_v2_errors_are_json_strings_naming_the_field(h: Harness) -> None:
     assert (r.status_code, r.json()) == (401, "unknown or revoked token")
     r = h.client.get("/api/v2/silence/sil_missing", headers=h.auth())
     assert r.status_code == 404 and "no silence sil_missing" in r.json()
+    # a matcher name must be a label name: "a=b" never sneaks an operator into the matcher
+    bad = {"matchers": [{"name": "job=x", "value": "y", "isRegex": False}],
+           "startsAt": "2026-01-01T12:00:00Z", "endsAt": "2026-01-01T13:00:00Z"}  # fmt: skip
+    r = h.client.post("/api/v2/silences", json=bad, headers=h.auth("acme", "responder"))
+    assert r.status_code == 400 and "matchers.0.name" in r.json()
     # v1 routes keep problem+json
     r = h.client.get("/api/v1/silences/sil_missing", headers=h.auth())
     assert r.headers["content-type"].startswith("application/problem+json")

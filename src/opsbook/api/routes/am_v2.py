@@ -166,7 +166,7 @@ def get_alert_groups(
 class MatcherIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(min_length=1, max_length=256)
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")
     value: str = Field(max_length=1000)
     isRegex: bool
     isEqual: bool = True
