@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -45,29 +47,71 @@ REPORT_HELP = {
 
 
 class _Reports(Collector):
-    """The report figures (see opsbook.reports), recomputed from the database at scrape time.
+    """The report figures (see opsbook.reports), recomputed from the database's summary rows.
 
     ``source`` yields (name, labels, value); names are ``REPORT_HELP`` keys and become
     ``opsbook_report_<name>`` gauges labelled tenant, service, severity (and stat for times).
+    Thirty days of figures change slowly and cost a read of the period's incidents, so a scrape
+    answers from the last computation: the first scrape computes, later ones get figures at most
+    ``max_age`` seconds old while one background thread computes the next (never two at once,
+    and no scrape ever waits for it).
     """
 
-    def __init__(self, source: Callable[[], Sequence[tuple[str, dict[str, str], float]]]) -> None:
+    def __init__(
+        self,
+        source: Callable[[], Sequence[tuple[str, dict[str, str], float]]],
+        max_age: float = 15.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._source = source
+        self._max_age = max_age
+        self._now = now
+        self._lock = threading.Lock()
+        self._samples: Sequence[tuple[str, dict[str, str], float]] | None = None
+        self._at = 0.0
+        self._refreshing = False
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def _refresh(self) -> Sequence[tuple[str, dict[str, str], float]]:
         try:
             samples = self._source()
         except Exception:  # noqa: BLE001 - a scrape must not fail because the database is down
             samples = []
+        with self._lock:
+            self._samples, self._at, self._refreshing = samples, self._now(), False
+        return samples
+
+    def _current(self) -> Sequence[tuple[str, dict[str, str], float]]:
+        with self._lock:
+            samples = self._samples
+            stale = self._now() - self._at > self._max_age
+            start = samples is not None and stale and not self._refreshing
+            if start:
+                self._refreshing = True
+        if samples is None:
+            return self._refresh()
+        if start:
+            threading.Thread(target=self._refresh, name="report-gauges", daemon=True).start()
+        return samples
+
+    def _families(self) -> dict[str, GaugeMetricFamily]:
         base = ["tenant", "service", "severity"]
-        names = {k: [*base, "stat"] if k.endswith("_seconds") else base for k in REPORT_HELP}
-        families = {
-            k: GaugeMetricFamily(f"opsbook_report_{k}", REPORT_HELP[k], labels=names[k])
+        return {
+            k: GaugeMetricFamily(
+                f"opsbook_report_{k}",
+                REPORT_HELP[k],
+                labels=[*base, "stat"] if k.endswith("_seconds") else base,
+            )
             for k in REPORT_HELP
         }
-        for name, labels, value in samples:
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families = self._families()
+        for name, labels, value in self._current():
             if name in families:
-                families[name].add_metric([labels.get(k, "") for k in names[name]], value)
+                keys = ["tenant", "service", "severity"] + (
+                    ["stat"] if name.endswith("_seconds") else []
+                )
+                families[name].add_metric([labels.get(k, "") for k in keys], value)
         yield from families.values()
 
 
