@@ -175,6 +175,9 @@ def test_status_shows_routes_not_secrets(h: Harness) -> None:
     original = body["config"]["original"]
     assert "receiver: checkout-api" in original and "search-indexer" in original
     assert "ledger" not in original and "alice" not in original and "variables" not in original
+    receivers = h.client.get("/api/v2/receivers", headers=h.auth("acme", "viewer")).json()
+    assert receivers == [{"name": "acme-catchall"}, {"name": "checkout-api"},
+                         {"name": "search-indexer"}]  # fmt: skip
 
 
 # -- Grafana webhook contact point --------------------------------------------------------------

@@ -56,6 +56,7 @@ COLLECTIONS = {
     ("GET", "/api/v2/alerts/groups"),
     ("GET", "/api/v2/silences"),
     ("GET", "/api/v2/status"),
+    ("GET", "/api/v2/receivers"),
 }
 CREATES = {
     ("POST", "/api/v1/erasures"),  # B's person is nobody in A: 404, nothing of B changes

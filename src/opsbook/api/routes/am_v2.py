@@ -284,6 +284,13 @@ def get_status(request: Request, p: Principal = Depends(require_role("viewer")))
     )
 
 
+@router.get("/api/v2/receivers", responses=_ERRORS)
+def get_receivers(request: Request, p: Principal = Depends(require_role("viewer"))) -> JSONResponse:
+    """The tenant's receivers: its services (where routes send alerts)."""
+    summary = am_api.config_summary(state_of(request).config, p.tenant)
+    return JSONResponse(summary["receivers"])
+
+
 # -- the edge: basic auth in, Alertmanager's error bodies out -----------------------------------
 
 
