@@ -303,6 +303,9 @@ def heading_alert_names(core: str, raw: str) -> list[str]:
     if len(parts) >= 2 and all(alert_like_in_heading(p, spans) for p in parts):
         return parts
     tokens = flat.split()
+    whole = raw.strip()
+    if len(spans) == 1 and whole[:1] == "`" and whole[-1:] == "`" and spans[0].islower():
+        return []  # "### `log_error`": a function, command or setting documented, not an alert
     if len(tokens) == 1 and _KEBAB_ID.match(tokens[0]):
         return [tokens[0]] if alert_like_in_heading(tokens[0]) else []
     if tokens and tokens[0][-1:] in (":", ","):  # "KubeAPIDown: the API is unreachable"

@@ -240,3 +240,19 @@ def test_product_tool_and_file_names_are_not_alerts() -> None:
         "praefect.md",
     )
     assert sentence.sections[0].alerts == ()
+
+
+def test_a_heading_that_is_one_lowercase_code_span_documents_a_function() -> None:
+    from opsbook.runbooks.parse import parse_runbook
+
+    rb = parse_runbook(
+        "# Helpers\n\n### `mongo_rs_lag`\n\n```bash\nmongo_rs_lag primary\n```\n\n"
+        "### `log_error <operation> <message>`\n\n```bash\nlog_error task oops\n```\n\n"
+        "## `orders_backlog_high`, `orders_backlog_critical`\n\n```bash\nkubectl get pods\n```\n",
+        "helpers.md",
+    )
+    assert [s.alerts for s in rb.sections] == [
+        (),
+        (),
+        ("orders_backlog_high", "orders_backlog_critical"),
+    ]
