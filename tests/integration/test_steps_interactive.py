@@ -1,6 +1,7 @@
 """Steps that never end or need a terminal (``redis-cli MONITOR``, ``tail -f``) are never run
-as automatic diagnostics — the timeline says to run them by hand — and asking to run one is
-refused with a 422 naming the step, while the bounded steps around them still run."""
+as automatic diagnostics — the timeline says to run them by hand. Asking to run one runs its
+bounded form when it has one (``tail -n 200`` for ``tail -f``) and is refused with a 422 naming
+the step when it has none; the bounded steps around them run as usual."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ RUNBOOK = """# Cache runbook
 ```bash
 redis-cli -u $REDIS_URL PING
 redis-cli -u $REDIS_URL MONITOR
-tail -f /var/log/syslog
+tail -f LOGFILE
 timeout 1 tail -f /dev/null
 ```
 """
@@ -35,8 +36,10 @@ PING, MONITOR, TAIL, BOUNDED = 1, 2, 3, 4
 
 @pytest.fixture
 def env(redis_server: RedisServer, tmp_path: Path) -> Iterator[tuple[Harness, str, Worker]]:
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"line {i}\n" for i in range(1, 301)))
     book = tmp_path / "cache.md"
-    book.write_text(RUNBOOK)
+    book.write_text(RUNBOOK.replace("LOGFILE", str(log)))
     config = f"""
 tenants: [{{name: acme}}]
 services:
@@ -84,19 +87,41 @@ def test_the_steps_list_marks_interactive_steps(env: tuple[Harness, str, Worker]
     assert marks[PING] == (False, "")
     assert marks[MONITOR][0] and "MONITOR streams until stopped" in marks[MONITOR][1]
     assert marks[TAIL][0] and "follows output until stopped" in marks[TAIL][1]
+    bounded = {s["step"]: s["bounded"] for s in steps}
+    assert bounded[TAIL] is not None and bounded[TAIL].startswith("tail -n 200 ")
+    assert bounded[MONITOR] is None
     assert marks[BOUNDED] == (False, "")
 
 
 def test_asking_to_run_an_interactive_step_is_refused(env: tuple[Harness, str, Worker]) -> None:
+    """``redis-cli MONITOR`` has no form that ends: the request is refused, nothing runs."""
     h, inc, worker = env
     r = h.client.post(
-        f"/api/v1/incidents/{inc}/steps/{TAIL}/run", json={}, headers=h.auth("acme", "responder")
+        f"/api/v1/incidents/{inc}/steps/{MONITOR}/run",
+        json={},
+        headers=h.auth("acme", "responder"),
     )
     assert r.status_code == 422
     problem = r.json()
     assert problem["field"] == "step"
-    assert f"step {TAIL} (tail -f /var/log/syslog) is interactive" in problem["detail"]
-    assert "run it by hand" in problem["detail"]
+    assert f"step {MONITOR} (redis-cli -u $REDIS_URL MONITOR) is interactive" in problem["detail"]
+    assert "no bounded form; run it by hand" in problem["detail"]
     _drain(worker)
     runs = h.client.get(f"/api/v1/incidents/{inc}/runs", headers=h.auth("acme", "viewer")).json()
-    assert TAIL not in [r["step"] for r in runs]
+    assert MONITOR not in [r["step"] for r in runs]
+
+
+def test_a_follower_runs_in_its_bounded_form(env: tuple[Harness, str, Worker]) -> None:
+    """``tail -f`` asked for by hand runs as ``tail -n 200``: it ends, with the last lines."""
+    h, inc, worker = env
+    r = h.client.post(
+        f"/api/v1/incidents/{inc}/steps/{TAIL}/run", json={}, headers=h.auth("acme", "responder")
+    )
+    assert r.status_code == 202, r.text
+    _drain(worker)
+    runs = h.client.get(f"/api/v1/incidents/{inc}/runs", headers=h.auth("acme", "viewer")).json()
+    (run,) = [x for x in runs if x["step"] == TAIL]
+    assert run["status"] == "ok"
+    assert run["command"].startswith("tail -n 200 ")
+    out = str(run["result"])
+    assert "line 300" in out and "line 101" in out and "line 100\\n" not in out

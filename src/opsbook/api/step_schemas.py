@@ -192,6 +192,11 @@ class StepOut(BaseModel):
         "run request is refused (run it by hand)",
     )
     interactive_reason: str = ""
+    bounded: str | None = Field(
+        None,
+        description="for an interactive step that only runs too long: the form that ends by "
+        "itself, which a run request runs instead",
+    )
     request_variables: list[str] = Field(
         description="the names a run request may set for it (the rest come from the service's "
         "config); send these in `variables`"

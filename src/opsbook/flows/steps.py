@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,13 @@ def locate(catalog: RunbookCatalog, inc: Incident, index: int) -> Located:
     if not 1 <= index <= len(numbered):
         raise NotFound(f"no step {index}: the section has steps 1–{len(numbered)}", field="step")
     phase, step = numbered[index - 1]
+    if step.interactive and step.bounded:  # what runs is the form that ends by itself
+        step = replace(
+            step,
+            text=step.bounded,
+            interactive=False,
+            reason=f"{step.reason}; run as `{step.bounded}` ({step.interactive_reason} as written)",
+        )
     return Located(rb, section, index, step, phase)
 
 
@@ -380,7 +387,7 @@ def request_run(
     if loc.step.interactive:
         raise InputError(
             f"step {index} ({loc.step.text.splitlines()[0][:80]}) is interactive: "
-            f"{loc.step.interactive_reason}; run it by hand in a terminal",
+            f"{loc.step.interactive_reason} and has no bounded form; run it by hand in a terminal",
             field="step",
         )
     svc = service_of(config, inc)

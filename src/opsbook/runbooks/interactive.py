@@ -321,3 +321,58 @@ def _tty(flags: list[str]) -> bool:
 
 def _before_dashes(args: list[str]) -> list[str]:
     return args[: args.index("--")] if "--" in args else args
+
+
+_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # (a follower or watcher, its form that ends by itself)
+    (
+        re.compile(r"^(\s*(?:sudo\s+)?tail\s+(?:.*\s)?)(?:-f|-F|--follow(?:=\w+)?)(?=\s|$)"),
+        r"\1-n 200",
+    ),
+    (
+        re.compile(r"^(\s*(?:sudo\s+)?journalctl\s+(?:.*\s)?)-f([a-zA-Z]*)(?=\s|$)"),
+        r"\1-n 200 --no-pager -\2",
+    ),
+    (
+        re.compile(r"^(\s*(?:sudo\s+)?journalctl\s+(?:.*\s)?)--follow(?=\s|$)"),
+        r"\1-n 200 --no-pager",
+    ),
+    (
+        re.compile(
+            r"^(\s*(?:kubectl|oc)\s+(?:.*\s)?logs\s+(?:.*\s)?)(?:-f|--follow(?:=true)?)(?=\s|$)"
+        ),
+        r"\1--tail=200",
+    ),
+    (
+        re.compile(r"^(\s*(?:kubectl|oc)\s+(?:.*\s)?)-f\s+(?=(?:.*\s)?logs\b)"),
+        r"\1--tail=200 ",
+    ),
+    (
+        re.compile(
+            r"^(\s*(?:sudo\s+)?(?:docker|podman)\s+(?:.*\s)?logs\s+(?:.*\s)?)(?:-f|--follow)(?=\s|$)"
+        ),
+        r"\1--tail 200",
+    ),
+    (re.compile(r"^(\s*(?:kubectl|oc)\s+.*?)\s+(?:-w|--watch(?:=true)?)(?=\s|$)"), r"\1"),
+    (re.compile(r"^(\s*(?:sudo\s+)?(?:docker|podman)\s+stats)(?=\s|$)"), r"\1 --no-stream"),
+    (re.compile(r"^\s*watch\s+(?:(?:-n\s*\S+|--interval[= ]\S+|-[a-zA-Z]+)\s+)*"), ""),
+    (re.compile(r"^(\s*(?:sudo\s+)?ping6?)(?=\s)"), r"\1 -c 5"),
+    (re.compile(r"^(\s*(?:vmstat|iostat|mpstat|pidstat|sar)\b.*\s\d+)\s*$"), r"\1 5"),
+    (re.compile(r"^\s*top\s*$"), "top -b -n 1"),
+)
+
+
+def bounded_form(text: str, kind: str) -> str | None:
+    """A form of an unbounded command that ends by itself (``tail -f x`` → ``tail -n 200 x``,
+    ``kubectl logs -f`` → ``--tail=200``, ``watch CMD`` → ``CMD``, ``ping h`` → ``ping -c 5
+    h``), or None when there is none (a terminal session, an editor, a stream)."""
+    if kind not in ("shell", "kubectl", "docker") or "\n" in text.strip():
+        return None
+    for pattern, repl in _REWRITES:
+        if pattern.search(text):
+            out = pattern.sub(repl, text, count=1).strip()
+            out = re.sub(r"\s+-(?=\s|$)", "", out)  # "-fu x" → "-u x" leaves no bare "-"
+            if out and out != text.strip() and _shell_reason(out) is None:
+                return out
+            return None
+    return None

@@ -114,7 +114,13 @@ def _step_findings(
                         WARNING,
                         "interactive-step",
                         f"`{_short(step.text)}` {step.interactive_reason}; it is never run "
-                        "automatically (bound it, e.g. with --tail/-n/timeout, to let it run)",
+                        "automatically"
+                        + (
+                            f" and a run request runs `{_short(step.bounded)}`"
+                            if step.bounded
+                            else " and cannot be run from opsbook (bound it, e.g. with "
+                            "--tail/-n/timeout, to let it run)"
+                        ),
                     )
                 )
             if step.safety == "destructive" and not step.warned:

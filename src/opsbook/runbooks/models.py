@@ -59,6 +59,9 @@ class Step:
     ``kubectl exec -it``, ``psql`` with no query): never run automatically, only by hand."""
     interactive_reason: str = ""
     """Why the step is interactive (empty when it is not)."""
+    bounded: str = ""
+    """For an interactive step that only runs too long: a form of it that ends by itself
+    (``tail -n 200`` for ``tail -f``), which a run request runs instead. Empty when none."""
 
 
 @dataclass(frozen=True)

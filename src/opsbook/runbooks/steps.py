@@ -30,7 +30,7 @@ from opsbook.runbooks.classify import (
 )
 from opsbook.runbooks.fields import WARNING_WORDS
 from opsbook.runbooks.inline import cell_commands, command_column, command_line, prose_commands
-from opsbook.runbooks.interactive import interactive_reason
+from opsbook.runbooks.interactive import bounded_form, interactive_reason
 from opsbook.runbooks.models import TEXT_KINDS, Step
 from opsbook.runbooks.names import code_spans, plain
 from opsbook.runbooks.queries import REDIS_COMMANDS
@@ -115,6 +115,7 @@ class StepMaker:
             warned=risky and self.warned(line, title),
             interactive=why is not None,
             interactive_reason=why or "",
+            bounded=(bounded_form(text, c.kind if query else "shell") or "") if why else "",
         )
 
     def text(self, line: int, title: str, text: str) -> Step:

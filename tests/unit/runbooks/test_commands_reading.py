@@ -279,3 +279,31 @@ def test_export_in_diagnostics_changes_the_session() -> None:
     (step,) = steps(fence("export KUBECONFIG=/etc/k8s/prod.yaml", "bash"))
     assert (step.safety, step.kind) == ("mutating", "shell")
     assert "KUBECONFIG" in step.reason
+
+
+BOUNDED = [
+    ("tail -f /var/log/syslog", "tail -n 200 /var/log/syslog"),
+    ("journalctl -fu api", "journalctl -n 200 --no-pager -u api"),
+    ("kubectl -n x logs -f deploy/api", "kubectl -n x logs --tail=200 deploy/api"),
+    ("kubectl logs -f x | grep -i error", "kubectl logs --tail=200 x | grep -i error"),
+    ("docker logs -f api", "docker logs --tail 200 api"),
+    ("kubectl get pods -w", "kubectl get pods"),
+    ("watch -n 5 kubectl get pods", "kubectl get pods"),
+    ("docker stats", "docker stats --no-stream"),
+    ("ping db-1", "ping -c 5 db-1"),
+    ("vmstat 1", "vmstat 1 5"),
+    ("top", "top -b -n 1"),
+    ("htop", ""),
+    ("kubectl exec -it api-0 -- sh", ""),
+    ("kubectl edit deploy/api", ""),
+    ("psql -h db orders", ""),
+]
+
+
+@pytest.mark.parametrize(("command", "bounded"), BOUNDED)
+def test_bounded_forms(command: str, bounded: str) -> None:
+    """A follower has a form that ends by itself (what a run request runs); a terminal
+    session or an editor has none."""
+    (step,) = steps(fence(command, "bash"))
+    assert step.interactive
+    assert step.bounded == bounded

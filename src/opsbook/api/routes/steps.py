@@ -76,6 +76,7 @@ def list_steps(
                 variables=list(o.loc.step.variables),
                 interactive=o.loc.step.interactive,
                 interactive_reason=o.loc.step.interactive_reason,
+                bounded=o.loc.step.bounded or None,
                 request_variables=requestable(o.loc.step, svc),
                 needs_role=o.gate.role if o.gate else None,
                 confirmation=o.confirmation,
