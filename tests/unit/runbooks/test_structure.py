@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from opsbook.runbooks.explain import explain, find_section
 from opsbook.runbooks.lint import lint
+from opsbook.runbooks.models import Runbook
 from opsbook.runbooks.review import review
 
 from .conftest import parse
@@ -256,3 +257,11 @@ def test_a_heading_that_is_one_lowercase_code_span_documents_a_function() -> Non
         (),
         ("orders_backlog_high", "orders_backlog_critical"),
     ]
+
+
+def test_seed_alert_sections_inherit_the_severity_of_their_group(seeds: dict[str, Runbook]) -> None:
+    """Seed 001 writes the severity once, on the heading that groups its critical alerts."""
+    for alert in ("MaestroServiceDown", "Neo4jDatabaseDown", "HighErrorRate", "SecurityEventSpike"):
+        section = seeds["001"].section(alert.lower())
+        assert section is not None and section.alerts == (alert,)
+        assert section.severity_normalized == "P0"
