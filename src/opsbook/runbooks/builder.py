@@ -443,8 +443,8 @@ class Builder:
                     sec.add_alerts(names)
                     sec.note(line, f"field:alert {', '.join(names)}")
                     return True
-            if sec.threshold is None:
-                sec.threshold = plain(rest)
+            if sec.threshold is None and plain(rest) not in ("|", ">", "|-", ">-", "|+"):
+                sec.threshold = plain(rest)  # not a YAML block marker (`expr: |` in a rule)
                 sec.note(line, f"field:threshold {sec.threshold}")
             return True
         return False
