@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from opsbook.flows.escalation import note_unpaged_breaches
 from opsbook.flows.tokens import create_token
 from opsbook.jobs.worker import Worker
 from opsbook.storage import jobs
@@ -134,24 +135,33 @@ def test_a_page_lands_in_the_inbox_once_and_can_be_read(env: dict[str, Any]) -> 
 def test_a_p0_with_no_policy_says_nobody_was_paged_when_its_window_passes(
     env: dict[str, Any],
 ) -> None:
-    h, w = env["h"], env["worker"]
+    h, w, st = env["h"], env["worker"], env["st"]
     iid = _open(h, "lonely")
-    acked = _open(h, "api")
+    quiet = h.post_am(am_body(am_alert("LonelySlow", job="lonely", severity="warning")))
+    acked = quiet["incidents"][0]
     h.client.post(f"/api/v1/incidents/{acked}/acknowledge", headers=h.auth("acme", "responder"))
+    paged = _open(h, "api")  # has a policy: paged, so never "nobody was paged"
     _drain(w)
+
+    def sweep() -> int:  # what the server's sweep runs every 15 s
+        with st.sessions.begin() as s:
+            return int(note_unpaged_breaches(s, st.config, h.clock.now()))
+
     h.clock.advance(minutes=4, seconds=59)
-    _drain(w)
+    assert sweep() == 0
     assert not [n for n in _escalation_notes(h, iid) if "nobody was paged" in n]
     h.clock.advance(seconds=2)
-    _drain(w)
-    _drain(w)  # a second pass adds nothing
+    assert sweep() == 1
+    assert sweep() == 0  # once per incident
     notes = [n for n in _escalation_notes(h, iid) if "nobody was paged" in n]
     assert notes == [
         "the P0 acknowledgement window (5m) passed and nobody was paged: service lonely has no "
         "escalation_policy in the config (add one, with a schedule, to page someone)"
     ]
-    # an incident someone acknowledged in time gets no such note (it has a policy anyway)
-    assert not [n for n in _escalation_notes(h, acked) if "nobody was paged" in n]
+    h.clock.advance(hours=2)  # the P2's 1h window passed too, but it was acknowledged in time
+    assert sweep() == 0
+    for other in (acked, paged):
+        assert not [n for n in _escalation_notes(h, other) if "nobody was paged" in n]
 
 
 def test_a_person_with_no_contact_is_named_as_not_paged(env: dict[str, Any]) -> None:

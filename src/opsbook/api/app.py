@@ -42,6 +42,7 @@ from opsbook.core.settings import Settings
 from opsbook.flows import backlog
 from opsbook.flows.checks import metric_rows
 from opsbook.flows.comms_sweep import sweep as comms_sweep
+from opsbook.flows.escalation import note_unpaged_breaches
 from opsbook.flows.expire import expire_stale_alerts
 from opsbook.flows.group_commit import GroupCommitter
 from opsbook.flows.reports import metric_source
@@ -58,11 +59,13 @@ log = structlog.get_logger("opsbook.app")
 
 
 async def _expire_loop(state: AppState, every: float) -> None:
-    """Every ``every`` seconds: resolve alerts whose endsAt passed without a re-send, then the
-    communications sweep (maintenance notices, subscriber emails, post-mortem reminders)."""
+    """Every ``every`` seconds: resolve alerts whose endsAt passed without a re-send, the
+    communications sweep (maintenance notices, subscriber emails, post-mortem reminders), then
+    the note on incidents whose acknowledgement window passed with nobody paged."""
     while True:
         await asyncio.sleep(every)
-        for name, task in (("expire", expire_once), ("comms", comms_once)):
+        sweeps = (("expire", expire_once), ("comms", comms_once), ("unpaged", unpaged_once))
+        for name, task in sweeps:
             try:
                 await asyncio.to_thread(task, state)
             except Exception as exc:  # noqa: BLE001 - a sweep failure must not kill the server
@@ -71,6 +74,12 @@ async def _expire_loop(state: AppState, every: float) -> None:
 
 def comms_once(state: AppState) -> dict[str, int]:
     return comms_sweep(state.sessions, state.config, state.settings, state.clock.now())
+
+
+def unpaged_once(state: AppState) -> int:
+    """One pass of ``note_unpaged_breaches``; returns how many incidents it noted."""
+    with state.sessions.begin() as s:
+        return note_unpaged_breaches(s, state.config, state.clock.now())
 
 
 def expire_once(state: AppState) -> int:

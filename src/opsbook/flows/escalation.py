@@ -20,7 +20,7 @@ Ticks run in the ``page`` job lane at the incident's severity (P0 first).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -42,9 +42,8 @@ from opsbook.storage.tables import Escalation, Incident, Job, ScheduleOverride, 
 
 log = structlog.get_logger("opsbook.escalation")
 ESCALATE_JOB = "escalate"
-UNPAGED_JOB = "unpaged_breach"
-"""Job kind that fires at the acknowledgement deadline of an incident that pages nobody (its
-service has no usable escalation policy): if still unacknowledged, the timeline says so."""
+UNPAGED_LOOKBACK = timedelta(days=1)
+"""How far back ``note_unpaged_breaches`` looks for deadlines that passed with nobody paged."""
 
 
 class Pager(Protocol):
@@ -124,39 +123,10 @@ def nobody_paged_reason(
     return f"escalation policy {name!r} of service {service} does not exist in tenant {tenant}"
 
 
-def unpaged_row(
-    config: Config,
-    tenant: str,
-    incident_id: str,
-    service: str,
-    severity: str,
-    now: datetime,
-    route_index: int | None = None,
-) -> dict[str, Any]:
-    """For an incident that pages nobody: a job at its acknowledgement deadline that writes on the
-    timeline, if nobody acknowledged by then, that the window passed with nobody paged and why."""
-    row = jobs.job_row(
-        tenant,
-        UNPAGED_JOB,
-        {
-            "incident_id": incident_id,
-            "why": nobody_paged_reason(config, tenant, service, severity, route_index),
-        },
-        now,
-        priority=jobs.severity_priority(severity),
-        lane=jobs.PAGE_LANE,
-        incident_id=incident_id,
-    )
-    row["run_after"] = now + config.ack_window(Severity(severity))
-    return row
-
-
 def start_paging(s: Session, config: Config, inc: Incident, now: datetime) -> bool:
-    """Freeze the service's policy onto ``inc`` and queue the first tick (ORM path, e.g. declare);
-    with no policy, queue the deadline check that records that nobody was paged."""
+    """Freeze the service's policy onto ``inc`` and queue the first tick (ORM path, e.g. declare)."""
     rows = paging_rows(config, inc.tenant, inc.id, inc.service, inc.severity, now)
     if rows is None:
-        s.add(Job(**unpaged_row(config, inc.tenant, inc.id, inc.service, inc.severity, now)))
         return False
     s.add(Escalation(**rows[0]))
     s.add(Job(**rows[1]))
@@ -215,40 +185,7 @@ class Escalator:
 
     def job_kinds(self) -> dict[str, JobKind]:
         # a tick is fenced by its token: running it again after a crash is always safe
-        return {
-            ESCALATE_JOB: JobKind(run=self.tick, on_expired=lambda _s, _j: True),
-            UNPAGED_JOB: JobKind(run=self.unpaged, on_expired=lambda _s, _j: True),
-        }
-
-    def unpaged(self, payload: Mapping[str, Any]) -> None:
-        """At the deadline of an incident nobody was paged for: say so if it is unacknowledged."""
-        incident_id, why = str(payload["incident_id"]), str(payload.get("why") or "")
-        now = self.clock.now()
-        with self.sessions.begin() as s:
-            inc = s.scalars(
-                select(Incident).where(Incident.id == incident_id).with_for_update(key_share=True)
-            ).first()
-            if inc is None or inc.status != "triggered":
-                return
-            noted = s.scalars(
-                select(TimelineEntry.data).where(
-                    TimelineEntry.incident_id == inc.id,
-                    TimelineEntry.kind == EntryKind.ESCALATION,
-                )
-            )
-            if any((d or {}).get("reason") == "nobody_paged" for d in noted):
-                return  # a re-run of this job after a crash
-            window = config_window(self.config(), inc.severity)
-            repos.add_entry(
-                s,
-                inc,
-                now,
-                "opsbook",
-                EntryKind.ESCALATION,
-                f"the {inc.severity} acknowledgement window ({window}) passed and nobody was "
-                f"paged: {why}",
-                {"reason": "nobody_paged", "why": why, "breached": True},
-            )
+        return {ESCALATE_JOB: JobKind(run=self.tick, on_expired=lambda _s, _j: True)}
 
     def tick(self, payload: Mapping[str, Any]) -> None:
         """Run the tick ``payload["token"]`` of one incident: page a level, wait, or stop."""
@@ -357,6 +294,50 @@ class Escalator:
                 {"level": action.level, "reason": "unreachable", "users": unreached},
             )
         _next_tick(s, inc, new.token + 1, now)
+
+
+def note_unpaged_breaches(s: Session, config: Config, now: datetime) -> int:
+    """Say on the timeline of each unacknowledged incident whose acknowledgement deadline passed
+    and that pages nobody (no escalation: its service has no usable policy) that nobody was paged,
+    and why; once per incident. Run by the server's sweep; returns how many it noted."""
+    due = s.scalars(
+        select(Incident.id)
+        .outerjoin(Escalation, Escalation.incident_id == Incident.id)
+        .where(
+            Incident.status == "triggered",
+            Incident.ack_deadline <= now,
+            Incident.ack_deadline > now - UNPAGED_LOOKBACK,
+            Escalation.incident_id.is_(None),
+        )
+        .limit(500)
+    ).all()
+    noted = 0
+    for incident_id in due:
+        inc = s.scalars(
+            select(Incident).where(Incident.id == incident_id).with_for_update(key_share=True)
+        ).first()
+        if inc is None or inc.status != "triggered":
+            continue
+        entries = s.scalars(
+            select(TimelineEntry.data).where(
+                TimelineEntry.incident_id == inc.id, TimelineEntry.kind == EntryKind.ESCALATION
+            )
+        )
+        if any((d or {}).get("reason") == "nobody_paged" for d in entries):
+            continue  # said already (by this replica or another)
+        why = nobody_paged_reason(config, inc.tenant, inc.service, inc.severity)
+        repos.add_entry(
+            s,
+            inc,
+            now,
+            "opsbook",
+            EntryKind.ESCALATION,
+            f"the {inc.severity} acknowledgement window ({config_window(config, inc.severity)}) "
+            f"passed and nobody was paged: {why}",
+            {"reason": "nobody_paged", "why": why, "breached": True},
+        )
+        noted += 1
+    return noted
 
 
 def config_window(config: Config, severity: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from opsbook.config.models import Config
 from opsbook.core.ids import new_id
-from opsbook.flows.escalation import paging_rows, stop_paging, unpaged_row
+from opsbook.flows.escalation import paging_rows, stop_paging
 from opsbook.flows.figures import note_alertnames
 from opsbook.flows.postmortems import draft_on_resolve
 from opsbook.flows.runbook_catalog import runbook_id
@@ -243,18 +243,6 @@ class _Work:
         if paging is not None:
             self.new_escalations.append(paging[0])
             self.new_jobs.append(paging[1])
-        else:  # nobody to page: the deadline check records that on the timeline
-            self.new_jobs.append(
-                unpaged_row(
-                    self.config,
-                    self.tenant,
-                    inc.id,
-                    d.service,
-                    d.severity.value,
-                    self.now,
-                    d.route_index,
-                )
-            )
         self.by_group[key] = inc
         self.incidents[inc.id] = inc
         return inc
