@@ -53,9 +53,42 @@ class FakeTraffic:
         return self.actual if self.readable else None
 
 
+RUNBOOK = """# web
+
+## Rollback
+
+```bash
+helm rollback web 0 --namespace prod
+```
+
+```bash
+kubectl rollout status deployment/web --namespace prod
+```
+"""
+
+
+def _with_runbook(tmp_path: Path, config: str) -> str:
+    (tmp_path / "web.md").write_text(RUNBOOK)
+    return config.replace(
+        "{name: web, tenant: acme}", f"{{name: web, tenant: acme, runbooks: ['{tmp_path}/web.md']}}"
+    )
+
+
+@pytest.fixture(params=[False])
+def preapproved(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    with running_app(f"sqlite:///{tmp_path}/o.db", CONFIG, run_worker=False) as h:
+def env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preapproved: bool
+) -> Iterator[dict[str, Any]]:
+    text = _with_runbook(tmp_path, CONFIG)
+    if preapproved:
+        text = text.replace(
+            "    interval: 10s\n", "    interval: 10s\n    rollback: {preapproved: true}\n"
+        )
+    with running_app(f"sqlite:///{tmp_path}/o.db", text, run_worker=False) as h:
         st = h.client.app.state.opsbook  # type: ignore[attr-defined]
         traffic = FakeTraffic()
         # the API's abort/promote reach the actuator the config names: the same recorder
@@ -67,7 +100,12 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
             return values.pop(0) if values else 0.0
 
         driver = RolloutDriver(
-            st.sessions, lambda: st.config, st.clock, traffic=lambda _p: traffic, query=query
+            st.sessions,
+            lambda: st.config,
+            st.clock,
+            catalog=lambda: st.catalog,
+            traffic=lambda _p: traffic,
+            query=query,
         )
         yield {"h": h, "st": st, "traffic": traffic, "values": values, "driver": driver,
                "worker": Worker(st.sessions, st.clock, driver.job_kinds())}  # fmt: skip
@@ -165,6 +203,51 @@ def test_a_failing_gate_rolls_back_and_opens_a_p1_incident_with_the_evidence(
     text = timeline.text
     assert 'errors{server=\\"v2\\"}' in text or 'errors{server="v2"}' in text
     assert "rolled back at 5 %" in text
+
+
+def _fail_once(env: dict[str, Any]) -> dict[str, Any]:
+    """Start, then one failing evaluation; only the rollout's ticks run (the step runs it asks
+    for stay queued for the step runner, which this test does not run)."""
+    h, driver, st, values = env["h"], env["driver"], env["st"], env["values"]
+    rid = _start(h)
+    with st.sessions() as s:
+        seq = s.get(RolloutRow, rid).seq
+    driver.tick(rid, seq)
+    values.append(0.05)
+    h.clock.advance(seconds=10)
+    driver.tick(rid, seq + 1)
+    return _get(h, rid)
+
+
+def _runs(h: Harness, incident_id: str) -> dict[str, str]:
+    from opsbook.storage.tables import StepRun
+
+    with make_engine(h.url).connect() as c:
+        rows = c.execute(
+            select(StepRun.command, StepRun.status).where(StepRun.incident_id == incident_id)
+        ).all()
+    return {cmd.split()[0]: status for cmd, status in rows}
+
+
+def test_the_rollback_section_waits_at_the_step_gate(env: dict[str, Any]) -> None:
+    h = env["h"]
+    r = _fail_once(env)
+    runs = _runs(h, r["incident_id"])
+    assert runs["helm"] == "awaiting_approval"  # mutating: a person approves it
+    assert runs["kubectl"] == "queued"  # read-only: runs at once
+    pm = h.client.get(f"/api/v1/incidents/{r['incident_id']}/postmortem", headers=h.auth())
+    assert pm.status_code == 200, pm.text
+    assert "rollout gate errors fail" in pm.text and "rolled back at 5 %" in pm.text
+
+
+@pytest.mark.parametrize("preapproved", [True], indirect=True)
+def test_a_preapproving_rollback_policy_approves_the_rollback(env: dict[str, Any]) -> None:
+    h = env["h"]
+    r = _fail_once(env)
+    runs = _runs(h, r["incident_id"])
+    assert runs["helm"] == "queued" and runs["kubectl"] == "queued"
+    timeline = h.client.get(f"/api/v1/incidents/{r['incident_id']}/timeline", headers=h.auth()).text
+    assert "rollback-policy:web" in timeline
 
 
 def test_one_driver_at_a_time(env: dict[str, Any]) -> None:

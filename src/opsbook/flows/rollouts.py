@@ -30,14 +30,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from opsbook.config.models import Config, Service
 from opsbook.config.rollouts import Rollout
 from opsbook.core.clock import Clock, isoformat
-from opsbook.core.errors import Conflict, InputError, NotFound
+from opsbook.core.errors import Conflict, InputError, NotFound, OpsbookError
 from opsbook.core.ids import new_id
 from opsbook.flows.rollout_traffic import ActuatorError, Traffic, names, traffic_for
+from opsbook.flows.runbook_catalog import RunbookCatalog, runbook_id
 from opsbook.incidents.models import EntryKind
 from opsbook.intake.fingerprint import fingerprint
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.jobs.worker import JobKind
 from opsbook.rollouts.engine import ACTIVE, GateResult, State, decide, judge, render_query
+from opsbook.runbooks.models import Runbook, Section
 from opsbook.storage import jobs, repos
 from opsbook.storage.tables import Incident, Job
 from opsbook.storage.tables_rollouts import RolloutRow
@@ -252,11 +254,12 @@ class RolloutDriver:
         config: Callable[[], Config],
         clock: Clock,
         *,
+        catalog: Callable[[], RunbookCatalog] | None = None,
         traffic: TrafficFor = lambda p: traffic_for(p.actuator),
         query: Query = prometheus_query,
     ) -> None:
         self.sessions, self.config, self.clock = sessions, config, clock
-        self.traffic, self.query = traffic, query
+        self.catalog, self.traffic, self.query = catalog, traffic, query
 
     def job_kinds(self) -> dict[str, JobKind]:
         return {TICK_JOB: JobKind(run=self._job, on_expired=lambda _s, _j: True, lease=LEASE)}
@@ -471,7 +474,8 @@ class RolloutDriver:
             if svc is not None and plan is not None:
                 why = reason + zero_error
                 f = Failure(row.id, row.version, at_weight, row.weight, why, tuple(row.events))
-                row.incident_id = open_incident(s, config, svc, plan, f, results, now)
+                catalog = self.catalog() if self.catalog else None
+                row.incident_id = open_incident(s, config, svc, plan, f, results, now, catalog)
         log.warning("rollout_rolled_back", rollout=rollout_id, reason=reason)
         return Tick("rollback", reason + zero_error)
 
@@ -528,9 +532,100 @@ class Failure:
     stable: str | None = None
 
 
+def _says_rollback(*texts: str) -> bool:
+    words = " ".join(texts).lower().replace("-", " ")
+    return "rollback" in words or "roll back" in words
+
+
+def rollback_section(
+    catalog: RunbookCatalog, tenant: str, plan: Rollout
+) -> tuple[Runbook, Section, list[int]] | None:
+    """Where the rollback is written, and the (1-based) numbers of its steps in that section:
+    the plan's ``rollback.runbook`` (FILE#SECTION), else the first section of the service's
+    runbooks whose heading says rollback (all its steps), else the first phase that does
+    (a "Rollback" heading read as a phase of its section: that phase's steps)."""
+    books = catalog.for_service(tenant, plan.service)
+
+    def everything(section: Section) -> list[int]:
+        return list(range(1, len(section.steps) + 1))
+
+    if plan.rollback.runbook:
+        file, _, wanted = plan.rollback.runbook.partition("#")
+        for rb in books:
+            if rb.path == file or rb.path.endswith("/" + file.lstrip("./")):
+                found = rb.section(wanted)  # never one of two equal headings
+                return (rb, found, everything(found)) if found else None
+        return None
+    for rb in books:
+        for section in rb.sections:
+            if _says_rollback(section.id, section.heading):
+                return rb, section, everything(section)
+    for rb in books:
+        for section in rb.sections:
+            index = 0
+            for phase in section.phases:
+                numbers = list(range(index + 1, index + len(phase.steps) + 1))
+                index += len(phase.steps)
+                if _says_rollback(phase.label) and numbers:
+                    return rb, section, numbers
+    return None
+
+
+def _bind_rollback(
+    s: Session, config: Config, catalog: RunbookCatalog, inc: Incident, plan: Rollout, now: datetime
+) -> None:
+    """Give the incident the rollback section (when intake matched none) and ask to run its
+    rollback commands through the normal step gate; ``rollback.preapproved`` approves them in
+    the name of the rollback policy where one approval suffices, the rest wait for people."""
+    found = rollback_section(catalog, inc.tenant, plan)
+    if found is None:
+        repos.add_entry(s, inc, now, "opsbook", EntryKind.COMMENT.value,
+                        f"no rollback section found for rollout {plan.name}: roll back by hand")  # fmt: skip
+        return
+    rb, section, numbers = found
+    if inc.section_id is None:
+        inc.runbook_id, inc.runbook_path = runbook_id(rb.path), rb.path
+        inc.section_id, inc.section_heading, inc.match_rule = section.id, section.heading, "rollout"
+        repos.add_entry(s, inc, now, "opsbook", EntryKind.RUNBOOK_MATCHED.value,
+                        f"rollback: {rb.path}#{section.id} ({section.heading})",
+                        {"runbook_id": inc.runbook_id, "section_id": section.id})  # fmt: skip
+    elif (inc.runbook_id, inc.section_id) != (runbook_id(rb.path), section.id):
+        repos.add_entry(s, inc, now, "opsbook", EntryKind.COMMENT.value,
+                        f"rollback steps are in {rb.path}#{section.id}; run them from there")  # fmt: skip
+        return
+    from opsbook.flows import steps as step_flows
+
+    actor = f"rollback-policy:{plan.name}"
+    numbered = section.steps
+    for index in numbers:
+        st = numbered[index - 1]
+        if not st.executable or st.interactive:
+            continue
+        loc = step_flows.locate(catalog, inc, index)
+        try:
+            with s.begin_nested():
+                step_flows.request_run(
+                    s, config, catalog, inc.tenant, inc.id, index, actor=actor, role="commander",
+                    variables={}, now=now, approve=plan.rollback.preapproved,
+                    confirmation=step_flows.confirmation_phrase(loc),
+                )  # fmt: skip
+        except OpsbookError as first:
+            if not plan.rollback.preapproved:
+                log.info("rollback_step_not_requested", step=index, why=first.detail)
+                continue
+            try:  # one approval does not suffice for this step: it waits for people
+                with s.begin_nested():
+                    step_flows.request_run(
+                        s, config, catalog, inc.tenant, inc.id, index, actor=actor,
+                        role="commander", variables={}, now=now,
+                    )  # fmt: skip
+            except OpsbookError as exc:
+                log.info("rollback_step_not_requested", step=index, why=exc.detail)
+
+
 def open_incident(
     s: Session, config: Config, svc: Service, plan: Rollout, f: Failure,
-    results: list[GateResult], now: datetime,
+    results: list[GateResult], now: datetime, catalog: RunbookCatalog | None = None,
 ) -> str | None:  # fmt: skip
     """Raise the rollout's alert through intake (so it routes, groups and pages as any alert) and
     put the gate's queries, values and the rollout's steps on the incident's timeline."""
@@ -550,7 +645,8 @@ def open_incident(
         starts_at=now,
     )  # fmt: skip
     cfg = routed(config, svc, ["alertname", "rollout", "version"])
-    res = ingest_many(s, cfg, [IngestBatch(svc.tenant, SOURCE, [alert])], now)[0]
+    finder = catalog.match if catalog is not None else None
+    res = ingest_many(s, cfg, [IngestBatch(svc.tenant, SOURCE, [alert])], now, finder=finder)[0]
     incident_id = next((i for i in res.incident_ids if i), None)
     if incident_id is None:  # silenced or in maintenance: kept, no incident
         return None
@@ -580,4 +676,6 @@ def open_incident(
         f"traffic is at {f.weight_now} %. History: {history or '-'}",
         {"rollout": f.rollout_id, "steps": [x.weight for x in plan.steps], "at_weight": at_weight},
     )  # fmt: skip
+    if catalog is not None:
+        _bind_rollback(s, config, catalog, inc, plan, now)
     return incident_id

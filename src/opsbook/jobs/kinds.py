@@ -55,7 +55,7 @@ def all_job_kinds(
         **CheckScheduler(sessions, config, catalog, clock).job_kinds(),
         **HeartbeatWatch(sessions, config, catalog, clock).job_kinds(),
         **Retention(sessions, config, clock).job_kinds(),
-        **RolloutDriver(sessions, config, clock).job_kinds(),
+        **RolloutDriver(sessions, config, clock, catalog=catalog).job_kinds(),
         **VerifySchedule(
             sessions, config, catalog, clock, step_path=settings.step_path
         ).job_kinds(),

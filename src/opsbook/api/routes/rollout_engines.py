@@ -109,7 +109,9 @@ def _failed(request: Request, p: Principal, plan: Rollout, body: FailedIn) -> st
         f"external-{plan.name}", body.version, -1, 0, body.reason, (), body.canary, body.stable
     )
     with translate_errors(), st.sessions.begin() as s:
-        return rollouts.open_incident(s, st.config, svc, plan, f, results, st.clock.now())
+        return rollouts.open_incident(
+            s, st.config, svc, plan, f, results, st.clock.now(), st.catalog
+        )
 
 
 @router.post("/flagger")
