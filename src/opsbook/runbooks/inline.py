@@ -24,7 +24,15 @@ from opsbook.runbooks.shellwords import tokenize_shared as tokenize
 _PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*)?[$#]\s+")
 _PROGRAM = re.compile(r"^[a-z][a-z0-9_.+-]*$")
 _PROGRAM_SHAPE = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)+$|^[a-z]+\d[a-z0-9]*$")
-_POWERSHELL = re.compile(r"^[A-Z][a-z]+-[A-Z][A-Za-z]+$")
+_POWERSHELL = re.compile(
+    r"^(?:Get|Set|Start|Stop|Restart|New|Remove|Add|Clear|Test|Invoke|Import|Export|Enable"
+    r"|Disable|Update|Install|Uninstall|Select|Where|Sort|Measure|Format|Out|Write|Wait|Resume"
+    r"|Suspend|Register|Unregister|Move|Rename|Copy|Reset|Show|Find|Resolve|Compare|ConvertTo"
+    r"|ConvertFrom|Group|Mount|Dismount|Connect|Disconnect|Grant|Revoke|Enter|Save|Restore"
+    r"|Backup|Repair|Optimize|Publish|Sync|Initialize|Expand|Compress|Lock|Unlock|Tee)"
+    r"-[A-Z][A-Za-z]+$"
+)
+"""A PowerShell cmdlet: an approved verb, a dash, a noun (``Content-Type`` is not one)."""
 _ARG_SIGNAL = re.compile(
     r"^--?[A-Za-z0-9]|[/\\]|^[\w.-]+=|://|^<[^>]+>$|\{\{|\$\{?\w|^['\"]|^\d+[a-zA-Z%]*$|^[\w.-]+:\S"
 )
@@ -46,6 +54,16 @@ _BARE_COMMANDS = (READ_ONLY_TOOLS | DESTRUCTIVE_TOOLS) - words(
     "true false yes exit return break continue wait trap shift : test [ [[ time sleep read"
 )
 """Programs that do something useful with no argument at all (``reboot``, ``uptime``)."""
+_K8S_TARGETED = words("""exec logs describe edit delete port-forward rsh debug attach cp apply
+patch scale label annotate rollout drain cordon uncordon taint set""")
+_NEEDS_TARGET: dict[str, frozenset[str]] = {
+    "kubectl": _K8S_TARGETED,
+    "oc": _K8S_TARGETED,
+    "k": _K8S_TARGETED,
+    "docker": words("exec logs rm restart stop start kill inspect run cp attach"),
+    "helm": words("rollback uninstall upgrade install status history"),
+    "systemctl": words("restart stop start status reload enable disable"),
+}
 _SHELL_WORDS = frozenset({"for", "while", "until", "if", "case", "function", "select"})
 _ASSIGN = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=")
 _PSQL_META = re.compile(r"^\\(?:d[a-zA-Z]*\+?|l\+?|x|timing|conninfo|c)(?:\s|$)")
@@ -54,6 +72,7 @@ _NEGATED = re.compile(
     r"|not)\b[^.;:!?,]*$"
 )
 _VERSION_LINE = re.compile(r"^[\w.-]+ v?\d+\.\d+[\w.+-]*(?: \(|,|$)")
+_NOT_A_COMMAND_LINE = re.compile(r"\s(?:==|!=|=~|=|<=|>=)\s|\w:\s|\w,(?:\s|$)")
 _COLUMNS = re.compile(r"\S(?: {2,}|\t)\S")
 _IMPERATIVE = re.compile(
     r"(?i)\b(?:run|running|execute|type|enter|issue|invoke|try|with|via|using|use|command)"
@@ -90,7 +109,8 @@ def command_line(text: str, *, block: bool = False, strict: bool = False) -> boo
     if not raw:
         return False
     if _ASSIGN.match(raw[0]) and (len(raw) == 1 or raw[0] == "export"):
-        return block  # FOO=bar / export FOO=bar: a command in a block, a value in prose
+        # FOO=bar: a command in a block, a value in prose; severity=warning is a label
+        return block and raw[0].split("=", 1)[0].isupper()
     if raw[0] == "export" and len(raw) > 1 and _ASSIGN.match(raw[1]):
         return block
     words, _ = strip_wrappers(raw)
@@ -106,13 +126,21 @@ def command_line(text: str, *, block: bool = False, strict: bool = False) -> boo
     if prog in KNOWN_PROGRAMS and prog not in _BLOCK_ONE_WORD_BAD:
         if not args:
             return block
+        if not block and len(args) == 1 and args[0] in _NEEDS_TARGET.get(prog, ()):
+            return False  # "use `oc logs` to read them": a mention of the tool, not a command
         return _not_prose(words)
     if strict:
         return False
     if _POWERSHELL.match(head):
-        return True
+        return block or bool(args)
     if not _PROGRAM.match(head) or head in _STOPWORDS or head in _NOT_PROGRAMS:
         return False
+    if (
+        _NOT_A_COMMAND_LINE.search(first_line)
+        or first_line.count('"') % 2
+        or (first_line.count("'") % 2)
+    ):
+        return False  # "up == 0", "x = 2^n", "conflict with: a, b", a log line's stray quote
     if not args:
         return block and bool(_PROGRAM_SHAPE.match(head)) and len(raw) == len(words) == 1
     if not _not_prose(words):
@@ -170,7 +198,7 @@ def prose_commands(raw: str, above: str = "") -> list[str]:
             and not _ASSIGN.match(s)
             and (" " in s or s in _BARE_COMMANDS)
         ):
-            out.append(s)
+            out.append(_PROMPT.sub("", s, count=1))
     return out
 
 
@@ -195,4 +223,8 @@ def cell_commands(cell: str) -> list[str]:
     """The commands written as inline code in one table cell."""
     if "`" not in cell:
         return []
-    return [s.strip() for s in code_spans(cell) if s.strip() and command_line(s.strip())]
+    return [
+        _PROMPT.sub("", s.strip(), count=1)
+        for s in code_spans(cell)
+        if s.strip() and command_line(s.strip())
+    ]

@@ -22,7 +22,7 @@ _MAYBE = re.compile(
     r"|stern|kubetail|multitail|lnav|psql|mysql|mariadb|sqlite3|pgcli|mycli|redis-cli|valkey-cli"
     r"|keydb-cli|mongosh|mongo|cypher-shell|cqlsh|python3?|node|bash|sh|zsh|rails|gitlab-rails"
     r"|gitlab-psql|gitlab-redis-cli|ssh|su|ping6?|tcpdump|vmstat|iostat|mpstat|pidstat|sar|dstat"
-    r"|nfsiostat)(?=$|[\s;&|)]))"
+    r"|nfsiostat|chroot|virtctl)(?=$|[\s;&|)]))"
 )
 """A cheap test: only a text with one of these words or flags can be interactive."""
 _FOLLOW = frozenset({"-f", "--follow", "-F"})
@@ -132,6 +132,10 @@ def _reason(words: list[str], *, fed: bool) -> tuple[str, str] | None:
         return None
     prog = words[0].rsplit("/", 1)[-1]
     args = words[1:]
+    if prog == "chroot" and len(args) <= 1:
+        return "terminal", "chroot without a command opens a shell"
+    if prog == "virtctl" and args[:1] in (["console"], ["vnc"], ["ssh"]):
+        return "terminal", f"virtctl {args[0]} needs a terminal"
     if prog == "sudo" and any(a in ("-i", "-s", "--login", "--shell") for a in args):
         return "terminal", "sudo -i opens an interactive root shell"
     if prog in ("su",) and not ("-c" in args or "--command" in args):

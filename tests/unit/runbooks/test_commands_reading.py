@@ -159,6 +159,13 @@ ENGLISH = [
     "tmpfs     1.9G     0   1.9G   0% /dev/shm",
     "Expected: the pod restarts within a minute",
     "resize2fs 1.46.5 (30-Dec-2021)\nThe filesystem is now 131071739 blocks long.",
+    # seen in public runbooks: alert labels, expressions, log lines
+    "alertname=KubeVirtCRModified\nseverity=warning",
+    'persistentvolumeclaim="prometheus-k8s-db-0"',
+    "up == 0",
+    "subnet_capability = 2^[(32 - netmask) - (32 - hostPrefix)]",
+    "conflict with: vm/test/testvm2, br1",
+    'dial tcp A.B.C.D:443: i/o timeout"',
 ]
 
 
@@ -181,6 +188,9 @@ PROSE = [
     ("Use the `--force` flag only once.", []),
     ("Look at `/var/log/syslog` and the `orders` table.", []),
     ("Export `NODE_ENV=production` before you start.", []),
+    ("Prometheus is strict about the `Content-Type` header.", []),
+    ("Use `oc logs` and `oc exec` to look inside.", []),
+    ("Turn on file logging: `# ceph config set global log_to_file true`", [("shell", "mutating")]),
 ]
 
 

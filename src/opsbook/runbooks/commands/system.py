@@ -344,7 +344,7 @@ kubectx kubens timedatectl hostnamectl loginctl systemd-analyze dpkg rpm watch z
 zless bzcat xzcat arp route ipcalc curlie tcpdump iftop nethogs iotop glances pstree pmap
 numfmt fold fmt paste join comm split csplit yes time tee-none lsmod modinfo journalctl
 dmidecode lspci lsusb sensors smartctl ethtool iperf iperf3 speedtest http-prompt aws-vault
-envsubst jless gron dog drill whois ab hey""")
+envsubst jless gron dog drill whois ab hey pidstat dstat lsns nsenter-none ss""")
 
 
 MUTATING_TOOLS = words("""mkdir touch cp mv ln chmod chown chgrp chattr install rsync scp
