@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -20,19 +22,30 @@ from opsbook.cli import (
 from opsbook.cli import audit as audit_cli
 from opsbook.cli import backup as backup_cli
 from opsbook.cli import checks as checks_cli
-from opsbook.cli import heartbeats as heartbeats_cli
 from opsbook.cli import erase as erase_cli
+from opsbook.cli import heartbeats as heartbeats_cli
 from opsbook.cli import rollout as rollout_cli
 from opsbook.cli import routes as routes_cli
-from opsbook.cli import verify as verify_cli
 from opsbook.cli import slo as slo_cli
 from opsbook.cli import users as users_cli
+from opsbook.cli import verify as verify_cli
 from opsbook.cli.common import ConfigOpt, config_or_exit, ready_engine, settings
 from opsbook.cli.run import run_command
 
 coerce.install()  # before any command runs: plain options convert without importing pydantic
 
-app = typer.Typer(
+class _Opsbook(typer.Typer):
+    """The root command. ``opsbook incidents …`` builds only its own group's commands: building
+    every command's options costs ~100 ms per call, a third of what `incidents list` may take."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        argv = sys.argv[1:]
+        if not args and not kwargs and argv and argv[0] == "incidents":
+            return incidents.app(args=argv[1:], prog_name="opsbook incidents")
+        return super().__call__(*args, **kwargs)
+
+
+app = _Opsbook(
     help="opsbook: alerts in, incidents out, runbooks that run.\n\n"
     "Start with `opsbook config check opsbook.yaml`, then `opsbook serve`.",
     no_args_is_help=True,
