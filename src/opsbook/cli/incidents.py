@@ -57,11 +57,14 @@ def _print_detail(inc: dict[str, Any]) -> None:
                         a["alertname"],
                         a["fingerprint"][:16],
                         str(a["receive_count"]),
-                        ", ".join(f"{k}={v}" for k, v in sorted(a["labels"].items())),
+                        ", ".join(  # the alert name has its own column
+                            f"{k}={v}" for k, v in sorted(a["labels"].items()) if k != "alertname"
+                        ),
                     ]
                     for a in inc["alerts"]
                 ],
                 flex=[4],
+                wrap=[4],
             )
         )
     if inc.get("timeline"):

@@ -2,8 +2,8 @@
 
 One time rule for the whole CLI: a moment is ``2026-12-04 03:12 UTC`` (:func:`when`); a table
 column that only needs to say how long ago (the incident list's AGE) is ``5m ago``
-(:func:`ago`). Tables fit the terminal: on a terminal (or with ``COLUMNS`` set) the flexible
-columns (labels, titles) are shortened at a word boundary with ``…``, never mid-word.
+(:func:`ago`). Tables fit the terminal: on a terminal (or with ``COLUMNS`` set) titles are
+shortened at a word boundary with ``…`` and labels wrap onto more lines, never cut mid-word.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
@@ -79,15 +80,22 @@ def terminal_width() -> int | None:
     return None
 
 
+def _longest_word(cells: Sequence[Sequence[str]], i: int) -> int:
+    """The longest space-separated piece of column ``i``: a wrapped column is never narrower."""
+    return max((len(w) for r in cells for w in r[i].split()), default=0)
+
+
 def table(
     headers: Sequence[str],
     rows: Sequence[Sequence[str]],
     *,
     flex: Collection[int] = (),
+    wrap: Collection[int] = (),
     width: int | None = None,
 ) -> str:
-    """Aligned columns; columns in ``flex`` are shortened (widest first) to fit ``width``
-    (default :func:`terminal_width`)."""
+    """Aligned columns; columns in ``flex`` are narrowed (widest first) to fit ``width``
+    (default :func:`terminal_width`): shortened at a word boundary with …, or, for those also
+    in ``wrap`` (labels), wrapped onto more lines at word boundaries so nothing is lost."""
     if not rows:
         return "(none)"
     cells = [[str(c) for c in r] for r in rows]
@@ -97,7 +105,7 @@ def table(
         over = sum(widths) + 2 * (len(widths) - 1) - limit
         while over > 0:
             i = max(flex, key=lambda k: widths[k])
-            floor = max(MIN_FLEX, len(str(headers[i])))
+            floor = max(MIN_FLEX, len(str(headers[i])), _longest_word(cells, i) if i in wrap else 0)
             if widths[i] <= floor:
                 break
             cut = min(over, widths[i] - floor)
@@ -105,8 +113,17 @@ def table(
             over -= cut
         for r in cells:
             for i in flex:
-                r[i] = shorten(r[i], widths[i])
+                if i not in wrap:
+                    r[i] = shorten(r[i], widths[i])
     lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for r in cells:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        parts = [
+            textwrap.wrap(c, widths[i], break_long_words=False, break_on_hyphens=False) or [""]
+            if i in wrap and len(c) > widths[i]
+            else [c]
+            for i, c in enumerate(r)
+        ]
+        for n in range(max(len(p) for p in parts)):
+            row = [p[n] if n < len(p) else "" for p in parts]
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)

@@ -73,3 +73,13 @@ def test_a_table_fits_the_width_by_shortening_only_its_flexible_column(
     # piped (no width): nothing is cut, so grep finds every label
     monkeypatch.delenv("COLUMNS", raising=False)
     assert labels in table(["LABELS"], [[labels]], flex=[0], width=None)
+
+
+def test_labels_wrap_onto_more_lines_and_no_label_is_split() -> None:
+    labels = "instance=checkout-7f9c:9100, job=checkout, severity=critical"
+    out = table(["SEEN", "LABELS"], [["2", labels]], flex=[1], wrap=[1], width=24)
+    lines = out.splitlines()
+    assert len(lines) == 4  # header + three lines of labels
+    pieces = [ln[6:].strip().rstrip(",") for ln in lines[1:]]
+    assert pieces == ["instance=checkout-7f9c:9100", "job=checkout", "severity=critical"]
+    assert lines[1].startswith("2     ") and lines[2].startswith("      ")  # SEEN only once
