@@ -142,6 +142,13 @@ def test_steps_follow_the_clock_and_end_at_100(env: dict[str, Any]) -> None:
         _drain(w)
     r = _get(h, rid)
     assert r["status"] == "succeeded" and traffic.sets == [5, 100]
+    notes = h.client.get("/api/v1/services/web/annotations", headers=h.auth(role="viewer")).json()
+    assert (
+        notes[0]["text"]
+        == "rollout web of v2: succeeded (5 % → 100 %); every step passed its gates"
+    )
+    assert notes[0]["timeEnd"] > notes[0]["time"] and "rollout" in notes[0]["tags"]
+    assert h.client.get("/api/v1/services/ledger/annotations", headers=h.auth()).status_code == 404
 
 
 def test_a_restart_between_deciding_and_shifting_resumes_from_what_the_actuator_reads(
@@ -321,3 +328,21 @@ def test_config_names_a_declared_service() -> None:
             CONFIG.replace("service: web\n    prometheus", "service: nope\n    prometheus")
         )
     assert isinstance(parse_config(CONFIG).rollouts[0], Rollout)
+
+
+def test_the_rollout_page_draws_each_gate_against_its_threshold(env: dict[str, Any]) -> None:
+    from tests.support.web import add_web_users, sign_in
+
+    h = env["h"]
+    r = _fail_once(env)
+    add_web_users(h)
+    assert sign_in(h.client, "vera").status_code == 303  # viewers may look
+    listing = h.client.get("/ui/rollouts")
+    assert listing.status_code == 200 and f'href="/ui/rollouts/{r["id"]}"' in listing.text
+    assert "failed" in listing.text and "rolled back" not in listing.text.split("<table")[0]
+    page = h.client.get(f"/ui/rollouts/{r['id']}").text
+    assert "<svg" in page and 'class="chart-target"' in page and 'data-value="0.01"' in page
+    assert 'fill="#a50e0e" data-value="0.05"' in page  # the failing evaluation, drawn red
+    assert "errors: 0.05 &gt; max 0.01" in page or "0.05 &gt; max 0.01" in page
+    assert f'href="/ui/incidents/{r["incident_id"]}"' in page
+    assert h.client.get("/ui/rollouts/nope").status_code == 404

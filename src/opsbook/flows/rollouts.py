@@ -228,6 +228,26 @@ def view(row: RolloutRow, plan: Rollout | None) -> dict[str, Any]:
     }
 
 
+def annotation(row: RolloutRow) -> dict[str, Any]:
+    """A rollout as an annotation of its service's timeline (times in epoch milliseconds)."""
+    weights = [e["weight"] for e in row.events or [] if e.get("event") == "step"]
+    path = " → ".join(f"{w} %" for w in weights) or "no traffic shifted"
+    text = f"rollout {row.name} of {row.version}: {row.status} ({path})"
+    if row.reason:
+        text += f"; {row.reason}"
+    out: dict[str, Any] = {
+        "time": int(row.started_at.timestamp() * 1000),
+        "title": f"{row.version} {row.status}",
+        "text": text,
+        "tags": ["rollout", row.service, row.version, row.status],
+        "rollout": row.id,
+        "incident_id": row.incident_id,
+    }
+    if row.finished_at is not None:
+        out["timeEnd"] = int(row.finished_at.timestamp() * 1000)
+    return out
+
+
 def _gate_view(g: Any) -> dict[str, Any]:
     keys = ("name", "query", "max", "min", "baseline", "max_increase", "max_ratio")
     return {k: getattr(g, k) for k in keys}

@@ -32,6 +32,7 @@ from opsbook.web.auth import (
 )
 from opsbook.web.inbox_pages import router as inbox_router
 from opsbook.web.oncall_pages import router as oncall_router
+from opsbook.web.rollouts_pages import router as rollouts_router
 from opsbook.web.pages import base, error_page, render_incident, to_login
 from opsbook.web.render import STATIC_UI, page
 from opsbook.web.reports_pages import router as reports_router
@@ -47,6 +48,7 @@ router.include_router(reports_router)
 router.include_router(incident_extras.router)  # before /incidents/{id}/{part}
 router.include_router(runbooks_router)
 router.include_router(oncall_router)
+router.include_router(rollouts_router)
 router.include_router(backlog_pages.router)
 router.include_router(inbox_router)
 

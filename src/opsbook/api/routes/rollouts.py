@@ -107,3 +107,20 @@ def promote_rollout(
 ) -> dict[str, Any]:
     """Skip the remaining steps and gates: 100 % now. A commander's decision."""
     return _act(request, p, rollout_id, "promote")
+
+
+@router.get("/services/{service}/annotations")
+def service_annotations(
+    request: Request,
+    service: Annotated[str, Path(min_length=1, max_length=128)],
+    p: Principal = Depends(require_role("viewer")),
+) -> list[dict[str, Any]]:
+    """The service's timeline of changes as annotations (newest first; Grafana's JSON/Infinity
+    data sources read ``time``/``timeEnd`` in ms, ``title``, ``text`` and ``tags``): each rollout,
+    from start to its end, with what became of it."""
+    st = state_of(request)
+    if st.config.service(p.tenant, service) is None:
+        raise NotFound(f"no service {service!r} in your tenant", field="service")
+    with translate_errors(), st.sessions() as s:
+        rows = [r for r in rollouts.listing(s, p.tenant, limit=200) if r.service == service]
+        return [rollouts.annotation(r) for r in rows]
