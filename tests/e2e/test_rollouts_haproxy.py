@@ -163,3 +163,52 @@ def test_a_healthy_canary_reaches_100_percent(stack: Stack) -> None:
     assert done["events"][-1]["event"] == "succeeded"
     assert _weight(haproxy, "v2") == 100 and _weight(haproxy, "v1") == 0
     assert done["incident_id"] is None
+
+
+def test_a_rollout_survives_sigkill_of_the_server_and_resumes(tmp_path: Path) -> None:
+    """kill -9 of `opsbook serve` mid-rollout: after the restart the same rollout goes on from
+    the step it was at (the actuator agrees with what was stored) and reaches 100 %."""
+    import httpx
+
+    from tests.support.server import OpsbookServer, wait_until
+
+    v1, v2 = VersionApp("v1"), VersionApp("v2")
+    try:
+        haproxy = HAProxyServer(v1.port, v2.port).start()
+        prom = PrometheusServer(targets=[haproxy.metrics_target]).start()
+    except ServiceUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        with (
+            OpsbookServer(_config(prom.url, haproxy, "6s"), tmpdir=tmp_path / "srv") as srv,
+            Load(haproxy.port, rate=100, max_seconds=60),
+        ):
+            token = srv.create_token("acme", role="commander")
+            auth = {"Authorization": f"Bearer {token}"}
+            srv.start()
+            r = httpx.post(
+                f"{srv.url}/api/v1/rollouts", json={"service": "web", "version": "v2"}, headers=auth
+            )
+            assert r.status_code == 201, r.text
+            rid = r.json()["id"]
+
+            def show() -> dict[str, Any]:
+                out: dict[str, Any] = httpx.get(
+                    f"{srv.url}/api/v1/rollouts/{rid}", headers=auth
+                ).json()
+                return out
+
+            wait_until(lambda: show()["weight"] == 5, timeout=20, what="the first step (5 %)")
+            srv.kill()  # SIGKILL: no shutdown, no lease released
+            assert _weight(haproxy, "v2") == 5  # traffic stays where it was
+            srv.start()
+            wait_until(lambda: show()["status"] != "running", timeout=60, what="the rollout to end")
+            done = show()
+            assert done["status"] == "succeeded", done
+            assert [e["weight"] for e in done["events"] if e["event"] == "step"] == [5, 50, 100]
+            assert _weight(haproxy, "v2") == 100
+    finally:
+        prom.close()
+        haproxy.close()
+        v1.close()
+        v2.close()

@@ -49,7 +49,9 @@ TICK_JOB = "rollouts.tick"
 SOURCE = "rollout"
 EVALUATIONS_KEPT = 500
 EVENTS_KEPT = 200
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=10)
+"""How long a tick holds its rollout: a replica killed mid-tick delays the rollout by this much at
+most (writes after an expired lease are fenced, and traffic moves only after a fenced write)."""
 Query = Callable[[str, str], float | None]
 TrafficFor = Callable[[Rollout], Traffic]
 
