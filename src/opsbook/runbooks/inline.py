@@ -172,6 +172,12 @@ def _quoted_columns(text: str) -> bool:
     )
 
 
+def _mention(text: str) -> bool:
+    """True for a tool and a subcommand that needs a target, alone (``oc logs``)."""
+    parts = text.split()
+    return len(parts) == 2 and parts[1] in _NEEDS_TARGET.get(parts[0], frozenset())
+
+
 def prose_commands(raw: str, above: str = "") -> list[str]:
     """Inline-code commands of a prose paragraph or list item: code spans that are command
     lines with arguments. After "run", "with", "execute" … (on this line or at the end of the
@@ -197,6 +203,7 @@ def prose_commands(raw: str, above: str = "") -> list[str]:
             and command_line(s, block=True)
             and not _ASSIGN.match(s)
             and (" " in s or s in _BARE_COMMANDS)
+            and not _mention(s)
         ):
             out.append(_PROMPT.sub("", s, count=1))
     return out
