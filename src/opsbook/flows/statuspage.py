@@ -154,9 +154,16 @@ def history(s: Session, config: Config, tenant: str, now: datetime) -> dict[str,
         Incident.resolved_at,
         Incident.closed_at,
     )
-    rows = [r for where in parts for r in s.execute(select(*cols).where(*where))]
     ids = select(Incident.id).where(*parts[0]).union_all(select(Incident.id).where(*parts[1]))
     published = _published(s, tenant, ids, latest_only=False)
+    # only incidents someone published, or of services shown automatically, colour a bar
+    auto = auto_publish(config, tenant)
+    shown = [
+        Incident.id.in_(select(StatusUpdateRow.incident_id).where(StatusUpdateRow.tenant == tenant))
+    ]
+    if auto:
+        shown.append(Incident.service.in_(sorted(auto)))
+    rows = [r for where in parts for r in s.execute(select(*cols).where(*where, or_(*shown)))]
     spans = [
         IncidentSpan(svc, Severity(sev), created, resolved or closed, published.get(iid, {}))
         for iid, svc, sev, created, resolved, closed in rows
