@@ -255,6 +255,12 @@ def measure(target: str, scenario: str, ep: Endpoint, args: argparse.Namespace) 
     return stats
 
 
+def _load() -> str:
+    """The box's load average (1, 5, 15 min), as ``uptime`` shows it: on a shared 2-core
+    machine it says how much of the CPU other work took during a run."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _pct(cpu_s: float, wall_s: float) -> float:
     """CPU seconds as % of one core over the run (200% = both cores of a 2-core box)."""
     return cpu_s / wall_s * 100 if wall_s else 0.0
@@ -370,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{' (wrk ' + wrk + ')' if wrk and args.generator != 'python' else ''}\n")  # fmt: skip
     results: list[RunStats] = []
     skipped: dict[str, str] = {}
+    loads: dict[str, str] = {"start": _load()}
     with contextlib.ExitStack() as stack:
         targets = Targets(stack)
         for target in args.targets:
@@ -384,10 +391,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"!! {target}: not measured: {exc}\n", file=sys.stderr)
                     break
                 results.append(stats)
+                loads[f"{target} {scenario}"] = _load()
                 print(f".. {target} {scenario}: {stats.alerts_per_s:,.0f} alerts/s, "
-                      f"p99 {stats.p99_ms:.2f} ms", file=sys.stderr)  # fmt: skip
+                      f"p99 {stats.p99_ms:.2f} ms (load {_load()})", file=sys.stderr)  # fmt: skip
     print()
     print_table(results)
+    print(f"\nload average (1, 5, 15 min) at the start: {loads['start']}; "
+          f"after the last run: {_load()} — other work on the box slows both servers")  # fmt: skip
     for target, why in skipped.items():
         print(f"\n{target}: NOT MEASURED — {why.splitlines()[0]}")
     if args.json:
@@ -401,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
                     },
                     "results": [r.as_dict() for r in results],
                     "not_measured": skipped,
+                    "load_average_after": loads,
                 },
                 indent=2,
             )

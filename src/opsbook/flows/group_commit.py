@@ -22,7 +22,7 @@ from opsbook.core.errors import StorageUnavailable
 from opsbook.flows.ingest import IngestBatch, IngestResult, SectionFinder, ingest_many
 from opsbook.incidents.models import Severity
 from opsbook.intake.models import EventAction
-from opsbook.intake.routing import decide
+from opsbook.intake.routing import severity_of
 from opsbook.storage.db import is_unavailable
 
 log = structlog.get_logger("opsbook.intake")
@@ -45,7 +45,7 @@ def _urgent(config: Config, batch: IngestBatch) -> bool:
     if len(batch.alerts) > URGENT_SCAN:
         return False
     return any(
-        a.action is EventAction.TRIGGER and decide(config, batch.tenant, a).severity is Severity.P0
+        a.action is EventAction.TRIGGER and severity_of(config, batch.tenant, a) is Severity.P0
         for a in batch.alerts
     )
 

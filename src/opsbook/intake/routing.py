@@ -158,6 +158,15 @@ def route_table(config: Config) -> RouteTable:
     return table
 
 
+def severity_of(config: Config, tenant: str, alert: AlertIn) -> Severity:
+    """The severity ``decide`` gives ``alert``, without working out its group."""
+    labels = alert.labels
+    for c in route_table(config).routes(tenant):
+        if c.matches(labels):
+            return severity_for(config, c.route, alert)
+    return severity_for(config, None, alert)
+
+
 def decide(config: Config, tenant: str, alert: AlertIn) -> Decision:
     """The first matching route of the tenant wins; otherwise the tenant's default service."""
     labels = alert.labels
