@@ -34,6 +34,7 @@ from opsbook.cli.run import run_command
 
 coerce.install()  # before any command runs: plain options convert without importing pydantic
 
+
 class _Opsbook(typer.Typer):
     """The root command. ``opsbook incidents …`` builds only its own group's commands: building
     every command's options costs ~100 ms per call, a third of what `incidents list` may take."""

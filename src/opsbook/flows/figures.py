@@ -26,9 +26,7 @@ def _insert(s: Session, table: Table) -> sqlite.Insert | postgresql.Insert:
 
 def note_alertnames(s: Session, tenant: str, pairs: Iterable[tuple[str, str]]) -> None:
     """Record that each (incident id, alert name) occurred; one statement per call."""
-    rows = [
-        {"incident_id": i, "alertname": n, "tenant": tenant} for i, n in sorted(set(pairs))
-    ]
+    rows = [{"incident_id": i, "alertname": n, "tenant": tenant} for i, n in sorted(set(pairs))]
     if rows:
         s.execute(_insert(s, NAMES).on_conflict_do_nothing(), rows)
 
