@@ -79,16 +79,24 @@ def preapproved(request: pytest.FixtureRequest) -> bool:
     return bool(request.param)
 
 
+@pytest.fixture(params=["sqlite"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database URL: SQLite, or PostgreSQL 15 for tests parametrized with "postgresql"."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_db"))
+    return f"sqlite:///{tmp_path}/o.db"
+
+
 @pytest.fixture
 def env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preapproved: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preapproved: bool, db: str
 ) -> Iterator[dict[str, Any]]:
     text = _with_runbook(tmp_path, CONFIG)
     if preapproved:
         text = text.replace(
             "    interval: 10s\n", "    interval: 10s\n    rollback: {preapproved: true}\n"
         )
-    with running_app(f"sqlite:///{tmp_path}/o.db", text, run_worker=False) as h:
+    with running_app(db, text, run_worker=False) as h:
         st = h.client.app.state.opsbook  # type: ignore[attr-defined]
         traffic = FakeTraffic()
         # the API's abort/promote reach the actuator the config names: the same recorder
@@ -166,7 +174,10 @@ def test_a_restart_between_deciding_and_shifting_resumes_from_what_the_actuator_
     assert r["status"] == "running" and r["weight"] == 5  # it could tell: goes on
 
 
-def test_a_restart_when_the_actuator_cannot_tell_falls_back_to_0(env: dict[str, Any]) -> None:
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_a_restart_when_the_actuator_cannot_tell_falls_back_to_0(
+    env: dict[str, Any], db: str
+) -> None:
     h, st, w, traffic = env["h"], env["st"], env["worker"], env["traffic"]
     rid = _start(h)
     _drain(w)
@@ -192,8 +203,10 @@ def test_a_weight_changed_by_hand_stops_the_rollout_at_0(env: dict[str, Any]) ->
     assert traffic.sets[-1] == 0
 
 
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
 def test_a_failing_gate_rolls_back_and_opens_a_p1_incident_with_the_evidence(
     env: dict[str, Any],
+    db: str,
 ) -> None:
     h, w, traffic, values = env["h"], env["worker"], env["traffic"], env["values"]
     rid = _start(h)
@@ -257,7 +270,8 @@ def test_a_preapproving_rollback_policy_approves_the_rollback(env: dict[str, Any
     assert "rollback-policy:web" in timeline
 
 
-def test_one_driver_at_a_time(env: dict[str, Any]) -> None:
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_one_driver_at_a_time(env: dict[str, Any], db: str) -> None:
     h, st, driver = env["h"], env["st"], env["driver"]
     rid = _start(h)
     with st.sessions() as s:

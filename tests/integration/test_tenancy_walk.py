@@ -29,6 +29,8 @@ INTAKE = {
     # a heartbeat's ping: an intake token of its tenant (test_heartbeats: another tenant's is 404)
     ("POST", "/api/v1/heartbeats/{name}/ping"),
     ("GET", "/api/v1/heartbeats/{name}/ping"),
+    # Flagger's webhook: a rollout plan of the token's own tenant (test_rollout_engines)
+    ("POST", "/api/v1/integrations/flagger"),
 }
 # the whole server: an operator token only (`opsbook tokens create --operator`), no tenant admin
 OPERATOR_ONLY = {("POST", "/-/reload")}
@@ -57,6 +59,9 @@ COLLECTIONS = {
     ("GET", "/api/v2/silences"),
     ("GET", "/api/v2/status"),
     ("GET", "/api/v2/receivers"),
+    ("GET", "/api/v1/rollouts"),
+    ("GET", "/api/v1/verifications"),
+    ("GET", "/api/v1/inbox"),  # the token's own person's notifications
 }
 CREATES = {
     ("POST", "/api/v1/erasures"),  # B's person is nobody in A: 404, nothing of B changes
@@ -65,6 +70,9 @@ CREATES = {
     ("POST", "/api/v1/incidents"),
     ("POST", "/api/v1/tokens"),
     ("POST", "/api/v2/silences"),  # Alertmanager answers a created silence with 200
+    ("POST", "/api/v1/rollouts"),  # B's plan is not A's: 404
+    ("POST", "/api/v1/verifications"),  # B's service is not A's: 404
+    ("POST", "/api/v1/routes/test"),  # evaluated in A's own tenant, storing nothing
 }
 
 BODIES: dict[tuple[str, str], Any] = {
@@ -103,6 +111,10 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("POST", "/api/v1/tokens"): {"role": "viewer"},
     ("POST", "/api/v1/erasures"): {"person": "carmen"},
+    ("POST", "/api/v1/rollouts"): {"service": "ledger", "version": "a-deploys-b"},
+    ("POST", "/api/v1/verifications"): {"service": "ledger"},
+    ("POST", "/api/v1/routes/test"): {"labels": {"alertname": "LedgerDown", "service": "ledger"}},
+    ("POST", "/api/v1/integrations/argo/failed/{plan}"): {"version": "a-says-b-failed"},
     ("PUT", "/api/v1/incidents/{incident_id}/postmortem"): {"root_cause": "A writes B's"},
     ("POST", "/api/v1/incidents/{incident_id}/postmortem/action-items"): {"title": "A adds to B"},
     ("PATCH", "/api/v1/action-items/{item_id}"): {"status": "done"},
@@ -163,6 +175,11 @@ def _b_objects(h: Harness) -> dict[str, str]:
         },
         headers=h.auth("globex", "commander"),
     ).json()
+    rollout = h.client.post(
+        "/api/v1/rollouts",
+        json={"service": "ledger", "version": "v2"},
+        headers=h.auth("globex", "responder"),
+    ).json()
     assert runbooks, "tenant B needs a runbook of its own for the walk"
     return {
         "incident_id": inc["incidents"][0],
@@ -178,6 +195,9 @@ def _b_objects(h: Harness) -> dict[str, str]:
         "tenant": "globex",
         "override_id": override["id"],
         "run_id": run["id"],
+        "rollout_id": rollout["id"],
+        "service": "ledger",
+        "plan": "ledger",
     }
 
 

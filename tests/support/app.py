@@ -52,6 +52,13 @@ schedules:
     tenant: globex
     timezone: Europe/Berlin
     rotation: {every: 1d, handoff: "09:00", participants: [carmen, dave]}
+rollouts:  # never started by most tests; the tenancy walk starts one of globex's
+  - name: ledger
+    service: ledger
+    prometheus: "http://127.0.0.1:9"
+    steps: [{weight: 10, pause: 1h}, {weight: 100}]
+    gates: [{name: errors, query: 'errors{server="{{canary}}"}', max: 0.01}]
+    actuator: {haproxy: {address: "127.0.0.1:9", backend: ledger, stable: v1, canary: v2}}
 """.replace("@EXAMPLES@", str(EXAMPLES))
 
 ROLES = ("viewer", "responder", "commander", "admin")

@@ -3,7 +3,7 @@ promote when every step passed, roll back and open an incident when a gate fails
 
 Durability and one driver at a time:
 
-* Each evaluation is a ``rollouts.tick`` job whose id is ``rollout-<id>-<seq>``: the next tick is
+* Each evaluation is a ``rollouts.tick`` job whose id is ``rt_<id>_<seq>``: the next tick is
   queued (ON CONFLICT DO NOTHING) before the lease is released, so a restart resumes the chain
   and two replicas never make two.
 * A tick first takes the rollout's lease by compare-and-set (``lease_until`` past, ``seq``
@@ -96,7 +96,8 @@ def _event(row: RolloutRow, at: datetime, what: str, **extra: Any) -> None:
 
 def _tick_row(row: RolloutRow, at: datetime) -> dict[str, Any]:
     job = jobs.job_row(row.tenant, TICK_JOB, {"id": row.id, "seq": row.seq}, at, priority=2)
-    return {**job, "id": f"rollout-{row.id}-{row.seq}", "run_after": at}
+    # jobs.id is 40 characters: "rt_" + the rollout id's 28 hex digits + "_" + seq
+    return {**job, "id": f"rt_{row.id.removeprefix('ro_')}_{row.seq}", "run_after": at}
 
 
 def _queue_tick(s: Session, row: RolloutRow, at: datetime) -> None:
