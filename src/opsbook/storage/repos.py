@@ -269,8 +269,19 @@ def incidents_page(
     part, sev0, at0, id0 = _list_cursor(after) if after else ("o", "", None, "")
     out: list[Incident] = []
     if part == "o":
-        q = select(Incident).where(*where, Incident.open_key.is_not(None)).limit(OPEN_CAP)
-        opened = sorted(s.scalars(q), key=_open_order)
+        # every open one of the tenant along the open-key index, filtered here: a filter in SQL
+        # would lead the planner down that filter's index, over the whole history
+        q = select(Incident).where(Incident.tenant == tenant, Incident.open_key.is_not(None))
+        opened = sorted(
+            (
+                i
+                for i in s.scalars(q.limit(OPEN_CAP))
+                if (not statuses or i.status in statuses)
+                and (not severities or i.severity in severities)
+                and (not service or i.service == service)
+            ),
+            key=_open_order,
+        )
         if id0:
             opened = [i for i in opened if _open_order(i) > _open_order_of(sev0, at0, id0)]
         skip = min(offset, len(opened))
