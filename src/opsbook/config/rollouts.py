@@ -120,17 +120,27 @@ class FlagActuator(_Strict):
     )
 
 
+class RunbookActuator(_Strict):
+    """A runbook section's commands, run with ``$WEIGHT`` (canary %) and ``$STABLE_WEIGHT``."""
+
+    section: str = Field(
+        pattern=r"^[^#]+#.+$", max_length=600, description="FILE#SECTION of the service's runbooks"
+    )
+
+
 class Actuator(_Strict):
     """Exactly one way to shift traffic."""
 
     haproxy: HAProxyActuator | None = None
     kubernetes: KubernetesActuator | None = None
     flag: FlagActuator | None = None
+    runbook: RunbookActuator | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Actuator:
-        if sum(x is not None for x in (self.haproxy, self.kubernetes, self.flag)) != 1:
-            raise ValueError("actuator: give exactly one of haproxy, kubernetes, flag")
+        given = (self.haproxy, self.kubernetes, self.flag, self.runbook)
+        if sum(x is not None for x in given) != 1:
+            raise ValueError("actuator: give exactly one of haproxy, kubernetes, flag, runbook")
         return self
 
 

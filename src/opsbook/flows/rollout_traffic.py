@@ -12,12 +12,15 @@ import os
 import re
 import socket
 import subprocess
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import httpx
 
 from opsbook.config.rollouts import Actuator, FlagActuator, HAProxyActuator, KubernetesActuator
-from opsbook.core.errors import Conflict
+from opsbook.core.errors import Conflict, OpsbookError
+from opsbook.executors.models import ExecContext
+from opsbook.runbooks.models import Step
 
 _TIMEOUT = 10.0
 
@@ -163,13 +166,50 @@ class FlagTraffic:
         return None
 
 
+class RunbookTraffic:
+    """A runbook section's commands with ``WEIGHT``/``STABLE_WEIGHT`` set, in order; a failing
+    command fails the shift. Starting the rollout approved them; destructive or unknown
+    commands are never run this way. It cannot be read back."""
+
+    def __init__(
+        self, steps: Sequence[Step], context: Callable[[dict[str, str]], ExecContext]
+    ) -> None:
+        self.steps, self.context = steps, context
+
+    def set(self, weight: int) -> None:
+        from opsbook.executors import execute
+
+        runnable = [st for st in self.steps if st.executable]
+        if not runnable:
+            raise ActuatorError("the actuator's runbook section has no commands")
+        for st in runnable:
+            if st.safety not in ("read-only", "mutating") or st.interactive:
+                raise ActuatorError(
+                    f"actuator command {st.text.splitlines()[0][:80]!r} is {st.safety}"
+                    f"{' and interactive' if st.interactive else ''}: only read-only and "
+                    "mutating commands shift traffic"
+                )
+        ctx = self.context({"WEIGHT": str(weight), "STABLE_WEIGHT": str(100 - weight)})
+        for st in runnable:
+            try:
+                res = execute(st, ctx)
+            except OpsbookError as exc:
+                raise ActuatorError(f"actuator command cannot run: {exc.detail}") from None
+            if not res.ok:
+                raise ActuatorError(f"actuator command failed: {res.summary[:300]}")
+
+    def read(self) -> int | None:
+        return None
+
+
 def traffic_for(actuator: Actuator) -> Traffic:
-    """The actuator the config names."""
+    """The actuator the config names (a runbook actuator needs ``RunbookTraffic``'s steps)."""
     if actuator.haproxy is not None:
         return HAProxyTraffic(actuator.haproxy)
     if actuator.kubernetes is not None:
         return KubernetesTraffic(actuator.kubernetes)
-    assert actuator.flag is not None
+    if actuator.flag is None:
+        raise ActuatorError("a runbook actuator needs its runbook section (make_traffic)")
     return FlagTraffic(actuator.flag)
 
 

@@ -32,7 +32,13 @@ from opsbook.config.rollouts import Rollout
 from opsbook.core.clock import Clock, isoformat
 from opsbook.core.errors import Conflict, InputError, NotFound, OpsbookError
 from opsbook.core.ids import new_id
-from opsbook.flows.rollout_traffic import ActuatorError, Traffic, names, traffic_for
+from opsbook.flows.rollout_traffic import (
+    ActuatorError,
+    RunbookTraffic,
+    Traffic,
+    names,
+    traffic_for,
+)
 from opsbook.flows.runbook_catalog import RunbookCatalog, runbook_id
 from opsbook.incidents.models import EntryKind
 from opsbook.intake.fingerprint import fingerprint
@@ -54,6 +60,30 @@ LEASE = timedelta(seconds=10)
 most (writes after an expired lease are fenced, and traffic moves only after a fenced write)."""
 Query = Callable[[str, str], float | None]
 TrafficFor = Callable[[Rollout], Traffic]
+
+
+def make_traffic(plan: Rollout, config: Config, catalog: RunbookCatalog | None) -> Traffic:
+    """The plan's actuator; a runbook actuator runs its section's commands with the service's
+    variables, secrets and allowed hosts (as any step of the service)."""
+    ra = plan.actuator.runbook
+    if ra is None:
+        return traffic_for(plan.actuator)
+    svc = next((x for x in config.services if x.name == plan.service), None)
+    if svc is None or catalog is None:
+        raise ActuatorError(f"service {plan.service!r} or its runbooks are not loaded")
+    file, _, wanted = ra.section.partition("#")
+    for rb in catalog.for_service(svc.tenant, svc.name):
+        if rb.path == file or rb.path.endswith("/" + file.lstrip("./")):
+            section = rb.section(wanted)
+            if section is None:
+                break
+            from opsbook.flows import steps as step_flows
+
+            def context(values: dict[str, str]) -> Any:
+                return step_flows.context_for(svc, values)
+
+            return RunbookTraffic(section.steps, context)
+    raise ActuatorError(f"actuator section {ra.section!r} is not in {plan.service}'s runbooks")
 
 
 def plans(config: Config, tenant: str) -> list[Rollout]:
@@ -175,13 +205,14 @@ def pause(
 
 def abort(
     s: Session, config: Config, tenant: str, rollout_id: str, by: str, now: datetime,
-    traffic: TrafficFor = lambda p: traffic_for(p.actuator),
+    traffic: TrafficFor | None = None, catalog: RunbookCatalog | None = None,
 ) -> RolloutRow:  # fmt: skip
     """Traffic back to 0 % now; the rollout ends as aborted (no incident: a person chose it)."""
     row = get(s, tenant, rollout_id)
     if row.status not in ACTIVE:
         raise Conflict(f"rollout {row.id} is {row.status}", field="rollout")
-    traffic(plan_of(config, tenant, row.name)).set(0)
+    plan = plan_of(config, tenant, row.name)
+    (traffic or (lambda p: make_traffic(p, config, catalog)))(plan).set(0)
     row.weight, row.target_weight = 0, None
     _event(row, now, "aborted", by=by, weight=0)
     _finish(row, "aborted", now, f"aborted by {by}")
@@ -190,14 +221,14 @@ def abort(
 
 def promote(
     s: Session, config: Config, tenant: str, rollout_id: str, by: str, now: datetime,
-    traffic: TrafficFor = lambda p: traffic_for(p.actuator),
+    traffic: TrafficFor | None = None, catalog: RunbookCatalog | None = None,
 ) -> RolloutRow:  # fmt: skip
     """Skip the remaining steps: 100 % to the new version now (a person's decision)."""
     row = get(s, tenant, rollout_id)
     if row.status not in ACTIVE:
         raise Conflict(f"rollout {row.id} is {row.status}", field="rollout")
     plan = plan_of(config, tenant, row.name)
-    traffic(plan).set(100)
+    (traffic or (lambda p: make_traffic(p, config, catalog)))(plan).set(100)
     row.weight, row.target_weight, row.step = 100, None, len(plan.steps) - 1
     _event(row, now, "promoted", by=by, weight=100)
     _finish(row, "succeeded", now, f"promoted by {by}")
@@ -278,11 +309,14 @@ class RolloutDriver:
         clock: Clock,
         *,
         catalog: Callable[[], RunbookCatalog] | None = None,
-        traffic: TrafficFor = lambda p: traffic_for(p.actuator),
+        traffic: TrafficFor | None = None,
         query: Query = prometheus_query,
     ) -> None:
         self.sessions, self.config, self.clock = sessions, config, clock
-        self.catalog, self.traffic, self.query = catalog, traffic, query
+        self.catalog, self.query = catalog, query
+        self.traffic: TrafficFor = traffic or (
+            lambda p: make_traffic(p, self.config(), self.catalog() if self.catalog else None)
+        )
 
     def job_kinds(self) -> dict[str, JobKind]:
         return {TICK_JOB: JobKind(run=self._job, on_expired=lambda _s, _j: True, lease=LEASE)}

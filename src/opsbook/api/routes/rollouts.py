@@ -72,9 +72,13 @@ def _act(request: Request, p: Principal, rollout_id: str, action: str) -> dict[s
         if action in ("pause", "resume"):
             row = rollouts.pause(s, p.tenant, rollout_id, p.actor, now, on=action == "pause")
         elif action == "abort":
-            row = rollouts.abort(s, st.config, p.tenant, rollout_id, p.actor, now)
+            row = rollouts.abort(
+                s, st.config, p.tenant, rollout_id, p.actor, now, catalog=st.catalog
+            )
         else:
-            row = rollouts.promote(s, st.config, p.tenant, rollout_id, p.actor, now)
+            row = rollouts.promote(
+                s, st.config, p.tenant, rollout_id, p.actor, now, catalog=st.catalog
+            )
         return _view(request, p.tenant, row)
 
 
