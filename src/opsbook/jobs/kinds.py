@@ -16,9 +16,9 @@ from opsbook.flows.heartbeats import HeartbeatWatch
 from opsbook.flows.inbox import InboxSender
 from opsbook.flows.outbox import Deliverer, queue_page
 from opsbook.flows.retention import Retention
+from opsbook.flows.rollouts import RolloutDriver
 from opsbook.flows.run_steps import StepRunner
 from opsbook.flows.runbook_catalog import RunbookCatalog
-from opsbook.flows.rollouts import RolloutDriver
 from opsbook.flows.verify import VerifySchedule
 from opsbook.jobs.worker import JobKind
 from opsbook.storage.tables import Incident

@@ -32,10 +32,10 @@ from opsbook.web.auth import (
 )
 from opsbook.web.inbox_pages import router as inbox_router
 from opsbook.web.oncall_pages import router as oncall_router
-from opsbook.web.rollouts_pages import router as rollouts_router
 from opsbook.web.pages import base, error_page, render_incident, to_login
 from opsbook.web.render import STATIC_UI, page
 from opsbook.web.reports_pages import router as reports_router
+from opsbook.web.rollouts_pages import router as rollouts_router
 from opsbook.web.runbooks_pages import router as runbooks_router
 from opsbook.web.sessions import check_password, close_session, open_session
 from opsbook.web.silences_pages import router as silences_router
