@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -349,9 +350,10 @@ def list_tokens(s: Session, tenant: str | None = None) -> Sequence[Token]:
 
 def open_counts(s: Session) -> Sequence[tuple[str, str, str, int]]:
     """(tenant, service, severity, count) of open incidents, for the open-incidents gauge."""
-    q = (
-        select(Incident.tenant, Incident.service, Incident.severity, func.count())
-        .where(Incident.open_key.is_not(None))
-        .group_by(Incident.tenant, Incident.service, Incident.severity)
+    # the open rows along ix_incidents_open_gauge, counted here: a GROUP BY in SQL would lead
+    # the planner down an index in that order, over the whole history
+    q = select(Incident.tenant, Incident.service, Incident.severity).where(
+        Incident.open_key.is_not(None)
     )
-    return [(t, sv, sev, int(n)) for t, sv, sev, n in s.execute(q).all()]
+    counts = Counter((t, sv, sev) for t, sv, sev in s.execute(q))
+    return [(t, sv, sev, n) for (t, sv, sev), n in sorted(counts.items())]

@@ -58,3 +58,11 @@ Index(
 )
 # status page history: incidents still open or resolved within its days
 Index("ix_incidents_tenant_resolved", Incident.tenant, Incident.resolved_at)
+# the open-incidents gauge: only the open ones, whatever the tenant (covering)
+Index(
+    "ix_incidents_open_gauge",
+    Incident.open_key,
+    Incident.tenant,
+    Incident.service,
+    Incident.severity,
+)

@@ -44,6 +44,9 @@ def upgrade() -> None:
         ["tenant", "service", "severity", "created_at", "id"],
     )
     op.create_index("ix_incidents_tenant_resolved", "incidents", ["tenant", "resolved_at"])
+    op.create_index(
+        "ix_incidents_open_gauge", "incidents", ["open_key", "tenant", "service", "severity"]
+    )
     # what history already holds, once
     op.execute(
         "INSERT INTO incident_alertnames (incident_id, alertname, tenant) "
@@ -64,6 +67,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_open_gauge", table_name="incidents")
     op.drop_index("ix_incidents_tenant_resolved", table_name="incidents")
     op.drop_index("ix_incidents_tenant_service", table_name="incidents")
     op.drop_index("ix_incidents_tenant_severity", table_name="incidents")
