@@ -68,9 +68,9 @@ markdownish = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=12))
 
 
 def _check(rb_text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine must not fail a linear-time parse
     rb = parse_runbook(rb_text, "fuzz.md")
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert rb.errors == () or all("could not read" not in e for e in rb.errors)
     for section in rb.sections:
         assert section.line >= 1 or section.level == 0
