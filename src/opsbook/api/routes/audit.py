@@ -35,7 +35,7 @@ class AuditPage(BaseModel):
 )
 def audit_log(
     request: Request,
-    after: int = Query(0, ge=0, description="entries after this sequence number"),
+    after: int = Query(0, ge=0, le=2**62, description="entries after this sequence number"),
     limit: int = Query(100, ge=1, le=500),
     since: datetime | None = Query(None, description="only entries at or after this time"),
     action: str | None = Query(None, max_length=48, pattern=r"^[a-z_.]+$"),
