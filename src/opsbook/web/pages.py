@@ -96,7 +96,7 @@ def incident_context(
         **base(who),
         "now": now,
         "glance": {"summary": summary, "description": description},
-        "paging": glance.paging(s, st.config, inc, detail.timeline, now),
+        "paging": None,  # the page and the timeline poll fill it (render_incident)
         "alert_links": glance.alert_links,
         "max_alerts": glance.MAX_ALERTS,
         "step_msg": None,
@@ -135,6 +135,12 @@ def render_incident(
         with translate_errors(), state_of(request).sessions() as s:
             ctx = incident_context(request, s, who, incident_id)
             ctx["oob"] = template == "_timeline.html"
+            if template in ("incident.html", "_timeline.html"):
+                st = state_of(request)
+                inc_row = repos.get_incident(s, who.tenant, ctx["inc"].id)
+                ctx["paging"] = glance.paging(
+                    s, st.config, inc_row, ctx["inc"].timeline, ctx["now"]
+                )
             ctx["step_msg"] = step_msg or dry_run_from_query(request, ctx["inc"].id, s, who)
             if template == "incident.html":
                 chosen = request.query_params.get("template", "")
