@@ -43,5 +43,7 @@ def test_no_request_gets_a_server_error(case: Any) -> None:
     )
     if response.status_code >= 400:
         # Alertmanager's API v2 answers errors as JSON strings (amtool reads nothing else)
-        wanted = "application/json" if case.path.startswith("/api/v2/") else "application/problem+json"
+        wanted = (
+            "application/json" if case.path.startswith("/api/v2/") else "application/problem+json"
+        )
         assert response.headers["content-type"][0].startswith(wanted), response.text[:200]

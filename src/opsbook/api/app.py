@@ -25,16 +25,25 @@ from opsbook.api.routes import am_v2 as am_routes
 from opsbook.api.routes import audit as audit_routes
 from opsbook.api.routes import checks as checks_routes
 from opsbook.api.routes import heartbeats as heartbeats_routes
-from opsbook.api.routes import incidents, intake, links, oncall, ops, runbooks, steps, tokens
 from opsbook.api.routes import inbox as inbox_routes
+from opsbook.api.routes import (
+    incidents,
+    intake,
+    links,
+    oncall,
+    ops,
+    rollout_engines,
+    runbooks,
+    steps,
+    tokens,
+)
 from opsbook.api.routes import postmortems as postmortems_routes
 from opsbook.api.routes import reports as reports_routes
-from opsbook.api.routes import route_test as route_test_routes
-from opsbook.api.routes import rollout_engines
 from opsbook.api.routes import rollouts as rollouts_routes
-from opsbook.api.routes import verify as verify_routes
+from opsbook.api.routes import route_test as route_test_routes
 from opsbook.api.routes import silences as silences_routes
 from opsbook.api.routes import statuspage as statuspage_routes
+from opsbook.api.routes import verify as verify_routes
 from opsbook.api.state import AppState
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, SystemClock

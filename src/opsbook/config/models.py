@@ -24,10 +24,10 @@ from opsbook.config.alert_times import AlertTimes
 from opsbook.config.checks import Check, Slo
 from opsbook.config.durations import Duration
 from opsbook.config.heartbeats import Heartbeat, owners
+from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
 from opsbook.config.retention import Retention
 from opsbook.config.rollouts import Rollout
 from opsbook.config.verification import Verification
-from opsbook.config.oncall import EscalationPolicy, NotificationRule, NotifySettings, Schedule
 from opsbook.core import regex
 from opsbook.incidents.models import Severity
 from opsbook.postmortem.policy import PostmortemPolicy
@@ -371,11 +371,6 @@ class Config(Strict):
         owners(self.heartbeats, [(s.tenant, s.name) for s in self.services])
         return self
 
-    def heartbeat_tenants(self) -> list[tuple[str, Heartbeat]]:
-        """Every heartbeat with the tenant of its service."""
-        found = owners(self.heartbeats, [(s.tenant, s.name) for s in self.services])
-        return list(zip(found, self.heartbeats, strict=True))
-
     @model_validator(mode="after")
     def _rollout_services(self) -> Config:
         seen: set[tuple[str, str]] = set()
@@ -390,6 +385,11 @@ class Config(Strict):
                 )
             seen.add((tenants[0], r.name))
         return self
+
+    def heartbeat_tenants(self) -> list[tuple[str, Heartbeat]]:
+        """Every heartbeat with the tenant of its service."""
+        found = owners(self.heartbeats, [(s.tenant, s.name) for s in self.services])
+        return list(zip(found, self.heartbeats, strict=True))
 
     def user(self, tenant: str, name: str) -> User | None:
         return next((u for u in self.users if u.tenant == tenant and u.name == name), None)

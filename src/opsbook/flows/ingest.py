@@ -508,7 +508,9 @@ class _Work:
             (JOBS, self.new_jobs),
         ):
             insert_rows(self.s.connection(), table, rows)
-        note_alertnames(self.s, self.tenant, ((a.incident_id, a.alertname) for a in self.new_alerts))
+        note_alertnames(
+            self.s, self.tenant, ((a.incident_id, a.alertname) for a in self.new_alerts)
+        )
         self.s.flush()
         for inc in auto_resolved:  # after the insert: the draft points at the incident row
             draft_on_resolve(self.s, inc, self.now, self.config.postmortems.policy())
