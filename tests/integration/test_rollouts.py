@@ -359,4 +359,7 @@ def test_the_rollout_page_draws_each_gate_against_its_threshold(env: dict[str, A
     assert 'fill="#a50e0e" data-value="0.05"' in page  # the failing evaluation, drawn red
     assert "errors: 0.05 &gt; max 0.01" in page or "0.05 &gt; max 0.01" in page
     assert f'href="/ui/incidents/{r["incident_id"]}"' in page
+    assert 'hx-trigger="every 5s"' not in page  # a finished rollout stops refreshing
+    running = _start(h)
+    assert 'hx-trigger="every 5s"' in h.client.get(f"/ui/rollouts/{running}").text  # live
     assert h.client.get("/ui/rollouts/nope").status_code == 404
