@@ -120,18 +120,18 @@ def serve(
     ),
 ) -> None:
     """Run the server: intake routes, API and metrics. Reload the config with SIGHUP or POST /-/reload."""
-    import uvicorn
-
-    from opsbook.api.app import create_app
-    from opsbook.core.logging import configure_logging
-
     st = settings()
     updates = {
         k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None
     }
     st = st.model_copy(update=updates)
-    cfg, path = config_or_exit(config, st)
+    cfg, path = config_or_exit(config, st)  # a bad config is refused before the app is imported
     _check_port(st.host, st.port)
+    import uvicorn
+
+    from opsbook.api.app import create_app
+    from opsbook.core.logging import configure_logging
+
     configure_logging(st.log_level, st.log_format)
     ready_engine(st).dispose()
     typer.echo(
