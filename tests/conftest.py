@@ -10,12 +10,19 @@ Helpers for tests live in ``tests.support.services`` (``MetricExporter``, ``Webh
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+# pytest-xdist's workers set COLUMNS=80 for their own terminal writer; the CLI shortens tables to
+# COLUMNS, so commands run by the tests would print differently under -n 2 than alone. The CLI's
+# own width handling is tested with COLUMNS set explicitly (tests/unit/cli/test_render.py).
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # make ``tests.support`` importable however pytest was started

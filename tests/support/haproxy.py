@@ -4,6 +4,7 @@ TCP socket and its built-in Prometheus exporter, plus a bounded load generator."
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,7 @@ class VersionApp:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms stalls)
 
             def do_GET(self) -> None:
                 with app._lock:
@@ -120,9 +122,16 @@ class Load:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    def _connect(self) -> http.client.HTTPConnection:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+        conn.connect()
+        assert conn.sock is not None
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no delayed-ACK stalls
+        return conn
+
     def _run(self) -> None:
         start = time.monotonic()
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+        conn = self._connect()
         while not self._stop.is_set() and self.sent < self.max_requests:
             if time.monotonic() - start > self.max_seconds:
                 break
@@ -131,7 +140,11 @@ class Load:
                 conn.getresponse().read()
             except (OSError, http.client.HTTPException):
                 conn.close()
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+                try:
+                    conn = self._connect()
+                except OSError:
+                    time.sleep(0.05)
+                    continue
             self.sent += 1
             ahead = self.sent / self.rate - (time.monotonic() - start)
             if ahead > 0:
