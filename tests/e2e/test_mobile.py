@@ -183,6 +183,8 @@ def test_every_page_fits_a_phone(
             ("/ui/silences", "silences"),
             ("/ui/oncall", "oncall"),
             ("/ui/reports", "reports"),
+            ("/ui/rollouts", "rollouts"),
+            ("/ui/inbox", "inbox"),
             ("/status/acme", "status-page"),
         ):
             page.goto(srv.url + path)

@@ -4,6 +4,7 @@ within a second on every replica, concurrent requests sharing commits, documente
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,7 +222,10 @@ def test_concurrent_requests_share_commits(tmp_path: Path) -> None:
     async def storm() -> list[Any]:
         return await asyncio.gather(*(committer.submit(batch(i)) for i in range(50)))
 
-    results = asyncio.run(storm())
+    # its own thread: an earlier test in this worker (Playwright's sync API) may have left an
+    # event loop set on the main thread, where asyncio.run() refuses to start
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        results = pool.submit(asyncio.run, storm()).result()
     engine.dispose()
     outcomes = [r.outcomes for r in results]
     assert outcomes[0] == ["opened"] and outcomes[1:] == [["grouped"]] * 49

@@ -38,6 +38,20 @@ SYSTEM_TENANT = "_system"
 ENDED = ("resolved", "closed")
 FINISHED_DELIVERIES = ("sent", "dead", "cancelled", "digested")
 MAX_BATCHES_PER_JOB = 100
+MIN_BATCH = 100
+BATCH_SECONDS = 0.010
+"""How long one batch may hold the database: batches shrink (halve) when one took longer and
+grow (×1.5, up to ``retention.batch``) when one took under half of it, so a purge holds the
+write lock for about this long at a time however fast the disk or busy the machine is."""
+
+
+def next_size(size: int, took: float, largest: int) -> int:
+    """The next batch's size after one of ``size`` rows took ``took`` seconds."""
+    if took > BATCH_SECONDS:
+        return max(MIN_BATCH, size // 2)
+    if took < BATCH_SECONDS / 2:
+        return min(largest, size + size // 2)
+    return size
 """A job stops after this many batches and queues its continuation behind other work."""
 
 
@@ -254,7 +268,8 @@ class Retention:
         self, tenant: str, kind: str, cutoff: datetime, now: datetime, max_batches: int | None
     ) -> tuple[int, int, bool]:
         step = PLAN[kind]
-        size = self.config().retention.batch
+        largest = self.config().retention.batch
+        size = min(largest, MIN_BATCH * 4)
         pause = self.config().retention.pause.total_seconds()
         rows = batches = 0
         after = ""
@@ -269,10 +284,12 @@ class Retention:
                 removed, cursor = step(s, tenant, cutoff, after, size)
             if not removed and cursor == after:
                 break
+            took = time.monotonic() - t0
             rows, after = rows + removed, cursor
             batches += 1 if removed else 0
+            size = next_size(size, took, largest)
             if pause > 0 and removed:  # rest at least as long as the batch held the database
-                self.pause(max(pause, time.monotonic() - t0))
+                self.pause(max(pause, took))
         if rows:
             self._record(tenant, kind, cutoff, started, rows, batches)
         return rows, batches, done
