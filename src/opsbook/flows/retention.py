@@ -52,6 +52,8 @@ def next_size(size: int, took: float, largest: int) -> int:
     if took < BATCH_SECONDS / 2:
         return min(largest, size + size // 2)
     return size
+
+
 """A job stops after this many batches and queues its continuation behind other work."""
 
 
