@@ -29,7 +29,6 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Table, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsbook.checks.probes import run_probe
@@ -45,7 +44,8 @@ from opsbook.flows.steps import context_for
 from opsbook.intake.fingerprint import fingerprint
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.jobs.worker import JobKind
-from opsbook.storage.jobs import job_row, severity_priority
+from opsbook.storage.db import insert_ignore
+from opsbook.storage.jobs import SYSTEM_TENANT, enqueue_once, job_row, severity_priority
 from opsbook.storage.tables import Job
 from opsbook.storage.tables_checks import CheckStateRow
 
@@ -53,7 +53,6 @@ log = structlog.get_logger("opsbook.checks")
 
 SWEEP_JOB = "checks.sweep"
 RUN_JOB = "checks.run"
-SYSTEM_TENANT = "_system"
 HISTORY = 20
 """Runs kept per check for the latency history (API, CLI)."""
 LEASE_MARGIN = timedelta(seconds=2)
@@ -109,16 +108,6 @@ def find_check(config: Config, tenant: str, service: str, name: str) -> tuple[Se
     if svc is None or check is None:
         raise LookupError(f"no check {name!r} on service {service!r}")
     return svc, check
-
-
-def insert_ignore(s: Session, table: Table, rows: list[dict[str, Any]]) -> int:
-    """Insert rows, skipping those whose primary key exists (SQLite and PostgreSQL)."""
-    if not rows:
-        return 0
-    dialect = s.get_bind().dialect.name
-    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    res = s.execute(ins.values(rows).on_conflict_do_nothing())
-    return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _sweep_row(at: datetime) -> dict[str, Any]:
@@ -263,7 +252,7 @@ class CheckScheduler:
         if not items(self.config()):
             return False
         with self.sessions.begin() as s:
-            insert_ignore(s, JOBS, [_sweep_row(self.clock.now())])
+            enqueue_once(s, [_sweep_row(self.clock.now())])
         return True
 
     def sweep(self) -> list[Item]:
@@ -274,7 +263,7 @@ class CheckScheduler:
             return []
         claimed: list[Item] = []
         with self.sessions.begin() as s:
-            insert_ignore(s, JOBS, [_sweep_row(now + timedelta(seconds=1))])
+            enqueue_once(s, [_sweep_row(now + timedelta(seconds=1))])
             insert_ignore(s, STATES, [_new_state(i, now) for i in todo])
             due = {
                 (r.tenant, r.service, r.kind, r.name): r.next_run_at

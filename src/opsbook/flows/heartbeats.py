@@ -29,13 +29,14 @@ from opsbook.config.heartbeats import Heartbeat
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, isoformat
 from opsbook.core.errors import NotFound, PermissionDenied
-from opsbook.flows.checks import SYSTEM_TENANT, insert_ignore, routed
+from opsbook.flows.checks import routed
 from opsbook.flows.ingest import IngestBatch, ingest_many
 from opsbook.flows.runbook_catalog import RunbookCatalog
 from opsbook.intake.fingerprint import fingerprint
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.jobs.worker import JobKind
-from opsbook.storage.jobs import job_row
+from opsbook.storage.db import insert_ignore
+from opsbook.storage.jobs import SYSTEM_TENANT, enqueue_once, job_row
 from opsbook.storage.tables import Job
 from opsbook.storage.tables_heartbeats import HeartbeatStateRow
 
@@ -46,7 +47,6 @@ SWEEP_EVERY = 5  # seconds between sweeps: lateness is noticed within this of it
 ALERTNAME = "HeartbeatMissing"
 SOURCE = "heartbeat"
 STATES: Table = HeartbeatStateRow.__table__  # type: ignore[assignment]
-JOBS: Table = Job.__table__  # type: ignore[assignment]
 
 
 def find(config: Config, tenant: str, name: str) -> Heartbeat:
@@ -226,7 +226,7 @@ def ensure_chain(s: Session, config: Config, now: datetime) -> bool:
     """Queue the current sweep slot's job if the config has heartbeats (idempotent)."""
     if not config.heartbeats:
         return False
-    insert_ignore(s, JOBS, [_sweep_row(now)])
+    enqueue_once(s, [_sweep_row(now)])
     return True
 
 
@@ -260,7 +260,7 @@ class HeartbeatWatch:
         if not config.heartbeats:
             return  # the chain ends; a ping or the next worker start seeds it again
         with self.sessions.begin() as s:
-            insert_ignore(s, JOBS, [_sweep_row(now + timedelta(seconds=SWEEP_EVERY))])
+            enqueue_once(s, [_sweep_row(now + timedelta(seconds=SWEEP_EVERY))])
         with self.sessions.begin() as s:
             sweep(s, config, now, finder=self.catalog().match)
             s.execute(

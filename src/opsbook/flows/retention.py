@@ -34,7 +34,6 @@ from opsbook.storage.tables_learning import ActionItemRow, Postmortem
 log = structlog.get_logger("opsbook.retention")
 
 JOB = "retention.purge"
-SYSTEM_TENANT = "_system"
 ENDED = ("resolved", "closed")
 FINISHED_DELIVERIES = ("sent", "dead", "cancelled", "digested")
 MAX_BATCHES_PER_JOB = 100
@@ -329,24 +328,20 @@ class Retention:
         every = max(60, int(self.config().retention.every.total_seconds()))
         slot = int(at.timestamp()) // every
         run_after = at if now else datetime.fromtimestamp((slot + 1) * every, tz=at.tzinfo)
-        row = jobs.job_row(SYSTEM_TENANT, JOB, {}, at, priority=3)
+        row = jobs.job_row(jobs.SYSTEM_TENANT, JOB, {}, at, priority=3)
         tag = f"{slot + (0 if now else 1)}-{'c' + new_id('x')[-8:] if now else 'next'}"
         return {**row, "id": f"retention-{tag}", "run_after": run_after}
 
     def ensure_scheduled(self) -> None:
         """Queue the next slot's purge if no replica has yet (same id: inserted once)."""
-        from opsbook.flows.checks import insert_ignore
-
         with self.sessions.begin() as s:
-            insert_ignore(s, jobs_table(), [self._slot_row(self.clock.now())])
+            jobs.enqueue_once(s, [self._slot_row(self.clock.now())])
 
     def _job(self, _payload: Mapping[str, Any]) -> None:
-        from opsbook.flows.checks import insert_ignore
-
         out = self.purge(max_batches=MAX_BATCHES_PER_JOB)
         with self.sessions.begin() as s:
             now = self.clock.now()
-            insert_ignore(s, jobs_table(), [self._slot_row(now, now=not out.complete)])
+            jobs.enqueue_once(s, [self._slot_row(now, now=not out.complete)])
 
     def job_kinds(self) -> dict[str, JobKind]:
         try:
@@ -356,14 +351,6 @@ class Retention:
         return {
             JOB: JobKind(run=self._job, on_expired=lambda _s, _j: True, lease=timedelta(minutes=5))
         }
-
-
-def jobs_table() -> Table:
-    from opsbook.storage.tables import Job
-
-    table = Job.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 def purge_totals(s: Session) -> list[tuple[str, str, int, int]]:

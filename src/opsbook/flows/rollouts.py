@@ -47,7 +47,7 @@ from opsbook.jobs.worker import JobKind
 from opsbook.rollouts.engine import ACTIVE, GateResult, State, decide, judge, render_query
 from opsbook.runbooks.models import Runbook, Section
 from opsbook.storage import jobs, repos
-from opsbook.storage.tables import Incident, Job
+from opsbook.storage.tables import Incident
 from opsbook.storage.tables_rollouts import RolloutRow
 
 log = structlog.get_logger("opsbook.rollouts")
@@ -131,10 +131,7 @@ def _tick_row(row: RolloutRow, at: datetime) -> dict[str, Any]:
 
 
 def _queue_tick(s: Session, row: RolloutRow, at: datetime) -> None:
-    from opsbook.flows.checks import insert_ignore
-
-    table = Job.__table__
-    insert_ignore(s, table, [_tick_row(row, at)])  # type: ignore[arg-type]
+    jobs.enqueue_once(s, [_tick_row(row, at)])
 
 
 def start(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsbook.config.models import Config, Service
@@ -34,7 +34,6 @@ from opsbook.storage.tables_verify import StepVerification
 
 log = structlog.get_logger("opsbook.verify")
 JOB = "runbooks.verify"
-SYSTEM_TENANT = "_system"
 
 Execute = Callable[[Step, ExecContext], StepResult]
 QUERY_KINDS = frozenset({"sql", "promql", "cypher", "redis"})
@@ -356,20 +355,18 @@ class VerifySchedule:
             return None
         seconds = int(every.total_seconds())
         slot = int(at.timestamp()) // seconds + 1
-        row = jobs.job_row(SYSTEM_TENANT, JOB, {"slot": slot}, at, priority=3)
+        row = jobs.job_row(jobs.SYSTEM_TENANT, JOB, {"slot": slot}, at, priority=3)
         row["id"] = f"verify-{seconds}-{slot}"
         row["run_after"] = datetime.fromtimestamp(slot * seconds, tz=at.tzinfo)
         return row
 
     def ensure_scheduled(self) -> bool:
         """Queue the next slot when scheduled verification is on; True when a slot is queued."""
-        from opsbook.flows.checks import insert_ignore
-
         row = self._slot_row(self.clock.now())
         if row is None:
             return False
         with self.sessions.begin() as s:
-            insert_ignore(s, _jobs_table(), [row])
+            jobs.enqueue_once(s, [row])
         return True
 
     def run(self, payload: Mapping[str, Any]) -> list[Outcome]:
@@ -413,16 +410,8 @@ class VerifySchedule:
         }
 
 
-def _jobs_table() -> Table:
-    from opsbook.storage.tables import Job
-
-    table = Job.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 def request_job(s: Session, tenant: str, service: str | None, by: str, now: datetime) -> str:
     """Queue a verification of the tenant's (or one service's) steps now; returns the job id."""
     row = jobs.job_row(tenant, JOB, {"tenant": tenant, "service": service, "by": by}, now)
-    s.execute(insert(_jobs_table()), [row])
+    jobs.enqueue_once(s, [row])
     return str(row["id"])

@@ -6,7 +6,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +38,16 @@ def make_engine(url: str) -> Engine:
         pool_timeout=5,
         connect_args={"connect_timeout": 3} if url.startswith("postgresql") else {},
     )
+
+
+def insert_ignore(s: Session, table: Table, rows: list[dict[str, Any]]) -> int:
+    """Insert rows, skipping those whose primary key exists (SQLite and PostgreSQL)."""
+    if not rows:
+        return 0
+    dialect = s.get_bind().dialect.name
+    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    res = s.execute(ins.values(rows).on_conflict_do_nothing())
+    return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

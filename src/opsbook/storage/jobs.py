@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from opsbook.core.ids import new_id
+from opsbook.storage.db import insert_ignore
 from opsbook.storage.tables import Delivery, Incident, Job
 
 PAGE_LANE = "page"
@@ -46,6 +47,16 @@ def severity_priority(severity: str | None) -> int:
 
 def _clamp(priority: int) -> int:
     return min(max(int(priority), PRIORITIES[0]), PRIORITIES[-1])
+
+
+SYSTEM_TENANT = "_system"
+"""The tenant of the server's own jobs: sweeps, purges, scheduled verifications."""
+
+
+def enqueue_once(s: Session, rows: list[dict[str, Any]]) -> int:
+    """Queue jobs whose ids name their slot (``checks-sweep-<second>``, ``rt_<id>_<seq>`` …):
+    one already queued by another replica or before a restart is skipped. Returns rows added."""
+    return insert_ignore(s, Job.__table__, rows)  # type: ignore[arg-type]
 
 
 def job_row(
