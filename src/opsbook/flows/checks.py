@@ -38,7 +38,7 @@ from opsbook.config.models import Config, Route, Service
 from opsbook.core.clock import Clock, isoformat
 from opsbook.core.ids import new_id
 from opsbook.executors import StepResult
-from opsbook.flows.ingest import IngestBatch, ingest_many
+from opsbook.flows.ingest import IngestBatch, IngestResult, ingest_many
 from opsbook.flows.runbook_catalog import RunbookCatalog
 from opsbook.flows.steps import context_for
 from opsbook.intake.fingerprint import fingerprint
@@ -125,6 +125,35 @@ def routed(config: Config, svc: Service, group_by: list[str]) -> Config:
     return config.model_copy(update={"routes": [*config.routes, fallback]})
 
 
+def raise_own(
+    s: Session,
+    config: Config,
+    svc: Service,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    action: EventAction,
+    now: datetime,
+    *,
+    finder: Any = None,
+    group_by: list[str] | None = None,
+    source: str = INTEGRATION,
+) -> tuple[AlertIn, IngestResult]:
+    """Send one alert opsbook raised itself (a check, SLO, heartbeat, rollout) into the intake
+    pipeline, in the caller's transaction, routed to ``svc`` when no route claims it."""
+    alert = AlertIn(
+        source=source,
+        fingerprint=fingerprint(labels),
+        action=action,
+        labels=dict(labels),
+        annotations=dict(annotations),
+        starts_at=now,
+        ends_at=now if action == EventAction.RESOLVE else None,
+    )
+    cfg = routed(config, svc, group_by or ["alertname", "check"])
+    batch = IngestBatch(svc.tenant, source, [alert])
+    return alert, ingest_many(s, cfg, [batch], now, finder=finder)[0]
+
+
 def raise_alert(
     s: Session,
     config: Config,
@@ -136,20 +165,13 @@ def raise_alert(
     *,
     finder: Any = None,
     group_by: list[str] | None = None,
+    source: str = INTEGRATION,
 ) -> AlertIn:
-    """Send one alert from opsbook itself into the intake pipeline (same transaction)."""
-    alert = AlertIn(
-        source=INTEGRATION,
-        fingerprint=fingerprint(labels),
-        action=action,
-        labels=dict(labels),
-        annotations=dict(annotations),
-        starts_at=now,
-        ends_at=now if action == EventAction.RESOLVE else None,
-    )
-    cfg = routed(config, svc, group_by or ["alertname", "check"])
-    ingest_many(s, cfg, [IngestBatch(svc.tenant, INTEGRATION, [alert])], now, finder=finder)
-    return alert
+    """:func:`raise_own` when only the alert matters (its fingerprint), not where it went."""
+    return raise_own(
+        s, config, svc, labels, annotations, action, now,
+        finder=finder, group_by=group_by, source=source,
+    )[0]  # fmt: skip
 
 
 def check_labels(svc: Service, check: Check) -> dict[str, str]:

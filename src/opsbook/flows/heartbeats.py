@@ -29,10 +29,8 @@ from opsbook.config.heartbeats import Heartbeat
 from opsbook.config.models import Config
 from opsbook.core.clock import Clock, isoformat
 from opsbook.core.errors import NotFound, PermissionDenied
-from opsbook.flows.checks import routed
-from opsbook.flows.ingest import IngestBatch, ingest_many
+from opsbook.flows.checks import raise_alert
 from opsbook.flows.runbook_catalog import RunbookCatalog
-from opsbook.intake.fingerprint import fingerprint
 from opsbook.intake.models import AlertIn, EventAction
 from opsbook.jobs.worker import JobKind
 from opsbook.storage.db import insert_ignore
@@ -89,22 +87,14 @@ def _raise(
         )
     else:
         summary = f"heartbeat {hb.name} is pinging again"
-    alert = AlertIn(
-        source=SOURCE,
-        fingerprint=fingerprint(labels),
-        action=action,
-        labels=labels,
-        annotations={
-            "summary": summary,
-            "description": f"expected a ping every {format_duration(hb.interval)} "
-            f"(+{format_duration(hb.grace)} grace)"
-            + (f" or the always-firing alert {hb.alert}" if hb.alert else ""),
-        },
-        starts_at=now,
-        ends_at=now if action is EventAction.RESOLVE else None,
-    )
-    cfg = routed(config, svc, ["alertname", "heartbeat"])
-    ingest_many(s, cfg, [IngestBatch(tenant, SOURCE, [alert])], now, finder=finder)
+    annotations = {
+        "summary": summary,
+        "description": f"expected a ping every {format_duration(hb.interval)} "
+        f"(+{format_duration(hb.grace)} grace)"
+        + (f" or the always-firing alert {hb.alert}" if hb.alert else ""),
+    }
+    raise_alert(s, config, svc, labels, annotations, action, now, finder=finder,
+                group_by=["alertname", "heartbeat"], source=SOURCE)  # fmt: skip
 
 
 def ping(

@@ -41,8 +41,7 @@ from opsbook.flows.rollout_traffic import (
 )
 from opsbook.flows.runbook_catalog import RunbookCatalog, runbook_id
 from opsbook.incidents.models import EntryKind
-from opsbook.intake.fingerprint import fingerprint
-from opsbook.intake.models import AlertIn, EventAction
+from opsbook.intake.models import EventAction
 from opsbook.jobs.worker import JobKind
 from opsbook.rollouts.engine import ACTIVE, GateResult, State, decide, judge, render_query
 from opsbook.runbooks.models import Runbook, Section
@@ -683,8 +682,7 @@ def open_incident(
 ) -> str | None:  # fmt: skip
     """Raise the rollout's alert through intake (so it routes, groups and pages as any alert) and
     put the gate's queries, values and the rollout's steps on the incident's timeline."""
-    from opsbook.flows.checks import routed
-    from opsbook.flows.ingest import IngestBatch, ingest_many
+    from opsbook.flows.checks import raise_own
 
     labels = {
         "alertname": "RolloutFailed", "service": svc.name, "rollout": plan.name,
@@ -693,14 +691,12 @@ def open_incident(
     reason, at_weight = f.reason, f.at_weight
     where = f"rolled back at {at_weight} %" if at_weight >= 0 else "failed"
     summary = f"{svc.name}: rollout of {f.version} {where} — {reason}"
-    alert = AlertIn(
-        source=SOURCE, fingerprint=fingerprint(labels), action=EventAction.TRIGGER,
-        labels=labels, annotations={"summary": summary[:500], "description": reason[:2000]},
-        starts_at=now,
+    annotations = {"summary": summary[:500], "description": reason[:2000]}
+    _, res = raise_own(
+        s, config, svc, labels, annotations, EventAction.TRIGGER, now,
+        finder=catalog.match if catalog is not None else None,
+        group_by=["alertname", "rollout", "version"], source=SOURCE,
     )  # fmt: skip
-    cfg = routed(config, svc, ["alertname", "rollout", "version"])
-    finder = catalog.match if catalog is not None else None
-    res = ingest_many(s, cfg, [IngestBatch(svc.tenant, SOURCE, [alert])], now, finder=finder)[0]
     incident_id = next((i for i in res.incident_ids if i), None)
     if incident_id is None:  # silenced or in maintenance: kept, no incident
         return None
