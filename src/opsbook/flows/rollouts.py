@@ -61,6 +61,19 @@ Query = Callable[[str, str], float | None]
 TrafficFor = Callable[[Rollout], Traffic]
 
 
+def section_ref(
+    catalog: RunbookCatalog, tenant: str, service: str, ref: str
+) -> tuple[Runbook, Section] | None:
+    """``FILE#SECTION`` among the service's runbooks: FILE is the path as loaded or its tail;
+    SECTION is resolved by ``Runbook.section`` (never one of two equal headings)."""
+    file, _, wanted = ref.partition("#")
+    for rb in catalog.for_service(tenant, service):
+        if rb.path == file or rb.path.endswith("/" + file.lstrip("./")):
+            found = rb.section(wanted)
+            return (rb, found) if found else None
+    return None
+
+
 def make_traffic(plan: Rollout, config: Config, catalog: RunbookCatalog | None) -> Traffic:
     """The plan's actuator; a runbook actuator runs its section's commands with the service's
     variables, secrets and allowed hosts (as any step of the service)."""
@@ -70,18 +83,14 @@ def make_traffic(plan: Rollout, config: Config, catalog: RunbookCatalog | None) 
     svc = next((x for x in config.services if x.name == plan.service), None)
     if svc is None or catalog is None:
         raise ActuatorError(f"service {plan.service!r} or its runbooks are not loaded")
-    file, _, wanted = ra.section.partition("#")
-    for rb in catalog.for_service(svc.tenant, svc.name):
-        if rb.path == file or rb.path.endswith("/" + file.lstrip("./")):
-            section = rb.section(wanted)
-            if section is None:
-                break
-            from opsbook.flows import steps as step_flows
+    found = section_ref(catalog, svc.tenant, svc.name, ra.section)
+    if found is not None:
+        from opsbook.flows import steps as step_flows
 
-            def context(values: dict[str, str]) -> Any:
-                return step_flows.context_for(svc, values)
+        def context(values: dict[str, str]) -> Any:
+            return step_flows.context_for(svc, values)
 
-            return RunbookTraffic(section.steps, context)
+        return RunbookTraffic(found[1].steps, context)
     raise ActuatorError(f"actuator section {ra.section!r} is not in {plan.service}'s runbooks")
 
 
@@ -401,7 +410,7 @@ class RolloutDriver:
                     f"the traffic weight changed outside opsbook (expected {weight} %, found {actual} %)",
                     [],
                 )
-        results = self._evaluate(plan, version)
+        results = evaluate(plan, version, self.query)
         now = self.clock.now()
         d = decide(plan, state, results, now)
         if d.action == "rollback":
@@ -439,9 +448,6 @@ class RolloutDriver:
             return traffic.read()
         except ActuatorError:
             return None
-
-    def _evaluate(self, plan: Rollout, version: str) -> list[GateResult]:
-        return evaluate(plan, version, self.query)
 
     def _store(
         self, rollout_id: str, token: str, plan: Rollout, results: list[GateResult], st: State,
@@ -603,12 +609,8 @@ def rollback_section(
         return list(range(1, len(section.steps) + 1))
 
     if plan.rollback.runbook:
-        file, _, wanted = plan.rollback.runbook.partition("#")
-        for rb in books:
-            if rb.path == file or rb.path.endswith("/" + file.lstrip("./")):
-                found = rb.section(wanted)  # never one of two equal headings
-                return (rb, found, everything(found)) if found else None
-        return None
+        ref = section_ref(catalog, tenant, plan.service, plan.rollback.runbook)
+        return (*ref, everything(ref[1])) if ref else None
     for rb in books:
         for section in rb.sections:
             if _says_rollback(section.id, section.heading):
