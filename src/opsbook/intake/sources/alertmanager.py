@@ -45,17 +45,22 @@ class WebhookV4(BaseModel):
 def parse(body: WebhookV4, now: datetime, bounds: TimeBounds = DEFAULT_BOUNDS) -> list[AlertIn]:
     """One AlertIn per alert; Alertmanager's own fingerprint is kept when it sends one.
     Times are judged against ``now``, the receipt time (``intake.times``)."""
-    out = []
-    for a in body.alerts:
-        alert = AlertIn(
-            source="alertmanager",
-            fingerprint=a.fingerprint or fingerprint(a.labels),
-            action=EventAction.TRIGGER if a.status == "firing" else EventAction.RESOLVE,
-            labels=dict(a.labels),
-            annotations=dict(a.annotations),
-            starts_at=claimed_time(a.startsAt),
-            ends_at=real_time(a.endsAt),
-            generator_url=a.generatorURL,
-        )
-        out.append(clamp(alert, now, bounds))
-    return out
+    return [to_alert(a, "alertmanager", dict(a.annotations), now, bounds) for a in body.alerts]
+
+
+def to_alert(
+    a: WebhookAlert, source: str, annotations: dict[str, str], now: datetime, bounds: TimeBounds
+) -> AlertIn:
+    """One webhook alert as an AlertIn (the sender's fingerprint kept when it sends one), its
+    times judged against ``now``; shared by the Alertmanager and Grafana webhooks."""
+    alert = AlertIn(
+        source=source,
+        fingerprint=a.fingerprint or fingerprint(a.labels),
+        action=EventAction.TRIGGER if a.status == "firing" else EventAction.RESOLVE,
+        labels=dict(a.labels),
+        annotations=annotations,
+        starts_at=claimed_time(a.startsAt),
+        ends_at=real_time(a.endsAt),
+        generator_url=a.generatorURL,
+    )
+    return clamp(alert, now, bounds)

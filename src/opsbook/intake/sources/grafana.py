@@ -14,24 +14,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from opsbook.intake.fingerprint import fingerprint
-from opsbook.intake.models import AlertIn, EventAction
-from opsbook.intake.sources.common import Annotations, Labels, Url, claimed_time, real_time
-from opsbook.intake.times import DEFAULT_BOUNDS, TimeBounds, clamp
+from opsbook.intake.models import AlertIn
+from opsbook.intake.sources.alertmanager import WebhookAlert, to_alert
+from opsbook.intake.sources.common import Annotations, Labels, Url
+from opsbook.intake.times import DEFAULT_BOUNDS, TimeBounds
 
 LINKS = ("dashboardURL", "panelURL", "silenceURL", "imageURL")
 
 
-class GrafanaAlert(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class GrafanaAlert(WebhookAlert):
+    """An Alertmanager webhook alert plus Grafana's links and values."""
 
-    status: Literal["firing", "resolved"]
-    labels: Labels
-    annotations: Annotations = {}
-    startsAt: datetime | None = None
-    endsAt: datetime | None = None
-    generatorURL: Url = ""
-    fingerprint: str | None = Field(default=None, max_length=64)
     silenceURL: Url = ""
     dashboardURL: Url = ""
     panelURL: Url = ""
@@ -79,17 +72,4 @@ def parse(
 ) -> list[AlertIn]:
     """One AlertIn per alert; Grafana's fingerprint is kept when it sends one. Times are judged
     against ``now``, the receipt time (``intake.times``)."""
-    out = []
-    for a in body.alerts:
-        alert = AlertIn(
-            source="grafana",
-            fingerprint=a.fingerprint or fingerprint(a.labels),
-            action=EventAction.TRIGGER if a.status == "firing" else EventAction.RESOLVE,
-            labels=dict(a.labels),
-            annotations=_annotations(a),
-            starts_at=claimed_time(a.startsAt),
-            ends_at=real_time(a.endsAt),
-            generator_url=a.generatorURL,
-        )
-        out.append(clamp(alert, now, bounds))
-    return out
+    return [to_alert(a, "grafana", _annotations(a), now, bounds) for a in body.alerts]
