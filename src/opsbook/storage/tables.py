@@ -117,6 +117,9 @@ class Incident(Base):
     match_score: Mapped[float | None] = mapped_column(Float, default=None)
     # one incident holding the new alerts of a storming service (``incidents.storm``)
     storm: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # set when the incident is a rehearsal (``storage.tables_drills.DrillRun``): pages say so, the
+    # status page is never touched, reports leave it out unless asked
+    drill_run_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
 
 
 class Alert(Base):
@@ -333,6 +336,7 @@ from opsbook.storage import (  # noqa: E402
     tables_audit,
     tables_checks,
     tables_comms,
+    tables_drills,
     tables_heartbeats,
     tables_inbox,
     tables_learning,
@@ -347,6 +351,7 @@ FEATURE_TABLES = (
     tables_audit,
     tables_checks,
     tables_comms,
+    tables_drills,
     tables_heartbeats,
     tables_inbox,
     tables_learning,
