@@ -12,9 +12,9 @@ import gc
 import re
 from pathlib import PurePosixPath
 
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from opsbook.runbooks.blockparse import block_parser
 from opsbook.runbooks.builder import Builder, SectionDraft, heading_is_section, heading_text
 from opsbook.runbooks.fields import (
     clean_label,
@@ -32,19 +32,8 @@ from opsbook.runbooks.names import (
 )
 from opsbook.runbooks.tables import TableRow
 
-
-def _markdown(*, setext: bool) -> MarkdownIt:
-    """A block-only CommonMark parser with tables; inline Markdown is read lazily by names.py.
-    HTML blocks and link reference definitions are read as text; setext headings only when the
-    text has an underline, because that rule is the slowest."""
-    md = MarkdownIt("commonmark", {"maxNesting": 40}).enable("table")
-    md.core.ruler.disable("inline")
-    md.block.ruler.disable(["html_block", "reference"] + ([] if setext else ["lheading"]))
-    return md
-
-
-_MD = _markdown(setext=False)
-_MD_SETEXT = _markdown(setext=True)
+_MD = block_parser(setext=False)
+_MD_SETEXT = block_parser(setext=True)
 _UNDERLINE = re.compile(r"(?m)^ {0,3}(?:=+|-+)[ \t]*$")
 
 
