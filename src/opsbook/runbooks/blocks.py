@@ -4,6 +4,7 @@ output is skipped), one per SQL/Cypher statement, one per PromQL query."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -129,6 +130,7 @@ CONSOLE_LANGS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def fence_language(info: str | None) -> str:
     """The first word of a fence's info string, lower case (``{.bash}`` → ``bash``)."""
     if not info:
@@ -173,36 +175,54 @@ _CLOSER = re.compile(r"(?:^|[;&|]\s*)(fi|done|esac)\b")
 _HEREDOC_START = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w-]*)\1")
 
 
+_OUTSIDE_SPECIAL = re.compile(r"[\\'\"#]")
+_DOUBLE_SPECIAL = re.compile(r'[\\"]')
+
+
 def _strip_quotes_state(line: str, quote: str) -> tuple[str, str]:
-    """(line with quoted parts removed, open quote after the line) for continuation checks."""
+    """(line with quoted parts removed, open quote after the line) for continuation checks.
+    Jumps from one quote, backslash or ``#`` to the next instead of walking every character."""
     if not quote and not _QUOTE_CHARS.search(line):
         return line, ""
     out: list[str] = []
     i = 0
     n = len(line)
     while i < n:
-        c = line[i]
-        if quote:
-            if c == "\\" and quote == '"':
-                i += 2
-                continue
-            if c == quote:
-                quote = ""
-            i += 1
+        if quote == "'":
+            j = line.find("'", i)
+            if j < 0:
+                break
+            quote, i = "", j + 1
             continue
+        if quote:  # inside "…": a backslash escapes the next character
+            m = _DOUBLE_SPECIAL.search(line, i)
+            if m is None:
+                break
+            j = m.start()
+            if line[j] == "\\":
+                i = j + 2
+            else:
+                quote, i = "", j + 1
+            continue
+        m = _OUTSIDE_SPECIAL.search(line, i)
+        if m is None:
+            out.append(line[i:])
+            break
+        j = m.start()
+        out.append(line[i:j])
+        c = line[j]
         if c == "\\":
-            out.append(line[i : i + 2])
-            i += 2
-            continue
-        if c in "'\"":
+            out.append(line[j : j + 2])
+            i = j + 2
+        elif c == "#":
+            if j == 0 or line[j - 1] in " \t;":
+                break
+            out.append(c)
+            i = j + 1
+        else:
             quote = c
             out.append(" ")
-            i += 1
-            continue
-        if c == "#" and (i == 0 or line[i - 1] in " \t;"):
-            break
-        out.append(c)
-        i += 1
+            i = j + 1
     return "".join(out), quote
 
 

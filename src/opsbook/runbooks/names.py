@@ -5,6 +5,7 @@ Kept apart from the parser because matching and lint need exactly the same rules
 
 from __future__ import annotations
 
+import functools
 import re
 
 _INLINE_CODE = re.compile(r"(`{1,10})([^`].{0,2000}?)\1", re.S)
@@ -26,6 +27,7 @@ def _emphasis_text(m: re.Match[str]) -> str:
     return m.group(2) or m.group(3) or ""
 
 
+@functools.lru_cache(maxsize=16384)
 def plain(markdown: str) -> str:
     """Inline Markdown as plain text: emphasis, links and code markers removed, spaces folded."""
     if not _MARKUP.search(markdown):
@@ -295,19 +297,26 @@ def _states(words: list[str]) -> bool:
 def heading_alert_names(core: str, raw: str) -> list[str]:
     """Alert names a heading gives: ``AlertA | AlertB`` or ``AlertA / AlertB`` (all of them),
     a lone alert id, or an alert name followed by ``-``, ``:``, ``(`` or "alert"."""
+    return list(_heading_alert_names(core, raw))
+
+
+@functools.lru_cache(maxsize=8192)
+def _heading_alert_names(core: str, raw: str) -> tuple[str, ...]:
+    """``heading_alert_names`` remembered: the outline and the builder both ask, and runbooks
+    repeat their headings (Diagnosis, Mitigation …)."""
     spans = code_spans(raw) if "`" in raw else []
     flat = core.replace("`", " ").strip()
     if not flat:
-        return []
+        return ()
     parts = [p.strip(" .") for p in _NAME_SEPARATORS.split(flat) if p.strip(" .")]
     if len(parts) >= 2 and all(alert_like_in_heading(p, spans) for p in parts):
-        return parts
+        return tuple(parts)
     tokens = flat.split()
     whole = raw.strip()
     if len(spans) == 1 and whole[:1] == "`" and whole[-1:] == "`" and spans[0].islower():
-        return []  # "### `log_error`": a function, command or setting documented, not an alert
+        return ()  # "### `log_error`": a function, command or setting documented, not an alert
     if len(tokens) == 1 and _KEBAB_ID.match(tokens[0]):
-        return [tokens[0]] if alert_like_in_heading(tokens[0]) else []
+        return (tokens[0],) if alert_like_in_heading(tokens[0]) else ()
     if tokens and tokens[0][-1:] in (":", ","):  # "KubeAPIDown: the API is unreachable"
         tokens = [tokens[0][:-1], ":", *tokens[1:]]
     if (
@@ -321,5 +330,5 @@ def heading_alert_names(core: str, raw: str) -> list[str]:
             or (spans and spans[0] == tokens[0])
         )
     ):
-        return [tokens[0]]
-    return []
+        return (tokens[0],)
+    return ()

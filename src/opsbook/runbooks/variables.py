@@ -41,21 +41,23 @@ def find_variables(text: str) -> list[str]:
         return []
     found: list[tuple[int, str]] = []
     masked = text
-    for m in _TEMPLATE.finditer(text):
+    # each pattern only where its opening character is (most commands hold one kind or none)
+    for m in _TEMPLATE.finditer(text) if "{{" in text else ():
         nm = _TEMPLATE_NAME.match(m.group(1).strip())
         if nm:
             found.append((m.start(), nm.group(1)))
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
-    for m in _BRACED.finditer(masked):
+    dollar = "$" in masked
+    for m in _BRACED.finditer(masked) if dollar else ():
         found.append((m.start(), m.group(1)))
-    for m in _DOLLAR.finditer(masked):
+    for m in _DOLLAR.finditer(masked) if dollar else ():
         found.append((m.start(), m.group(1)))
-    for m in _ANGLE.finditer(masked):
+    for m in _ANGLE.finditer(masked) if "<" in masked else ():
         name = m.group(1)
         if name.lower() in HTML_TAGS or name.lower().startswith(("h1", "h2", "h3")):
             continue
         found.append((m.start(), name))
-    for m in _BRACKET.finditer(masked):
+    for m in _BRACKET.finditer(masked) if "[" in masked else ():
         name = m.group(1)
         if re.fullmatch(r"[A-Z]-[A-Z]|[A-Z]", name):
             continue
