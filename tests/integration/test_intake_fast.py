@@ -231,3 +231,91 @@ def test_concurrent_requests_share_commits(tmp_path: Path) -> None:
     assert outcomes[0] == ["opened"] and outcomes[1:] == [["grouped"]] * 49
     assert len({r.incident_ids[0] for r in results}) == 1
     assert 1 <= len(commits) <= 3, commits
+
+
+class _Counted:
+    """Counts requests that went through the whole middleware stack (``IntakeFastApp._whole``
+    after a read body, or ``super().__call__`` before one)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from starlette.applications import Starlette
+
+        self.whole = 0
+        original = Starlette.__call__
+
+        async def counted(app: Any, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                self.whole += 1
+            await original(app, scope, receive, send)
+
+        monkeypatch.setattr(Starlette, "__call__", counted)
+
+
+def _v2(instance: str) -> list[dict[str, Any]]:
+    return [{"labels": {"alertname": "DiskFull", "job": "checkout", "instance": instance}}]
+
+
+def test_a_plain_post_skips_the_stack_and_answers_as_the_route_does(
+    sqlite_h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = sqlite_h
+    counted = _Counted(monkeypatch)
+    first = h.client.post(V2, json=_v2("a"), headers=h.intake())  # token not cached yet: stack
+    assert first.status_code == 200, first.text
+    assert counted.whole == 1
+    second = h.client.post(V2, json=_v2("b"), headers={**h.intake(), "X-Request-ID": "abc-1"})
+    assert second.status_code == 200, second.text
+    assert counted.whole == 1  # the short path answered
+    assert second.headers["x-request-id"] == "abc-1"
+    assert second.headers["content-type"] == first.headers["content-type"]
+    assert second.json().keys() == first.json().keys()
+    assert second.json()["outcomes"] == {"grouped": 1}
+    assert h.post_am(am_body(am_alert("Other", job="checkout")))["alerts"] == 1
+    # anything unusual goes through the stack and gets its usual answer
+    for body, headers, status in (
+        (b"[", {"content-type": "application/json"}, 400),  # not JSON: Alertmanager's 400
+        (b"[{}]", {"content-type": "application/json"}, 400),  # no labels
+        (b"[]", {"content-type": "text/plain"}, 400),  # not JSON-typed
+        (b"[" * 70 + b"]" * 70, {"content-type": "application/json"}, 400),  # too deep
+    ):
+        before = counted.whole
+        r = h.client.post(V2, content=body, headers={**h.intake(), **headers})
+        assert r.status_code == status, (body[:20], r.text)
+        assert counted.whole == before + 1
+    r = h.client.post(V2, json=_v2("c"), headers=h.auth("acme", "viewer"))  # not an intake token
+    assert r.status_code == 403
+    assert len(h.incidents()) == 2
+
+
+def test_storage_trouble_and_the_time_budget_answer_as_the_stack_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsbook.core.errors import StorageUnavailable
+
+    with running_app(f"sqlite:///{tmp_path}/b.db", request_timeout=0.2) as h:
+        assert h.client.post(V2, json=_v2("a"), headers=h.intake()).status_code == 200
+        committer = h.client.app.state.opsbook.committer  # type: ignore[attr-defined]
+
+        def failing(batch: IngestBatch) -> asyncio.Future[Any]:
+            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            fut.set_exception(StorageUnavailable("the database is unavailable"))
+            return fut
+
+        monkeypatch.setattr(committer, "enqueue", failing)
+        r = h.client.post(V2, json=_v2("b"), headers=h.intake())
+        assert r.status_code == 503
+        assert r.headers["retry-after"]
+        assert r.headers["content-type"] == "application/json"  # Alertmanager's error shape
+        assert "unavailable" in r.json()
+        r = h.client.post(AM, json=am_body(am_alert("X", job="checkout")), headers=h.intake())
+        assert r.status_code == 503
+        assert r.headers["content-type"] == "application/problem+json"
+
+        def never(batch: IngestBatch) -> asyncio.Future[Any]:
+            return asyncio.get_running_loop().create_future()
+
+        monkeypatch.setattr(committer, "enqueue", never)
+        r = h.client.post(V2, json=_v2("c"), headers=h.intake())
+        assert r.status_code == 503
+        assert r.headers["retry-after"] == "5"
+        assert "retry later" in r.json()

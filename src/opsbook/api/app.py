@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse
 from opsbook import __version__
 from opsbook.api import problems
 from opsbook.api.auth import TokenCache
+from opsbook.api.intake_fast import IntakeFastApp
 from opsbook.api.metrics import Metrics
 from opsbook.api.middleware import BodyLimits, RequestBudget, RequestContext
 from opsbook.api.routes import am_v2 as am_routes
@@ -172,7 +173,7 @@ def create_app(
                 await sweeper
         engine.dispose()
 
-    app = FastAPI(
+    app = IntakeFastApp(
         title="opsbook",
         version=__version__,
         description="Alerts in, incidents out: intake, incidents and their timelines. "

@@ -71,12 +71,16 @@ class GroupCommitter:
 
     async def submit(self, batch: IngestBatch) -> IngestResult:
         """Resolve once ``batch`` is committed; raises StorageUnavailable when it cannot be."""
+        return await self.enqueue(batch)
+
+    def enqueue(self, batch: IngestBatch) -> asyncio.Future[IngestResult]:
+        """Queue ``batch``; the future resolves once it is committed (no task per request)."""
         loop = asyncio.get_running_loop()
         pending = _Pending(batch, loop.create_future(), _urgent(self._config(), batch))
         self._queue.append(pending)
         if self._writer is None or self._writer.done():
             self._writer = loop.create_task(self._drain())
-        return await pending.future
+        return pending.future
 
     async def _drain(self) -> None:
         while self._queue:

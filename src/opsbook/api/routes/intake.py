@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import orjson
@@ -31,9 +31,11 @@ from opsbook.api.auth import (
 )
 from opsbook.api.routes.heartbeats import take_pings
 from opsbook.api.routing_key import events_intake
+from opsbook.api.state import AppState
 from opsbook.core.errors import PayloadTooLarge
 from opsbook.flows.ingest import IngestBatch, IngestResult
 from opsbook.intake import decode
+from opsbook.intake.models import AlertIn
 from opsbook.intake.sources import alertmanager, events, grafana, prometheus
 from opsbook.intake.sources.events import Event
 from opsbook.intake.sources.prometheus import PostableAlert
@@ -90,16 +92,21 @@ async def _submit(request: Request, batch: IngestBatch, source: str) -> IngestRe
     st = state_of(request)
     started = time.perf_counter()
     result = await st.committer.submit(batch)
+    observe(st, source, result, started)
+    return result
+
+
+def observe(st: AppState, source: str, result: IngestResult, started: float) -> None:
+    """Count a committed request's outcomes and latency in the intake metrics."""
     m = st.metrics
     _child(m.intake_latency, source).observe(time.perf_counter() - started)
     for outcome, n in result.counts().items():
         _child(m.alerts_received, source, outcome).inc(n)
     for _, severity in result.opened:
         _child(m.incidents_opened, severity).inc()
-    return result
 
 
-def _answer(result: IngestResult, n: int) -> Response:
+def answer_body(result: IngestResult, n: int) -> bytes:
     """What ``IntakeAnswer`` documents, encoded directly."""
     body = {
         "status": "success",
@@ -107,7 +114,11 @@ def _answer(result: IngestResult, n: int) -> Response:
         "outcomes": dict(result.counts()),
         "incidents": sorted({i for i in result.incident_ids if i}),
     }
-    return Response(orjson.dumps(body), media_type="application/json")
+    return orjson.dumps(body)
+
+
+def _answer(result: IngestResult, n: int) -> Response:
+    return Response(answer_body(result, n), media_type="application/json")
 
 
 # ---------------------------------------------------------------------------- lean routes
@@ -231,12 +242,14 @@ async def _intake_principal(request: Request) -> Principal:
     return await require_intake(await principal(request, bearer_credentials(request)))
 
 
-@_lean("/api/v1/integrations/alertmanager", IntakeAnswer, _WEBHOOK)
-async def alertmanager_webhook(request: Request) -> Response:
-    """Alertmanager webhook v4 (firing and resolved); point a `webhook_configs` receiver here."""
-    p = await _intake_principal(request)
+Pings = Callable[[Request, Principal, list[AlertIn]], Awaitable[list[AlertIn]]]
+
+
+async def alertmanager_batch(
+    request: Request, p: Principal, raw: bytes, pings: Pings = take_pings
+) -> IngestBatch:
+    """The webhook body as one intake batch (heartbeat pings taken out by ``pings``)."""
     st = state_of(request)
-    raw = await request.body()
     now, bounds = st.clock.now(), st.config.alert_times.bounds()
     try:
         alerts, truncated = decode.alertmanager(_fast(request, raw), now, bounds)
@@ -244,10 +257,17 @@ async def alertmanager_webhook(request: Request) -> Response:
         body = _judged(_WEBHOOK, request, raw)
         alerts, truncated = alertmanager.parse(body, now, bounds), body.truncatedAlerts
     _bounded(request, len(alerts), "alerts")
-    alerts = await take_pings(request, p, alerts)  # a heartbeat's Watchdog is a ping
-    batch = IngestBatch(p.tenant, p.integration or "alertmanager", alerts, truncated=truncated)
+    alerts = await pings(request, p, alerts)  # a heartbeat's Watchdog is a ping
+    return IngestBatch(p.tenant, p.integration or "alertmanager", alerts, truncated=truncated)
+
+
+@_lean("/api/v1/integrations/alertmanager", IntakeAnswer, _WEBHOOK)
+async def alertmanager_webhook(request: Request) -> Response:
+    """Alertmanager webhook v4 (firing and resolved); point a `webhook_configs` receiver here."""
+    p = await _intake_principal(request)
+    batch = await alertmanager_batch(request, p, await request.body())
     result = await _submit(request, batch, "alertmanager")
-    return _answer(result, len(alerts))
+    return _answer(result, len(batch.alerts))
 
 
 @router.post("/api/v1/integrations/grafana", responses=_RESPONSES, response_model=IntakeAnswer)
@@ -265,23 +285,28 @@ async def grafana_webhook(
     return _answer(await _submit(request, batch, "grafana"), len(alerts))
 
 
-@_lean("/api/v2/alerts", IntakeAnswer, _POSTABLE)
-async def prometheus_alerts(request: Request) -> Response:
-    """The Alertmanager v2 API Prometheus posts to; re-sends deduplicate, a past `endsAt` resolves."""
-    p = await _intake_principal(request)
+async def prometheus_batch(
+    request: Request, p: Principal, raw: bytes, pings: Pings = take_pings
+) -> IngestBatch:
+    """A ``/api/v2/alerts`` body as one intake batch (heartbeat pings taken out by ``pings``)."""
     st = state_of(request)
-    raw = await request.body()
     now, bounds = st.clock.now(), st.config.alert_times.bounds()
     try:
         alerts = decode.prometheus(_fast(request, raw), now, bounds)
     except decode.Undecided:
         alerts = prometheus.parse(_judged(_POSTABLE, request, raw), now, bounds)
     _bounded(request, len(alerts), "body")
-    alerts = await take_pings(request, p, alerts)
-    result = await _submit(
-        request, IngestBatch(p.tenant, p.integration or "prometheus", alerts), "prometheus"
-    )
-    return _answer(result, len(alerts))
+    alerts = await pings(request, p, alerts)
+    return IngestBatch(p.tenant, p.integration or "prometheus", alerts)
+
+
+@_lean("/api/v2/alerts", IntakeAnswer, _POSTABLE)
+async def prometheus_alerts(request: Request) -> Response:
+    """The Alertmanager v2 API Prometheus posts to; re-sends deduplicate, a past `endsAt` resolves."""
+    p = await _intake_principal(request)
+    batch = await prometheus_batch(request, p, await request.body())
+    result = await _submit(request, batch, "prometheus")
+    return _answer(result, len(batch.alerts))
 
 
 @_lean("/api/v1/events", EventAnswer, _EVENT, status_code=202)
