@@ -304,3 +304,35 @@ def test_incident_pages_use_indexes_and_page_by_keyset(
             ]
             whole = [x for x in steps if x.startswith(("SCAN alerts", "SCAN timeline_entries"))]
             assert whole == [], (statement, steps)
+
+
+def test_reports_and_metrics_leave_drills_out_unless_asked(
+    history: tuple[Harness, AppState, list[str]],
+) -> None:
+    """Two incidents marked as rehearsals: the report, its API, CLI params and the gauges count
+    the other ten; ``include_drills`` counts all twelve, with the same figures as before."""
+    h, st, ids = history
+    now = h.clock.now()
+    period = Period(now - timedelta(days=30), now)
+    with st.sessions() as s:
+        everything = compute_report(*load_records(s, "acme", period), period, now).to_dict()
+        for iid in ids[:2]:
+            s.get_one(Incident, iid).drill_run_id = f"drill-{iid}"
+        s.commit()
+        real_inc, real_steps = load_records(s, "acme", period)
+        assert {r.id for r in real_inc} == set(ids[2:])
+        assert {r.incident_id for r in real_steps} <= set(ids[2:])
+        with_drills = load_records(s, "acme", period, include_drills=True)
+        assert compute_report(*with_drills, period, now).to_dict() == everything
+        samples = metric_samples(s, st.config, now)
+    counted = sum(v for n, lab, v in samples if n == "incidents" and lab["tenant"] == "acme")
+    assert counted == len(ids) - 2
+    api = h.client.get("/api/v1/reports", params={"since": "30d"}, headers=h.auth()).json()
+    assert api["overall"]["incidents"] == len(ids) - 2
+    assert api["overall"] == compute_report(real_inc, real_steps, period, now).to_dict()["overall"]
+    api_all = h.client.get(
+        "/api/v1/reports", params={"since": "30d", "include_drills": "true"}, headers=h.auth()
+    ).json()
+    assert api_all["overall"] == everything["overall"]
+    bad = h.client.get("/api/v1/reports", params={"include_drills": "maybe"}, headers=h.auth())
+    assert bad.status_code == 422 and "include_drills" in bad.text

@@ -117,6 +117,9 @@ def report(
         None, "--token", help="API token \\[env OPSBOOK_TOKEN]", show_default=False
     ),
     as_json: bool = typer.Option(False, "--json", help="print the raw JSON answer"),
+    include_drills: bool = typer.Option(
+        False, "--include-drills", help="count drill (rehearsal) incidents too"
+    ),
 ) -> None:
     """MTTA, MTTD, MTTR (mean / median / p90), breaches, false positives and runbook accuracy
     of the incidents opened in the period, against the targets (✓ met, ✗ missed, – no data)."""
@@ -130,5 +133,7 @@ def report(
         )
         if v
     }
+    if include_drills:
+        params["include_drills"] = "true"
     body = Client(url, token).call("GET", "/api/v1/reports", params=params)
     typer.echo(json.dumps(body, indent=2) if as_json else render(body))

@@ -26,13 +26,19 @@ METRICS_WINDOW = timedelta(days=30)
 
 
 def _incidents(
-    tenant: str, period: Period, service: str | None, severity: str | None
+    tenant: str,
+    period: Period,
+    service: str | None,
+    severity: str | None,
+    include_drills: bool = False,
 ) -> list[ColumnElement[bool]]:
     where = [
         Incident.tenant == tenant,
         Incident.created_at >= period.start,
         Incident.created_at < period.end,
     ]
+    if not include_drills:  # rehearsals would skew every real figure
+        where.append(Incident.drill_run_id.is_(None))
     if service:
         where.append(Incident.service == service)
     if severity:
@@ -48,14 +54,16 @@ def load_records(
     service: str | None = None,
     severity: str | None = None,
     alertnames: bool = True,
+    include_drills: bool = False,
 ) -> tuple[list[IncidentRecord], list[StepRecord]]:
     """The tenant's incidents created in ``period`` and their step runs, as plain records.
 
     Three indexed queries over the period's incidents: their rows joined with the summary of
     their escalation level, their alert names (``tables_summary``; skipped when ``alertnames``
     is false) and their step runs. Nothing reads alerts or timelines, whatever their number.
+    Drill incidents (``drill_run_id`` set) are left out unless ``include_drills``.
     """
-    where = _incidents(tenant, period, service, severity)
+    where = _incidents(tenant, period, service, severity, include_drills)
     level = func.coalesce(IncidentLevel.level, -1)
     rows: Sequence[Any] = s.execute(
         select(*_RECORD_COLUMNS, level)
@@ -125,8 +133,12 @@ def tenant_report(
     *,
     service: str | None = None,
     severity: str | None = None,
+    include_drills: bool = False,
 ) -> Report:
-    incidents, steps = load_records(s, tenant, period, service=service, severity=severity)
+    """The tenant's report of ``period``; drill incidents only when ``include_drills``."""
+    incidents, steps = load_records(
+        s, tenant, period, service=service, severity=severity, include_drills=include_drills
+    )
     return compute_report(incidents, steps, period, now)
 
 
@@ -150,7 +162,8 @@ def _samples(labels: dict[str, str], f: Figures) -> Iterator[Sample]:
 
 
 def metric_samples(s: Session, config: Config, now: datetime) -> list[Sample]:
-    """Report figures of the last 30 days per tenant × service × severity, for Prometheus."""
+    """Report figures of the last 30 days per tenant × service × severity, for Prometheus
+    (real incidents only: drills are left out)."""
     period = Period(now - METRICS_WINDOW, now)
     out: list[Sample] = []
     for t in config.tenants:

@@ -210,19 +210,23 @@ def _targets(report: Report) -> list[TargetRow]:
     return rows
 
 
-def report_context(request: Request, who: SignedIn, since: str) -> dict[str, Any]:
-    """Figures, targets and charts of the tenant's incidents opened in the chosen period."""
+def report_context(
+    request: Request, who: SignedIn, since: str, drills: bool = False
+) -> dict[str, Any]:
+    """Figures, targets and charts of the tenant's incidents opened in the chosen period
+    (drill incidents only when ``drills``)."""
     st = state_of(request)
     now = st.clock.now()
     length, step, unit = PERIODS[since]
     period = Period(now - length, now)
     with translate_errors(), st.sessions() as s:
-        incidents, steps = load_records(s, who.tenant, period)
+        incidents, steps = load_records(s, who.tenant, period, include_drills=drills)
     report = compute_report(incidents, steps, period, now)
     bs = buckets(incidents, steps, period, step, min(period.end, now))
     return {
         **base(who),
         "since": since,
+        "drills": drills,
         "periods": list(PERIODS),
         "period": period,
         "unit": unit,
@@ -246,10 +250,11 @@ async def reports_page(request: Request) -> Response:
         return to_login(request)
     since = request.query_params.get("since", DEFAULT_SINCE)
     since = since if since in PERIODS else DEFAULT_SINCE
+    drills = request.query_params.get("drills") == "1"
 
     def render() -> Response:
         try:
-            ctx = report_context(request, who, since)
+            ctx = report_context(request, who, since, drills)
         except OpsbookError as exc:
             return error_page(request, who, exc)
         return page("reports.html", ctx)

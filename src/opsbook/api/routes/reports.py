@@ -35,17 +35,27 @@ def get_report(
     until: Annotated[str | None, Query(max_length=64, description="ISO time; default now")] = None,
     service: Annotated[str | None, Query(max_length=128)] = None,
     severity: Annotated[Severity | None, Query()] = None,
+    include_drills: Annotated[
+        bool, Query(description="count drill (rehearsal) incidents too; default left out")
+    ] = False,
     p: Principal = Depends(require_role("viewer")),
 ) -> dict[str, Any]:
     """The tenant's figures for incidents opened in [since, until), overall, per service and per
     severity, each section's accuracy, the noisiest alerts, and the targets met or missed.
-    Times are seconds; rates are 0–1 (null when there is nothing to count)."""
+    Times are seconds; rates are 0–1 (null when there is nothing to count). Drill incidents are
+    left out unless ``include_drills``."""
     st = state_of(request)
     now = st.clock.now()
     period = Period(*since_until(since, until, now))
     with translate_errors(), st.sessions() as s:
         report = tenant_report(
-            s, p.tenant, period, now, service=service, severity=severity.value if severity else None
+            s,
+            p.tenant,
+            period,
+            now,
+            service=service,
+            severity=severity.value if severity else None,
+            include_drills=include_drills,
         ).to_dict()
         paths = _runbook_paths(s, p.tenant, {x["runbook_id"] for x in report["sections"]})
     for x in report["sections"]:  # people know a runbook by its file, not its id
