@@ -28,8 +28,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from opsbook.storage.db import make_engine, make_sessionmaker
+from opsbook.storage.tables import Incident
 from opsbook.web.sessions import save_user
 from tests.support.app import Harness, am_alert, am_body, running_app
 from tests.support.web import PASSWORD, sign_in
@@ -212,3 +214,22 @@ def test_hostile_alert_names_are_escaped_in_the_charts(hh: Harness) -> None:
         t.startswith('</title><script>alert(1)</script><text onload="x">&amp;') for t in titles
     )
     assert [e.tag for e in noisy.iter()].count(f"{NS}script") == 0
+
+
+def test_reports_page_leaves_drills_out_unless_the_box_is_ticked(hh: Harness) -> None:
+    _history(hh)
+    st = hh.client.app.state.opsbook  # type: ignore[attr-defined]
+    with st.sessions() as s:
+        first = s.scalars(
+            select(Incident).where(Incident.tenant == "acme").order_by(Incident.created_at)
+        ).first()
+        assert first is not None
+        first.drill_run_id = "drill-1"
+        s.commit()
+    c = hh.client
+    sign_in(c, "vera")
+    plain = c.get("/ui/reports").text
+    assert 'id="incident-count">3<' in plain
+    assert 'name="drills" value="1" >' in plain  # the box, not ticked
+    ticked = c.get("/ui/reports", params={"drills": "1"}).text
+    assert 'id="incident-count">4<' in ticked and 'value="1" checked>' in ticked
