@@ -25,6 +25,7 @@ from opsbook.incidents.models import EntryKind
 from opsbook.jobs.kinds import all_job_kinds
 from opsbook.reports.compute import compute_report
 from opsbook.reports.models import IncidentRecord, Period, StepRecord
+from opsbook.storage.repos import open_counts
 from opsbook.storage.tables import Alert, Incident, Job, StepRun, TimelineEntry
 from tests.support.app import Harness, am_alert, am_body, running_app
 
@@ -316,6 +317,8 @@ def test_reports_and_metrics_leave_drills_out_unless_asked(
     period = Period(now - timedelta(days=30), now)
     with st.sessions() as s:
         everything = compute_report(*load_records(s, "acme", period), period, now).to_dict()
+        open_before = sum(n for t, _, _, n in open_counts(s) if t == "acme")
+        assert s.get_one(Incident, ids[0]).open_key is not None  # a drill that is still open
         for iid in ids[:2]:
             s.get_one(Incident, iid).drill_run_id = f"drill-{iid}"
         s.commit()
@@ -325,6 +328,7 @@ def test_reports_and_metrics_leave_drills_out_unless_asked(
         with_drills = load_records(s, "acme", period, include_drills=True)
         assert compute_report(*with_drills, period, now).to_dict() == everything
         samples = metric_samples(s, st.config, now)
+        assert sum(n for t, _, _, n in open_counts(s) if t == "acme") == open_before - 1
     counted = sum(v for n, lab, v in samples if n == "incidents" and lab["tenant"] == "acme")
     assert counted == len(ids) - 2
     api = h.client.get("/api/v1/reports", params={"since": "30d"}, headers=h.auth()).json()
